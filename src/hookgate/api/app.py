@@ -1,0 +1,67 @@
+"""The ASGI application: the management API plus the engine's lifecycle."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from fastapi import FastAPI
+
+from hookgate.api import errors
+from hookgate.api.auth import TokenChecker
+from hookgate.api.deps import Services, now_ms
+from hookgate.api.responses import JsonResponse
+from hookgate.api.routes import applications, auth, endpoints, event_types, health, messages
+from hookgate.config import Settings
+from hookgate.delivery.engine import Engine
+from hookgate.store import idempotency
+from hookgate.store.database import Database
+
+log = logging.getLogger(__name__)
+
+_MAINTENANCE_INTERVAL_S = 600.0
+
+
+def create_app(settings: Settings, *, run_worker: bool = True) -> FastAPI:
+    """Build the app; the database and engine start with the ASGI lifespan."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        db = Database(
+            settings.resolved_database_url, sqlite_synchronous=settings.sqlite_synchronous
+        )
+        await db.create_schema()
+        engine = Engine(settings, db, run_worker=run_worker)
+        await engine.start(sole_process=db.is_sqlite)
+        app.state.services = Services(settings, db, engine, TokenChecker(db, settings.admin_token))
+        maintenance = asyncio.create_task(_maintain(db))
+        try:
+            yield
+        finally:
+            maintenance.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await maintenance
+            await engine.stop()
+            await db.dispose()
+
+    app = FastAPI(
+        title="Hookgate",
+        version="0.1.0",
+        default_response_class=JsonResponse,
+        lifespan=lifespan,
+    )
+    errors.install(app)
+    for module in (health, applications, event_types, endpoints, messages, auth):
+        app.include_router(module.router)
+    return app
+
+
+async def _maintain(db: Database) -> None:
+    while True:
+        await asyncio.sleep(_MAINTENANCE_INTERVAL_S)
+        try:
+            await idempotency.purge_expired(db, now_ms())
+        except Exception:
+            log.exception("maintenance failed")

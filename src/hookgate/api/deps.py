@@ -1,0 +1,78 @@
+"""What route handlers share: the services of this process, paging and
+idempotency helpers."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from fastapi import Request, Response
+
+from hookgate.api.auth import TokenChecker
+from hookgate.api.convert import to_ms
+from hookgate.config import Settings
+from hookgate.delivery.engine import Engine
+from hookgate.store import idempotency
+from hookgate.store.database import Database
+
+
+@dataclass(slots=True)
+class Services:
+    settings: Settings
+    db: Database
+    engine: Engine
+    tokens: TokenChecker
+
+
+def services(request: Request) -> Services:
+    svc: Services = request.app.state.services
+    return svc
+
+
+async def authenticated(request: Request) -> Services:
+    """Dependency: the services, after checking the bearer token."""
+    svc = services(request)
+    await svc.tokens.check(request)
+    return svc
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def ms_or_none(value: datetime | None) -> int | None:
+    return None if value is None else to_ms(value)
+
+
+def split_list(values: list[str] | None) -> list[str] | None:
+    """Query lists arrive repeated (``?a=1&a=2``) or comma-joined (the SDK)."""
+    if not values:
+        return None
+    return [part for value in values for part in value.split(",") if part]
+
+
+def idempotency_scope(request: Request, key: str) -> str:
+    return f"{request.method} {request.url.path} {key}"
+
+
+async def idempotent(
+    request: Request, svc: Services, handler: Callable[[], Awaitable[Response]]
+) -> Response:
+    """Run ``handler`` once per ``Idempotency-Key``; replays get the stored
+    response. Requests without the header always run."""
+    key = request.headers.get("idempotency-key")
+    if not key:
+        return await handler()
+    scoped = idempotency_scope(request, key)
+    stored = await idempotency.lookup(svc.db, scoped)
+    if stored is not None:
+        status, body = stored
+        return Response(body, status_code=status, media_type="application/json")
+    response = await handler()
+    if 200 <= response.status_code < 300:
+        await idempotency.remember(
+            svc.db, scoped, response.status_code, bytes(response.body), now_ms()
+        )
+    return response

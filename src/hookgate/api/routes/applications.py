@@ -1,0 +1,71 @@
+"""``/api/v1/app``: applications."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+
+from hookgate.api import convert
+from hookgate.api import schemas as s
+from hookgate.api.deps import Services, authenticated, idempotent, now_ms
+from hookgate.store import applications
+
+router = APIRouter(prefix="/api/v1/app", tags=["Application"])
+
+
+@router.get("")
+async def list_applications(
+    limit: int | None = Query(None, ge=0),
+    iterator: str | None = None,
+    order: s.Ordering = s.Ordering.ASCENDING,
+    svc: Services = Depends(authenticated),
+) -> Response:
+    page = await applications.list_page(
+        svc.db, iterator=iterator, limit=limit, descending=order is s.Ordering.DESCENDING
+    )
+    return convert.list_json(page, [convert.application_out(a) for a in page.items])
+
+
+@router.post("", status_code=201)
+async def create_application(
+    body: s.ApplicationIn,
+    request: Request,
+    get_if_exists: bool = False,
+    svc: Services = Depends(authenticated),
+) -> Response:
+    async def handler() -> Response:
+        app, created = await applications.create(
+            svc.db, body.model_dump(), now_ms(), get_if_exists=get_if_exists
+        )
+        return convert.model_response(convert.application_out(app), 201 if created else 200)
+
+    return await idempotent(request, svc, handler)
+
+
+@router.get("/{app_id}")
+async def get_application(app_id: str, svc: Services = Depends(authenticated)) -> Response:
+    return convert.model_response(convert.application_out(await applications.get(svc.db, app_id)))
+
+
+@router.put("/{app_id}")
+async def upsert_application(
+    app_id: str, body: s.ApplicationIn, svc: Services = Depends(authenticated)
+) -> Response:
+    app, created = await applications.upsert(svc.db, app_id, body.model_dump(), now_ms())
+    return convert.model_response(convert.application_out(app), 201 if created else 200)
+
+
+@router.patch("/{app_id}")
+async def patch_application(
+    app_id: str, body: s.ApplicationPatch, svc: Services = Depends(authenticated)
+) -> Response:
+    fields = body.model_dump(exclude_unset=True)
+    if "metadata" in fields and fields["metadata"] is None:
+        fields["metadata"] = {}
+    app = await applications.update_fields(svc.db, app_id, fields, now_ms())
+    return convert.model_response(convert.application_out(app))
+
+
+@router.delete("/{app_id}", status_code=204)
+async def delete_application(app_id: str, svc: Services = Depends(authenticated)) -> Response:
+    await applications.delete_app(svc.db, app_id)
+    return Response(status_code=204)

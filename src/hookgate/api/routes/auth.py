@@ -1,0 +1,41 @@
+"""``/api/v1/auth``: app portal access links and logout."""
+
+from __future__ import annotations
+
+import secrets
+
+from fastapi import APIRouter, Depends, Request, Response
+
+from hookgate.api import convert
+from hookgate.api import schemas as s
+from hookgate.api.deps import Services, authenticated, idempotent
+from hookgate.store import applications
+
+router = APIRouter(prefix="/api/v1/auth", tags=["Authentication"])
+
+
+@router.post("/app-portal-access/{app_id}")
+async def app_portal_access(
+    app_id: str,
+    request: Request,
+    body: s.AppPortalAccessIn | None = None,
+    svc: Services = Depends(authenticated),
+) -> Response:
+    """A one-off token and URL for the application's consumer portal.
+
+    The token is scoped to the portal: it is not a management API token.
+    """
+
+    async def handler() -> Response:
+        app = await applications.get(svc.db, app_id)
+        token = "appsk_" + secrets.token_urlsafe(32)
+        base = (svc.settings.public_url or str(request.base_url)).rstrip("/")
+        url = f"{base}/portal/{app.id}#key={token}"
+        return convert.model_response(s.AppPortalAccessOut(token=token, url=url))
+
+    return await idempotent(request, svc, handler)
+
+
+@router.post("/logout", status_code=204)
+async def logout(_: Services = Depends(authenticated)) -> Response:
+    return Response(status_code=204)

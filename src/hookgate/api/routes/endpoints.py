@@ -1,0 +1,238 @@
+"""``/api/v1/app/{app_id}/endpoint``: endpoints, their headers, secrets,
+recovery, statistics and example sends."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import orjson
+from fastapi import APIRouter, Depends, Query, Request, Response
+
+from hookgate.api import convert
+from hookgate.api import schemas as s
+from hookgate.api.deps import Services, authenticated, idempotent, ms_or_none, now_ms
+from hookgate.api.responses import JsonResponse
+from hookgate.core import ids
+from hookgate.store import endpoints, event_types
+from hookgate.store.accept import AcceptItem, AcceptStatus
+from hookgate.store.errors import NotFound
+
+router = APIRouter(prefix="/api/v1/app/{app_id}/endpoint", tags=["Endpoint"])
+
+
+def _with_prefix(secret: str | None) -> str | None:
+    if secret is None or secret.startswith("whsec_"):
+        return secret
+    return "whsec_" + secret
+
+
+@router.get("")
+async def list_endpoints(
+    app_id: str,
+    limit: int | None = Query(None, ge=0),
+    iterator: str | None = None,
+    order: s.Ordering = s.Ordering.DESCENDING,
+    svc: Services = Depends(authenticated),
+) -> Response:
+    page = await endpoints.list_page(
+        svc.db, app_id, iterator=iterator, limit=limit, descending=order is s.Ordering.DESCENDING
+    )
+    return convert.list_json(page, [convert.endpoint_out(ep) for ep in page.items])
+
+
+@router.post("", status_code=201)
+async def create_endpoint(
+    app_id: str, body: s.EndpointIn, request: Request, svc: Services = Depends(authenticated)
+) -> Response:
+    async def handler() -> Response:
+        fields = body.model_dump()
+        fields["secret"] = _with_prefix(body.secret)
+        ep = await endpoints.create(svc.db, app_id, fields, now_ms())
+        if body.headers:
+            await endpoints.set_headers(
+                svc.db, app_id, ep.id, dict(body.headers), now_ms(), merge=False
+            )
+        return convert.model_response(convert.endpoint_out(ep), 201)
+
+    return await idempotent(request, svc, handler)
+
+
+@router.get("/{endpoint_id}")
+async def get_endpoint(
+    app_id: str, endpoint_id: str, svc: Services = Depends(authenticated)
+) -> Response:
+    return convert.model_response(
+        convert.endpoint_out(await endpoints.get(svc.db, app_id, endpoint_id))
+    )
+
+
+@router.put("/{endpoint_id}")
+async def upsert_endpoint(
+    app_id: str, endpoint_id: str, body: s.EndpointUpdate, svc: Services = Depends(authenticated)
+) -> Response:
+    ep, created = await endpoints.upsert(svc.db, app_id, endpoint_id, body.model_dump(), now_ms())
+    return convert.model_response(convert.endpoint_out(ep), 201 if created else 200)
+
+
+@router.patch("/{endpoint_id}")
+async def patch_endpoint(
+    app_id: str, endpoint_id: str, body: s.EndpointPatch, svc: Services = Depends(authenticated)
+) -> Response:
+    ep = await endpoints.update_fields(
+        svc.db, app_id, endpoint_id, body.model_dump(exclude_unset=True), now_ms()
+    )
+    return convert.model_response(convert.endpoint_out(ep))
+
+
+@router.delete("/{endpoint_id}", status_code=204)
+async def delete_endpoint(
+    app_id: str, endpoint_id: str, svc: Services = Depends(authenticated)
+) -> Response:
+    await endpoints.delete_endpoint(svc.db, app_id, endpoint_id)
+    return Response(status_code=204)
+
+
+@router.get("/{endpoint_id}/headers")
+async def get_headers(
+    app_id: str, endpoint_id: str, svc: Services = Depends(authenticated)
+) -> Response:
+    return convert.model_response(
+        convert.headers_out(await endpoints.get(svc.db, app_id, endpoint_id))
+    )
+
+
+@router.put("/{endpoint_id}/headers", status_code=204)
+async def replace_headers(
+    app_id: str,
+    endpoint_id: str,
+    body: s.EndpointHeadersIn,
+    svc: Services = Depends(authenticated),
+) -> Response:
+    headers: dict[str, str | None] = dict(body.headers)
+    await endpoints.set_headers(svc.db, app_id, endpoint_id, headers, now_ms(), merge=False)
+    return Response(status_code=204)
+
+
+@router.patch("/{endpoint_id}/headers", status_code=204)
+async def patch_headers(
+    app_id: str,
+    endpoint_id: str,
+    body: s.EndpointHeadersPatchIn,
+    svc: Services = Depends(authenticated),
+) -> Response:
+    changes: dict[str, str | None] = dict(body.headers)
+    changes.update(dict.fromkeys(body.delete_headers))
+    await endpoints.set_headers(svc.db, app_id, endpoint_id, changes, now_ms(), merge=True)
+    return Response(status_code=204)
+
+
+@router.get("/{endpoint_id}/secret")
+async def get_secret(
+    app_id: str, endpoint_id: str, svc: Services = Depends(authenticated)
+) -> Response:
+    ep = await endpoints.get(svc.db, app_id, endpoint_id)
+    return convert.model_response(s.EndpointSecretOut(key=ep.secrets[0].key))
+
+
+@router.post("/{endpoint_id}/secret/rotate", status_code=204)
+async def rotate_secret(
+    app_id: str,
+    endpoint_id: str,
+    request: Request,
+    body: s.EndpointSecretRotateIn | None = None,
+    svc: Services = Depends(authenticated),
+) -> Response:
+    rotate = body or s.EndpointSecretRotateIn()
+
+    async def handler() -> Response:
+        await endpoints.rotate_secret(
+            svc.db,
+            app_id,
+            endpoint_id,
+            _with_prefix(rotate.key),
+            rotate.grace_period_seconds * 1000,
+            now_ms(),
+        )
+        return Response(status_code=204)
+
+    return await idempotent(request, svc, handler)
+
+
+@router.post("/{endpoint_id}/recover", status_code=202)
+async def recover(
+    app_id: str,
+    endpoint_id: str,
+    body: s.RecoverIn,
+    request: Request,
+    svc: Services = Depends(authenticated),
+) -> Response:
+    async def handler() -> Response:
+        now = now_ms()
+        await endpoints.recover(
+            svc.db, app_id, endpoint_id, convert.to_ms(body.since), ms_or_none(body.until), now
+        )
+        svc.engine.wake()
+        out = s.RecoverOut(
+            id=ids.new_id(ids.TASK),
+            status=s.BackgroundTaskStatus.FINISHED,
+            task=s.BackgroundTaskType.ENDPOINT_RECOVER,
+            updated_at=convert.to_datetime(now),
+        )
+        return convert.model_response(out, 202)
+
+    return await idempotent(request, svc, handler)
+
+
+@router.get("/{endpoint_id}/stats")
+async def stats(
+    app_id: str,
+    endpoint_id: str,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    svc: Services = Depends(authenticated),
+) -> Response:
+    counts = await endpoints.stats(
+        svc.db, app_id, endpoint_id, ms_or_none(since), ms_or_none(until), now_ms()
+    )
+    return convert.model_response(s.EndpointStats(**counts))
+
+
+@router.post("/{endpoint_id}/send-example")
+async def send_example(
+    app_id: str,
+    endpoint_id: str,
+    body: s.EventExampleIn,
+    request: Request,
+    svc: Services = Depends(authenticated),
+) -> Response:
+    async def handler() -> Response:
+        ep = await endpoints.get(svc.db, app_id, endpoint_id)
+        payload = await _example_payload(svc, body.event_type)
+        outcome = await svc.engine.accept(
+            AcceptItem(
+                app_ref=ep.app_id,
+                event_type=body.event_type,
+                payload=orjson.dumps(payload),
+                idempotency_key=None,
+                only_endpoint_id=ep.id,
+            )
+        )
+        if outcome.status is not AcceptStatus.CREATED or outcome.message is None:
+            raise NotFound("Application")
+        return JsonResponse(convert.message_json(outcome.message))
+
+    return await idempotent(request, svc, handler)
+
+
+async def _example_payload(svc: Services, event_type: str) -> dict[str, Any]:
+    """The first example in the event type's schema, or a generic one."""
+    try:
+        et = await event_types.get(svc.db, event_type)
+    except NotFound:
+        et = None
+    for schema in (et.schemas or {}).values() if et else ():
+        examples = schema.get("examples") if isinstance(schema, dict) else None
+        if isinstance(examples, list) and examples and isinstance(examples[0], dict):
+            return examples[0]
+    return {"type": event_type, "data": {"example": True}}

@@ -1,0 +1,262 @@
+"""Messages and their attempts: ``/api/v1/app/{app_id}/msg`` and
+``/api/v1/app/{app_id}/attempt``."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import orjson
+from fastapi import APIRouter, Depends, Query, Request, Response
+
+from hookgate.api import convert
+from hookgate.api import schemas as s
+from hookgate.api.deps import (
+    Services,
+    authenticated,
+    idempotency_scope,
+    idempotent,
+    ms_or_none,
+    now_ms,
+    split_list,
+)
+from hookgate.api.errors import ApiError
+from hookgate.api.responses import JsonResponse
+from hookgate.store import messages
+from hookgate.store.accept import AcceptItem, AcceptStatus
+from hookgate.store.messages import ListFilter
+from hookgate.store.records import NewApplication
+
+router = APIRouter(prefix="/api/v1/app/{app_id}", tags=["Message"])
+
+
+@router.post("/msg", status_code=202)
+async def create_message(
+    app_id: str,
+    body: s.MessageIn,
+    request: Request,
+    with_content: bool = True,
+    svc: Services = Depends(authenticated),
+) -> Response:
+    payload = orjson.dumps(body.payload)
+    if len(payload) > svc.settings.max_payload_bytes:
+        raise ApiError(
+            413, f"payload is {len(payload)} bytes; the limit is {svc.settings.max_payload_bytes}"
+        )
+    key = request.headers.get("idempotency-key")
+    new_app = body.application
+    outcome = await svc.engine.accept(
+        AcceptItem(
+            app_ref=app_id,
+            event_type=body.event_type,
+            payload=payload,
+            event_id=body.event_id,
+            channels=body.channels,
+            tags=body.tags,
+            idempotency_key=idempotency_scope(request, key) if key else None,
+            new_application=NewApplication(
+                name=new_app.name,
+                uid=new_app.uid,
+                throttle_rate=new_app.throttle_rate,
+                metadata=new_app.metadata,
+            )
+            if new_app
+            else None,
+        )
+    )
+    if outcome.status is AcceptStatus.APP_NOT_FOUND:
+        raise ApiError(404, "Application not found")
+    if outcome.status is AcceptStatus.EVENT_ID_CONFLICT:
+        raise ApiError(409, "A message with this eventId already exists")
+    if outcome.message is None:
+        raise ApiError(409, "A request with this Idempotency-Key is still being processed")
+    return JsonResponse(
+        convert.message_json(outcome.message, with_content=with_content), status_code=202
+    )
+
+
+@router.get("/msg")
+async def list_messages(
+    app_id: str,
+    limit: int | None = Query(None, ge=0),
+    iterator: str | None = None,
+    channel: str | None = None,
+    before: datetime | None = None,
+    after: datetime | None = None,
+    with_content: bool = True,
+    event_types: list[str] | None = Query(None),
+    svc: Services = Depends(authenticated),
+) -> Response:
+    f = ListFilter(
+        channel=channel,
+        before=ms_or_none(before),
+        after=ms_or_none(after),
+        event_types=split_list(event_types),
+    )
+    page = await messages.list_messages(svc.db, app_id, f, iterator=iterator, limit=limit)
+    return convert.list_json(
+        page, [convert.message_json(m, with_content=with_content) for m in page.items]
+    )
+
+
+@router.get("/msg/{msg_id}")
+async def get_message(
+    app_id: str, msg_id: str, with_content: bool = True, svc: Services = Depends(authenticated)
+) -> Response:
+    msg = await messages.get_message(svc.db, app_id, msg_id)
+    return JsonResponse(convert.message_json(msg, with_content=with_content))
+
+
+@router.delete("/msg/{msg_id}/content", status_code=204)
+async def expunge_message_content(
+    app_id: str, msg_id: str, svc: Services = Depends(authenticated)
+) -> Response:
+    await messages.expunge_message(svc.db, app_id, msg_id)
+    return Response(status_code=204)
+
+
+@router.get("/msg/{msg_id}/endpoint")
+async def list_message_destinations(
+    app_id: str,
+    msg_id: str,
+    limit: int | None = Query(None, ge=0),
+    iterator: str | None = None,
+    svc: Services = Depends(authenticated),
+) -> Response:
+    page = await messages.message_destinations(
+        svc.db, app_id, msg_id, iterator=iterator, limit=limit
+    )
+    now = now_ms()
+    return convert.list_json(
+        page, [convert.message_endpoint_out(ep, d, now) for ep, d in page.items]
+    )
+
+
+@router.post("/msg/{msg_id}/endpoint/{endpoint_id}/resend", status_code=202)
+async def resend(
+    app_id: str,
+    msg_id: str,
+    endpoint_id: str,
+    request: Request,
+    svc: Services = Depends(authenticated),
+) -> Response:
+    async def handler() -> Response:
+        await messages.resend(svc.db, app_id, msg_id, endpoint_id, now_ms())
+        svc.engine.wake()
+        return Response(status_code=202)
+
+    return await idempotent(request, svc, handler)
+
+
+@router.get("/msg/{msg_id}/attempt/{attempt_id}")
+async def get_attempt(
+    app_id: str, msg_id: str, attempt_id: str, svc: Services = Depends(authenticated)
+) -> Response:
+    attempt = await messages.get_attempt(svc.db, app_id, msg_id, attempt_id)
+    return convert.model_response(convert.attempt_out(attempt))
+
+
+@router.delete("/msg/{msg_id}/attempt/{attempt_id}/content", status_code=204)
+async def expunge_attempt_content(
+    app_id: str, msg_id: str, attempt_id: str, svc: Services = Depends(authenticated)
+) -> Response:
+    await messages.expunge_attempt(svc.db, app_id, msg_id, attempt_id)
+    return Response(status_code=204)
+
+
+def _attempt_filter(
+    status: s.MessageStatus | None,
+    status_code_class: s.StatusCodeClass | None,
+    channel: str | None,
+    before: datetime | None,
+    after: datetime | None,
+    event_types: list[str] | None,
+    endpoint_id: str | None = None,
+) -> ListFilter:
+    return ListFilter(
+        channel=channel,
+        before=ms_or_none(before),
+        after=ms_or_none(after),
+        event_types=split_list(event_types),
+        status=None if status is None else int(status),
+        status_code_class=None if status_code_class is None else int(status_code_class),
+        endpoint_id=endpoint_id,
+    )
+
+
+@router.get("/attempt/endpoint/{endpoint_id}")
+async def list_attempts_by_endpoint(
+    app_id: str,
+    endpoint_id: str,
+    limit: int | None = Query(None, ge=0),
+    iterator: str | None = None,
+    status: s.MessageStatus | None = None,
+    status_code_class: s.StatusCodeClass | None = None,
+    channel: str | None = None,
+    before: datetime | None = None,
+    after: datetime | None = None,
+    with_content: bool = True,
+    event_types: list[str] | None = Query(None),
+    svc: Services = Depends(authenticated),
+) -> Response:
+    f = _attempt_filter(status, status_code_class, channel, before, after, event_types)
+    page = await messages.list_attempts(
+        svc.db, app_id, f, endpoint_ref=endpoint_id, iterator=iterator, limit=limit
+    )
+    return convert.list_json(page, [convert.attempt_out(a) for a in page.items])
+
+
+@router.get("/attempt/msg/{msg_id}")
+async def list_attempts_by_message(
+    app_id: str,
+    msg_id: str,
+    limit: int | None = Query(None, ge=0),
+    iterator: str | None = None,
+    status: s.MessageStatus | None = None,
+    status_code_class: s.StatusCodeClass | None = None,
+    channel: str | None = None,
+    endpoint_id: str | None = None,
+    before: datetime | None = None,
+    after: datetime | None = None,
+    with_content: bool = True,
+    event_types: list[str] | None = Query(None),
+    svc: Services = Depends(authenticated),
+) -> Response:
+    f = _attempt_filter(status, status_code_class, channel, before, after, event_types, endpoint_id)
+    page = await messages.list_attempts(
+        svc.db, app_id, f, msg_ref=msg_id, iterator=iterator, limit=limit
+    )
+    return convert.list_json(page, [convert.attempt_out(a) for a in page.items])
+
+
+@router.get("/endpoint/{endpoint_id}/msg")
+async def list_endpoint_messages(
+    app_id: str,
+    endpoint_id: str,
+    limit: int | None = Query(None, ge=0),
+    iterator: str | None = None,
+    channel: str | None = None,
+    status: s.MessageStatus | None = None,
+    before: datetime | None = None,
+    after: datetime | None = None,
+    with_content: bool = True,
+    event_types: list[str] | None = Query(None),
+    svc: Services = Depends(authenticated),
+) -> Response:
+    f = ListFilter(
+        channel=channel,
+        before=ms_or_none(before),
+        after=ms_or_none(after),
+        event_types=split_list(event_types),
+        status=None if status is None else int(status),
+    )
+    page = await messages.endpoint_messages(
+        svc.db, app_id, endpoint_id, f, iterator=iterator, limit=limit
+    )
+    now = now_ms()
+    return convert.list_json(
+        page,
+        [
+            convert.endpoint_message_json(m, d, now, with_content=with_content)
+            for m, d in page.items
+        ],
+    )

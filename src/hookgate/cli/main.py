@@ -1,0 +1,127 @@
+"""The ``hookgate`` command line."""
+
+from __future__ import annotations
+
+import asyncio
+import fcntl
+import logging
+import os
+from pathlib import Path
+from typing import IO, Annotated
+
+import typer
+import uvicorn
+from rich.console import Console
+
+from hookgate.api.app import create_app
+from hookgate.api.deps import now_ms
+from hookgate.config import Settings
+from hookgate.store import tokens
+from hookgate.store.database import Database
+
+app = typer.Typer(
+    name="hookgate",
+    help="Hookgate: a self-hosted webhook gateway. Send, receive and debug webhooks.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+token_app = typer.Typer(help="Manage API tokens.", no_args_is_help=True)
+app.add_typer(token_app, name="token")
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+def _settings(data_dir: Path | None, **overrides: object) -> Settings:
+    values = {k: v for k, v in overrides.items() if v is not None}
+    if data_dir is not None:
+        values["data_dir"] = data_dir
+    return Settings(**values)  # type: ignore[arg-type]
+
+
+def _lock_data_dir(settings: Settings) -> IO[str]:
+    """Hold an exclusive lock on the data directory for the process lifetime,
+    so two embedded servers never share one SQLite database."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    handle = (settings.data_dir / "hookgate.lock").open("w")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        err_console.print(
+            f"[red]Another hookgate process is using {settings.data_dir}[/red] "
+            "(stop it, or pass a different --data-dir)."
+        )
+        raise typer.Exit(1) from None
+    handle.write(str(os.getpid()))
+    handle.flush()
+    return handle
+
+
+async def _prepare(settings: Settings) -> str | None:
+    """Create the schema; on first start create and return an admin token."""
+    db = Database(settings.resolved_database_url, sqlite_synchronous=settings.sqlite_synchronous)
+    try:
+        await db.create_schema()
+        if settings.admin_token or await tokens.count(db) > 0:
+            return None
+        return await tokens.create(db, "admin (first start)", now_ms())
+    finally:
+        await db.dispose()
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Interface to listen on.")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on (default 8071).")] = None,
+    data_dir: Annotated[
+        Path | None, typer.Option(help="Where the embedded database lives.")
+    ] = None,
+    worker: Annotated[bool, typer.Option(help="Deliver webhooks in this process too.")] = True,
+) -> None:
+    """Run the API, the dashboard and the delivery workers in one process."""
+    settings = _settings(data_dir, host=host, port=port)
+    lock = _lock_data_dir(settings) if settings.is_sqlite else None
+    new_token = asyncio.run(_prepare(settings))
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    console.print(
+        f"Hookgate listening on http://{settings.host}:{settings.port}  (data: {settings.data_dir})"
+    )
+    if new_token:
+        console.print(f"Admin API token (shown once, store it now): {new_token}", soft_wrap=True)
+    try:
+        uvicorn.run(
+            create_app(settings, run_worker=worker),
+            host=settings.host,
+            port=settings.port,
+            log_level="warning",
+            access_log=False,
+            timeout_graceful_shutdown=15,
+        )
+    finally:
+        if lock is not None:
+            lock.close()
+
+
+@token_app.command("create")
+def token_create(
+    name: Annotated[str, typer.Option(help="A label for the token.")] = "api",
+    data_dir: Annotated[Path | None, typer.Option(help="The server's data directory.")] = None,
+) -> None:
+    """Create an API token and print it (it is stored hashed, shown once)."""
+    settings = _settings(data_dir)
+
+    async def create() -> str:
+        db = Database(settings.resolved_database_url)
+        try:
+            await db.create_schema()
+            return await tokens.create(db, name, now_ms())
+        finally:
+            await db.dispose()
+
+    console.print(asyncio.run(create()))
+
+
+if __name__ == "__main__":
+    app()

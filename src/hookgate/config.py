@@ -1,0 +1,92 @@
+"""Hookgate's settings: one object, read from ``HOOKGATE_*`` environment variables.
+
+Everything has a default that runs the embedded single-process mode:
+SQLite in ``./hookgate-data``, API and workers in one process on port 8071.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from hookgate.core.netpolicy import IPNetwork, parse_subnets
+from hookgate.core.retry import DEFAULT_RETRY_SCHEDULE, RetryPolicy, parse_schedule
+
+
+class Settings(BaseSettings):
+    """Runtime configuration. Field ``foo_bar`` is read from ``HOOKGATE_FOO_BAR``."""
+
+    model_config = SettingsConfigDict(env_prefix="HOOKGATE_", extra="ignore")
+
+    host: str = "127.0.0.1"
+    port: int = Field(8071, ge=0, le=65535)
+    data_dir: Path = Path("./hookgate-data")
+    database_url: str | None = Field(
+        None, description="SQLAlchemy URL; default is SQLite at <data_dir>/hookgate.db"
+    )
+    admin_token: str | None = Field(None, description="Accept this admin API token as well")
+    public_url: str | None = Field(None, description="Externally visible base URL")
+
+    # Delivery.
+    retry_schedule: str = ",".join(f"{s:g}" for s in DEFAULT_RETRY_SCHEDULE)
+    retry_jitter: float = Field(0.2, ge=0, le=1)
+    allowed_subnets: str = ""
+    request_timeout: float = Field(15.0, gt=0)
+    max_response_bytes: int = Field(16 * 1024, ge=0)
+    endpoint_concurrency: int = Field(32, ge=1)
+    max_in_flight: int = Field(1000, ge=1)
+    lease_seconds: float = Field(60.0, gt=0)
+    poll_interval: float = Field(1.0, gt=0)
+    claim_batch_size: int = Field(500, ge=1)
+    slow_down_seconds: float = Field(5.0, ge=0)
+
+    # Accept path.
+    max_payload_bytes: int = Field(1024 * 1024, ge=1)
+    accept_batch_size: int = Field(1000, ge=1)
+    sqlite_synchronous: str = Field("FULL", pattern="^(?i:OFF|NORMAL|FULL|EXTRA)$")
+
+    @field_validator("retry_schedule")
+    @classmethod
+    def _check_schedule(cls, value: str) -> str:
+        parse_schedule(value)
+        return value
+
+    @field_validator("allowed_subnets")
+    @classmethod
+    def _check_subnets(cls, value: str) -> str:
+        parse_subnets(value)
+        return value
+
+    @cached_property
+    def retry_policy(self) -> RetryPolicy:
+        return RetryPolicy(schedule=parse_schedule(self.retry_schedule), jitter=self.retry_jitter)
+
+    @cached_property
+    def allowed_networks(self) -> tuple[IPNetwork, ...]:
+        return parse_subnets(self.allowed_subnets)
+
+    @property
+    def resolved_database_url(self) -> str:
+        """The database URL in SQLAlchemy async form."""
+        if self.database_url:
+            return to_async_url(self.database_url)
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'hookgate.db').resolve()}"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.resolved_database_url.startswith("sqlite")
+
+
+def to_async_url(url: str) -> str:
+    """Accept plain ``postgresql://`` / ``sqlite:///`` URLs and pick the async driver."""
+    for plain, asynchronous in (
+        ("postgresql://", "postgresql+asyncpg://"),
+        ("postgres://", "postgresql+asyncpg://"),
+        ("sqlite://", "sqlite+aiosqlite://"),
+    ):
+        if url.startswith(plain):
+            return asynchronous + url[len(plain) :]
+    return url

@@ -1,0 +1,305 @@
+"""The dispatcher: claims due deliveries, sends them fairly, records results.
+
+Jobs arrive two ways: handed over by the accept path right after commit (no
+poll delay), or claimed from the store by the poll loop (retries, backlog,
+work left by a dead process). Each endpoint has its own lane with a
+concurrency cap; lanes take turns, so one slow endpoint never holds up the
+others. Every job this process holds keeps its lease renewed until its result
+is durably written.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import time
+from collections import deque
+from collections.abc import Callable, Collection, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from hookgate.core import ids
+from hookgate.core.outcome import Verdict, classify
+from hookgate.core.retry import RetryPolicy
+from hookgate.delivery.results import ResultWriter
+from hookgate.delivery.sender import OutboundRequest, Sender
+from hookgate.delivery.signer import Signer
+from hookgate.store.records import AttemptRow, DeliveryResult, DeliveryStatus, Job
+
+log = logging.getLogger(__name__)
+
+
+class DeliveryQueue(Protocol):
+    """What the dispatcher needs from the store."""
+
+    async def claim_due(self, now_ms: int, limit: int, lease_until_ms: int) -> list[Job]: ...
+
+    async def record_results(self, results: Sequence[DeliveryResult], now_ms: int) -> None: ...
+
+    async def renew_leases(self, delivery_ids: Collection[str], lease_until_ms: int) -> None: ...
+
+    async def release(self, delivery_ids: Collection[str]) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class DispatchSettings:
+    retry_policy: RetryPolicy = field(default_factory=RetryPolicy)
+    endpoint_concurrency: int = 32
+    max_in_flight: int = 1000
+    max_held: int = 5000
+    lease_seconds: float = 60.0
+    poll_interval: float = 1.0
+    claim_batch_size: int = 500
+    request_timeout: float = 15.0
+    slow_down_seconds: float = 5.0
+
+
+@dataclass(slots=True)
+class _Lane:
+    """One endpoint's queue and its state in this process."""
+
+    queue: deque[Job] = field(default_factory=deque)
+    in_flight: int = 0
+    paused_until: float = 0.0
+    in_ring: bool = False
+
+
+class Dispatcher:
+    """Sends jobs with per-endpoint caps and writes the outcomes back."""
+
+    def __init__(
+        self,
+        queue: DeliveryQueue,
+        sender: Sender,
+        settings: DispatchSettings,
+        *,
+        clock: Callable[[], float] = time.time,
+        rng: random.Random | None = None,
+    ) -> None:
+        self._queue = queue
+        self._sender = sender
+        self._settings = settings
+        self._clock = clock
+        self._rng = rng or random.Random()
+        self._signer = Signer()
+        self._held: dict[str, Job] = {}
+        self._lanes: dict[str, _Lane] = {}
+        self._ring: deque[str] = deque()
+        self._in_flight = 0
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._results = ResultWriter(queue, self._forget, self._now_ms)
+        self._wake = asyncio.Event()
+        self._stopping = False
+        self._loops: list[asyncio.Task[None]] = []
+
+    # -- public surface --------------------------------------------------------
+
+    @property
+    def lease_ms(self) -> int:
+        return int(self._settings.lease_seconds * 1000)
+
+    @property
+    def held(self) -> int:
+        """Jobs this process is responsible for (queued, sending or recording)."""
+        return len(self._held)
+
+    def has_room(self) -> bool:
+        return not self._stopping and len(self._held) < self._settings.max_held
+
+    def submit(self, jobs: Iterable[Job]) -> None:
+        """Take over leased jobs; duplicates of held jobs are ignored."""
+        for job in jobs:
+            if job.delivery_id in self._held:
+                continue
+            self._held[job.delivery_id] = job
+            lane = self._lanes.get(job.endpoint.id)
+            if lane is None:
+                lane = self._lanes[job.endpoint.id] = _Lane()
+            lane.queue.append(job)
+            self._schedule(job.endpoint.id, lane)
+        self._pump()
+
+    def wake(self) -> None:
+        """Ask the poll loop to look for due work now."""
+        self._wake.set()
+
+    async def start(self) -> None:
+        self._loops = [
+            asyncio.create_task(self._poll_loop(), name="hookgate-poll"),
+            asyncio.create_task(self._renew_loop(), name="hookgate-renew"),
+        ]
+
+    async def stop(self, grace_seconds: float = 10.0) -> None:
+        """Stop claiming, let in-flight sends finish (up to ``grace_seconds``), record
+        their results and give queued jobs back to the store."""
+        self._stopping = True
+        for loop in self._loops:
+            loop.cancel()
+        for loop in self._loops:
+            with contextlib.suppress(asyncio.CancelledError):
+                await loop
+        queued = [job for lane in self._lanes.values() for job in lane.queue]
+        for lane in self._lanes.values():
+            lane.queue.clear()
+        if self._tasks:
+            _, late = await asyncio.wait(set(self._tasks), timeout=grace_seconds)
+            for task in late:
+                task.cancel()
+        await self._results.drain()
+        if queued:
+            with contextlib.suppress(Exception):
+                await self._queue.release([job.delivery_id for job in queued])
+        self._held.clear()
+
+    # -- scheduling -------------------------------------------------------------
+
+    def _schedule(self, endpoint_id: str, lane: _Lane) -> None:
+        if not lane.in_ring and lane.queue:
+            lane.in_ring = True
+            self._ring.append(endpoint_id)
+
+    def _pump(self) -> None:
+        cap = self._settings.endpoint_concurrency
+        now = self._clock()
+        while self._in_flight < self._settings.max_in_flight and self._ring and not self._stopping:
+            endpoint_id = self._ring.popleft()
+            lane = self._lanes[endpoint_id]
+            lane.in_ring = False
+            if lane.paused_until > now or not lane.queue or lane.in_flight >= cap:
+                continue
+            job = lane.queue.popleft()
+            lane.in_flight += 1
+            self._in_flight += 1
+            task = asyncio.create_task(self._deliver(job, lane))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+            if lane.in_flight < cap:
+                self._schedule(endpoint_id, lane)
+
+    def _finished(self, endpoint_id: str, lane: _Lane) -> None:
+        lane.in_flight -= 1
+        self._in_flight -= 1
+        if lane.queue:
+            self._schedule(endpoint_id, lane)
+        elif lane.in_flight == 0 and lane.paused_until <= self._clock():
+            self._lanes.pop(endpoint_id, None)
+        self._pump()
+
+    def _pause(self, endpoint_id: str, lane: _Lane, seconds: float) -> None:
+        lane.paused_until = max(lane.paused_until, self._clock() + seconds)
+        asyncio.get_running_loop().call_later(seconds, self._resume, endpoint_id)
+
+    def _resume(self, endpoint_id: str) -> None:
+        lane = self._lanes.get(endpoint_id)
+        if lane is not None:
+            self._schedule(endpoint_id, lane)
+            self._pump()
+
+    def _forget(self, results: Sequence[DeliveryResult]) -> None:
+        for result in results:
+            self._held.pop(result.job.delivery_id, None)
+        if len(self._held) < self._settings.max_held:
+            self._wake.set()
+
+    # -- sending ------------------------------------------------------------------
+
+    async def _deliver(self, job: Job, lane: _Lane) -> None:
+        try:
+            self._results.add(await self._attempt(job, lane))
+        except Exception:
+            log.exception("delivery %s crashed; it will be retried", job.delivery_id)
+            self._results.add(self._retry_later(job))
+        finally:
+            self._finished(job.endpoint.id, lane)
+
+    async def _attempt(self, job: Job, lane: _Lane) -> DeliveryResult:
+        started = self._clock()
+        endpoint = job.endpoint
+        headers = {
+            **endpoint.headers,
+            **self._signer.headers(
+                job.msg_id, int(started), job.payload, endpoint.active_secrets(int(started * 1000))
+            ),
+        }
+        result = await self._sender.send(
+            OutboundRequest(endpoint.url, headers, job.payload, self._settings.request_timeout)
+        )
+        job.attempt_count += 1
+        now_ms = self._now_ms()
+        attempt = AttemptRow(
+            id=ids.new_id(ids.ATTEMPT),
+            url=endpoint.url,
+            status=DeliveryStatus.SUCCESS if result.succeeded else DeliveryStatus.FAIL,
+            response_status_code=result.status_code or 0,
+            response=result.body,
+            response_duration_ms=result.duration_ms,
+            error_kind=result.error_kind.value if result.error_kind else None,
+            error_message=result.error_message,
+            created_at=int(started * 1000),
+        )
+        outcome = classify(result)
+        if outcome.verdict is Verdict.SUCCESS:
+            return DeliveryResult(job, DeliveryStatus.SUCCESS, now_ms, attempt)
+        if outcome.verdict is Verdict.DISABLE_ENDPOINT:
+            self._fail_queued(lane)
+            return DeliveryResult(job, DeliveryStatus.FAIL, now_ms, attempt, disable_endpoint=True)
+        if outcome.slow_down:
+            self._pause(endpoint.id, lane, outcome.retry_after or self._settings.slow_down_seconds)
+        delay = self._settings.retry_policy.next_delay(
+            job.attempt_count, retry_after=outcome.retry_after, rng=self._rng
+        )
+        if delay is None:
+            return DeliveryResult(job, DeliveryStatus.FAIL, now_ms, attempt)
+        return DeliveryResult(job, DeliveryStatus.PENDING, now_ms + int(delay * 1000), attempt)
+
+    def _fail_queued(self, lane: _Lane) -> None:
+        """The endpoint asked to be disabled (410): fail what is queued for it."""
+        now_ms = self._now_ms()
+        while lane.queue:
+            self._results.add(DeliveryResult(lane.queue.popleft(), DeliveryStatus.FAIL, now_ms))
+
+    def _retry_later(self, job: Job) -> DeliveryResult:
+        delay = self._settings.retry_policy.next_delay(max(job.attempt_count, 1), rng=self._rng)
+        status = DeliveryStatus.FAIL if delay is None else DeliveryStatus.PENDING
+        return DeliveryResult(job, status, self._now_ms() + int((delay or 0) * 1000))
+
+    # -- background loops --------------------------------------------------------
+
+    async def _poll_loop(self) -> None:
+        backoff = self._settings.poll_interval
+        while True:
+            room = self._settings.max_held - len(self._held)
+            limit = min(self._settings.claim_batch_size, room)
+            if limit > 0:
+                now_ms = self._now_ms()
+                try:
+                    jobs = await self._queue.claim_due(now_ms, limit, now_ms + self.lease_ms)
+                except Exception:
+                    log.exception("claiming deliveries failed; retrying in %.1f s", backoff)
+                    await asyncio.sleep(backoff)
+                    backoff = min(backoff * 2, 30.0)
+                    continue
+                backoff = self._settings.poll_interval
+                self.submit(jobs)
+                if len(jobs) == limit:
+                    await asyncio.sleep(0)
+                    continue
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self._settings.poll_interval)
+
+    async def _renew_loop(self) -> None:
+        interval = self._settings.lease_seconds / 3
+        while True:
+            await asyncio.sleep(interval)
+            if not self._held:
+                continue
+            try:
+                await self._queue.renew_leases(list(self._held), self._now_ms() + self.lease_ms)
+            except Exception:
+                log.exception("renewing %d leases failed", len(self._held))
+
+    def _now_ms(self) -> int:
+        return int(self._clock() * 1000)

@@ -1,0 +1,100 @@
+"""The delivery engine: accept (group commit + fan-out) wired to the dispatcher."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+
+from hookgate.config import Settings
+from hookgate.core.netpolicy import AddressPolicy
+from hookgate.delivery.batcher import GroupCommitter
+from hookgate.delivery.dispatcher import Dispatcher, DispatchSettings
+from hookgate.delivery.sender import HttpSender, Sender
+from hookgate.store.accept import AcceptItem, AcceptOutcome, accept_batch
+from hookgate.store.database import Database
+from hookgate.store.queue import SqlDeliveryQueue
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def dispatch_settings(settings: Settings) -> DispatchSettings:
+    return DispatchSettings(
+        retry_policy=settings.retry_policy,
+        endpoint_concurrency=settings.endpoint_concurrency,
+        max_in_flight=settings.max_in_flight,
+        max_held=max(settings.max_in_flight * 5, settings.claim_batch_size * 2),
+        lease_seconds=settings.lease_seconds,
+        poll_interval=settings.poll_interval,
+        claim_batch_size=settings.claim_batch_size,
+        request_timeout=settings.request_timeout,
+        slow_down_seconds=settings.slow_down_seconds,
+    )
+
+
+class Engine:
+    """Accepts messages durably and, when ``run_worker``, delivers them.
+
+    ``accept`` returns only after the message and its deliveries are
+    committed; the new deliveries then go straight to this process's
+    dispatcher (leased to it), with the database row as the truth.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        db: Database,
+        *,
+        run_worker: bool = True,
+        sender: Sender | None = None,
+    ) -> None:
+        self.settings = settings
+        self.db = db
+        self.queue = SqlDeliveryQueue(db)
+        self.sender: Sender = sender or HttpSender(
+            AddressPolicy(settings.allowed_networks),
+            max_response_bytes=settings.max_response_bytes,
+            pool_limit=settings.max_in_flight,
+        )
+        self.dispatcher = (
+            Dispatcher(self.queue, self.sender, dispatch_settings(settings)) if run_worker else None
+        )
+        self._committer: GroupCommitter[AcceptItem, AcceptOutcome] = GroupCommitter(
+            self._flush, settings.accept_batch_size
+        )
+
+    async def start(self, *, sole_process: bool) -> None:
+        """Start delivering. ``sole_process`` (embedded SQLite) means no other
+        process can hold leases, so leases left by a crash are taken back now."""
+        if sole_process:
+            await self.queue.release_all()
+        if self.dispatcher is not None:
+            await self.dispatcher.start()
+
+    async def stop(self) -> None:
+        await self._committer.drain()
+        if self.dispatcher is not None:
+            await self.dispatcher.stop()
+        await self.sender.close()
+
+    async def accept(self, item: AcceptItem) -> AcceptOutcome:
+        return await self._committer.submit(item)
+
+    def wake(self) -> None:
+        """Tell the dispatcher that deliveries became due (resend, recover)."""
+        if self.dispatcher is not None:
+            self.dispatcher.wake()
+
+    async def _flush(self, items: Sequence[AcceptItem]) -> list[AcceptOutcome]:
+        dispatcher = self.dispatcher
+        handoff = dispatcher is not None and dispatcher.has_room()
+        now = now_ms()
+        lease_until = now + dispatcher.lease_ms if dispatcher is not None and handoff else 0
+        outcomes = await accept_batch(self.db, items, now, lease_until)
+        if dispatcher is not None:
+            if handoff:
+                dispatcher.submit(job for outcome in outcomes for job in outcome.jobs)
+            else:
+                dispatcher.wake()
+        return outcomes

@@ -1,0 +1,420 @@
+"""Outbound HTTP: send one webhook attempt and report what happened.
+
+``HttpSender`` POSTs a prepared request with aiohttp over a shared keep-alive
+connection pool and turns every outcome, network failures included, into a
+``SendResult``. It only ever connects to addresses the ``AddressPolicy``
+allows: host names are checked by the resolver the connection pool uses (so
+the address checked is the address connected to, which defeats DNS
+rebinding), and IP-literal hosts are checked before the request is made.
+
+Nothing here logs: URLs, headers and bodies can carry secrets.
+"""
+
+from __future__ import annotations
+
+import errno
+import ipaddress
+import math
+import socket
+import ssl
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC
+from email.utils import parsedate_to_datetime
+from typing import Protocol
+
+import aiohttp
+from aiohttp.abc import AbstractResolver, ResolveResult
+from yarl import URL
+
+from hookgate.core.netpolicy import AddressPolicy
+from hookgate.core.outcome import ErrorKind, SendResult
+
+__all__ = [
+    "BlockedAddressError",
+    "HttpSender",
+    "OutboundRequest",
+    "PolicyResolver",
+    "Sender",
+]
+
+_RESET_ERRNOS = frozenset({errno.ECONNRESET, errno.ECONNABORTED, errno.EPIPE})
+
+
+@dataclass(frozen=True, slots=True)
+class OutboundRequest:
+    """One webhook attempt: POST ``body`` to ``url`` with ``headers``.
+
+    ``timeout`` is the total time allowed in seconds, from connecting to
+    reading the (capped) response body; it must be positive and finite
+    (``ValueError`` otherwise).
+    """
+
+    url: str
+    headers: Mapping[str, str]
+    body: bytes
+    timeout: float
+
+    def __post_init__(self) -> None:
+        # aiohttp treats a zero timeout as "no timeout"; never allow that by accident.
+        if not (self.timeout > 0 and math.isfinite(self.timeout)):
+            raise ValueError(f"timeout must be a positive number of seconds, not {self.timeout}")
+
+
+class Sender(Protocol):
+    """Sends webhook attempts. ``send`` never raises for network problems."""
+
+    async def send(self, request: OutboundRequest) -> SendResult: ...
+
+    async def close(self) -> None: ...
+
+
+class BlockedAddressError(OSError):
+    """A destination was refused by the address policy.
+
+    ``str(error)`` is the policy's message, which tells the operator how to
+    allow the address.
+    """
+
+
+class PolicyResolver(AbstractResolver):
+    """Resolves host names, keeping only the addresses the policy allows.
+
+    Delegates to ``inner`` (a new ``aiohttp.ThreadedResolver`` by default, which
+    needs a running event loop) and drops every refused address. Raises
+    ``BlockedAddressError`` when the host resolves only to refused addresses;
+    resolution failures from ``inner`` (``socket.gaierror``) propagate as is.
+    Closes ``inner`` when closed.
+    """
+
+    def __init__(self, policy: AddressPolicy, inner: AbstractResolver | None = None) -> None:
+        self._policy = policy
+        self._inner = inner if inner is not None else aiohttp.ThreadedResolver()
+
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[ResolveResult]:
+        results = await self._inner.resolve(host, port, family)
+        allowed: list[ResolveResult] = []
+        reasons: list[str] = []
+        for result in results:
+            reason = self._policy.blocked_reason(result["host"])
+            if reason is None:
+                allowed.append(result)
+            elif reason not in reasons:
+                reasons.append(reason)
+        if allowed or not results:
+            return allowed
+        raise BlockedAddressError(
+            f"host {host} resolves only to refused addresses: " + "; ".join(reasons)
+        )
+
+    async def close(self) -> None:
+        await self._inner.close()
+
+
+class _Refused(Exception):
+    """Internal: the request was refused before anything was sent."""
+
+    def __init__(self, kind: ErrorKind, message: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.message = message
+
+
+class HttpSender:
+    """``Sender`` over aiohttp with one shared keep-alive connection pool.
+
+    The ``aiohttp.ClientSession`` is created on the first ``send`` inside the
+    running event loop; every call must then come from that same loop.
+    ``close`` releases the pool and is idempotent; ``send`` after ``close``
+    raises ``RuntimeError`` (a programming error, not a network problem).
+
+    Each request is a POST with the given headers; ``User-Agent`` and
+    ``Content-Type: application/json`` are added unless given (case-insensitive).
+    Redirects are not followed: a 3xx is returned like any other status. The
+    response body is read up to ``max_response_bytes``; anything beyond is
+    never waited for (that connection is closed instead of reused). No proxy
+    settings are taken from the environment and no cookies are kept.
+
+    ``pool_limit`` caps open connections overall and ``pool_limit_per_host``
+    per host (0 means no limit).
+    """
+
+    __slots__ = (
+        "_closed",
+        "_default_headers",
+        "_max_response_bytes",
+        "_policy",
+        "_pool_limit",
+        "_pool_limit_per_host",
+        "_resolver",
+        "_session",
+    )
+
+    def __init__(
+        self,
+        policy: AddressPolicy,
+        *,
+        max_response_bytes: int = 16 * 1024,
+        pool_limit: int = 1000,
+        pool_limit_per_host: int = 0,
+        user_agent: str = "Hookgate-Webhooks/0.1",
+    ) -> None:
+        if max_response_bytes < 0:
+            raise ValueError("max_response_bytes must be >= 0")
+        if pool_limit < 0 or pool_limit_per_host < 0:
+            raise ValueError("pool limits must be >= 0 (0 means no limit)")
+        self._policy = policy
+        self._max_response_bytes = max_response_bytes
+        self._pool_limit = pool_limit
+        self._pool_limit_per_host = pool_limit_per_host
+        # Session-level defaults are overridden case-insensitively by request
+        # headers, which is exactly "add unless given" without a per-request merge.
+        self._default_headers = {
+            "User-Agent": user_agent,
+            "Content-Type": "application/json",
+        }
+        self._session: aiohttp.ClientSession | None = None
+        self._resolver: PolicyResolver | None = None
+        self._closed = False
+
+    async def send(self, request: OutboundRequest) -> SendResult:
+        """POST ``request`` and report the outcome; never raises for network
+        problems (see ``ErrorKind`` for how failures are reported).
+
+        A non-2xx status gives ``error_kind=HTTP_STATUS`` and ``error_message``
+        like ``"HTTP 500"``. Once the status line has arrived it is what counts:
+        if reading the body then fails or times out, the status is still
+        reported with the body read so far, and ``error_message`` notes that the
+        body is incomplete (with ``error_kind`` None for a 2xx).
+        """
+        start = time.perf_counter()
+        session = self._session_for_send()
+        try:
+            url = self._checked_url(request.url)
+        except _Refused as refused:
+            return SendResult(None, b"", _elapsed_ms(start), refused.kind, refused.message)
+
+        body_note: str | None = None
+        try:
+            async with session.post(
+                url,
+                data=request.body,
+                headers=request.headers,
+                allow_redirects=False,
+                timeout=aiohttp.ClientTimeout(total=request.timeout),
+            ) as response:
+                status = response.status
+                retry_after = _parse_retry_after(response.headers.get("Retry-After"))
+                chunks: list[bytes] = []
+                try:
+                    await _read_capped(response.content, self._max_response_bytes, chunks)
+                except (aiohttp.ClientError, OSError) as exc:
+                    # OSError covers TimeoutError: the total timeout includes the body.
+                    _, message = _describe_error(exc, url, request.timeout)
+                    body_note = f"response body incomplete: {message}"
+                body = b"".join(chunks)
+        except (aiohttp.ClientError, OSError, ValueError) as exc:
+            # ValueError: e.g. a header value containing a newline.
+            kind, message = _describe_error(exc, url, request.timeout)
+            return SendResult(None, b"", _elapsed_ms(start), kind, message)
+
+        duration_ms = _elapsed_ms(start)
+        if 200 <= status < 300:
+            return SendResult(status, body, duration_ms, None, body_note, retry_after)
+        message = f"HTTP {status}" if body_note is None else f"HTTP {status}; {body_note}"
+        return SendResult(status, body, duration_ms, ErrorKind.HTTP_STATUS, message, retry_after)
+
+    async def close(self) -> None:
+        """Close the connection pool. Safe to call more than once."""
+        self._closed = True
+        session, self._session = self._session, None
+        resolver, self._resolver = self._resolver, None
+        if session is not None:
+            await session.close()
+        # The connector does not close a resolver it did not create.
+        if resolver is not None:
+            await resolver.close()
+
+    def _session_for_send(self) -> aiohttp.ClientSession:
+        if self._session is not None:
+            return self._session
+        if self._closed:
+            raise RuntimeError("HttpSender is closed")
+        # No await between the check above and the assignment below, so
+        # concurrent first sends cannot create two sessions.
+        resolver = PolicyResolver(self._policy)
+        connector = aiohttp.TCPConnector(
+            limit=self._pool_limit,
+            limit_per_host=self._pool_limit_per_host,
+            ttl_dns_cache=60,
+            resolver=resolver,
+        )
+        self._resolver = resolver
+        self._session = aiohttp.ClientSession(
+            connector=connector,
+            headers=self._default_headers,
+            cookie_jar=aiohttp.DummyCookieJar(),
+            trust_env=False,
+        )
+        return self._session
+
+    def _checked_url(self, raw_url: str) -> URL:
+        """Parse ``raw_url``; refuse bad URLs and IP-literal hosts the policy
+        refuses (aiohttp connects to IP literals without asking the resolver)."""
+        try:
+            url = URL(raw_url)
+        except (ValueError, TypeError) as exc:
+            raise _Refused(ErrorKind.INVALID_URL, f"invalid URL: {exc}") from exc
+        if not url.scheme:
+            raise _Refused(
+                ErrorKind.INVALID_URL, "invalid URL: it must start with http:// or https://"
+            )
+        if url.scheme not in ("http", "https"):
+            raise _Refused(
+                ErrorKind.INVALID_URL,
+                f"unsupported URL scheme {url.scheme!r}; only http and https are allowed",
+            )
+        host = url.raw_host
+        if not host:
+            raise _Refused(ErrorKind.INVALID_URL, "invalid URL: it has no host")
+        # Same test aiohttp uses to decide a host is an IP literal and skip DNS.
+        if ":" in host or host.replace(".", "").isdigit():
+            try:
+                address = ipaddress.ip_address(url.host or host)
+            except ValueError:
+                raise _Refused(
+                    ErrorKind.INVALID_URL,
+                    f"invalid URL: host {host} is not a valid IP address",
+                ) from None
+            reason = self._policy.blocked_reason(address)
+            if reason is not None:
+                raise _Refused(ErrorKind.BLOCKED_ADDRESS, reason)
+        return url
+
+
+async def _read_capped(content: aiohttp.StreamReader, cap: int, chunks: list[bytes]) -> None:
+    """Append up to ``cap`` bytes of ``content`` to ``chunks``, stopping at EOF.
+
+    Appends as it goes so a caller that catches an error keeps what was read.
+    """
+    remaining = cap
+    while remaining > 0:
+        chunk = await content.read(remaining)
+        if not chunk:
+            return
+        chunks.append(chunk)
+        remaining -= len(chunk)
+
+
+def _elapsed_ms(start: float) -> int:
+    return round((time.perf_counter() - start) * 1000)
+
+
+def _parse_retry_after(value: str | None) -> float | None:
+    """Seconds to wait from a ``Retry-After`` value (RFC 9110 §10.2.3).
+
+    Delta-seconds (non-negative integer) are returned as is; an HTTP-date
+    becomes the seconds from now until then, at least 0. Anything else is None.
+    """
+    if value is None:
+        return None
+    text = value.strip()
+    if not text:
+        return None
+    if text.isascii() and text.isdigit():
+        try:
+            seconds = float(int(text))
+        except (ValueError, OverflowError):
+            return None
+        return seconds if math.isfinite(seconds) else None
+    try:
+        when = parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    try:
+        return max(0.0, when.timestamp() - time.time())
+    except (OverflowError, OSError):
+        return None
+
+
+def _blocked_cause(exc: BaseException) -> BlockedAddressError | None:
+    """The ``BlockedAddressError`` behind ``exc``, if any (aiohttp wraps
+    resolver errors in ``ClientConnectorDNSError``)."""
+    seen: BaseException | None = exc
+    for _ in range(5):
+        if seen is None:
+            return None
+        if isinstance(seen, BlockedAddressError):
+            return seen
+        if isinstance(seen, aiohttp.ClientConnectorError) and isinstance(
+            seen.os_error, BlockedAddressError
+        ):
+            return seen.os_error
+        seen = seen.__cause__ or seen.__context__
+    return None
+
+
+def _os_errno(exc: BaseException) -> int | None:
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        return exc.os_error.errno
+    if isinstance(exc, OSError):
+        return exc.errno
+    return None
+
+
+def _describe_error(exc: BaseException, url: URL, timeout: float) -> tuple[ErrorKind, str]:
+    """Map a failed attempt to an ``ErrorKind`` and an operator-facing message.
+
+    Messages name host and port only: paths and query strings may hold secrets.
+    """
+    target = f"{url.host}:{url.port}"
+    blocked = _blocked_cause(exc)
+    if blocked is not None:
+        return ErrorKind.BLOCKED_ADDRESS, str(blocked)
+    # Before OSError: TimeoutError is an OSError, ServerTimeoutError a TimeoutError.
+    if isinstance(exc, TimeoutError):
+        return ErrorKind.TIMEOUT, f"no response within {float(timeout)} s"
+    if isinstance(exc, aiohttp.InvalidURL | aiohttp.NonHttpUrlClientError):
+        return ErrorKind.INVALID_URL, f"invalid URL: {exc}"
+    if isinstance(exc, aiohttp.ClientConnectorCertificateError):
+        return ErrorKind.TLS_ERROR, (
+            f"TLS certificate of {target} rejected: {exc.certificate_error}"
+        )
+    if isinstance(exc, aiohttp.ClientSSLError):
+        return ErrorKind.TLS_ERROR, f"TLS handshake with {target} failed: {exc.os_error}"
+    if isinstance(exc, ssl.SSLError | ssl.CertificateError):
+        return ErrorKind.TLS_ERROR, f"TLS error with {target}: {exc}"
+    if isinstance(exc, aiohttp.ClientConnectorDNSError | socket.gaierror):
+        cause = exc.os_error if isinstance(exc, aiohttp.ClientConnectorDNSError) else exc
+        detail = cause.strerror or str(cause)
+        return ErrorKind.DNS_FAILURE, f"could not resolve host {url.host} ({detail})"
+    code = _os_errno(exc)
+    if code == errno.ECONNREFUSED:
+        return ErrorKind.CONNECTION_REFUSED, (
+            f"connection refused by {target} (is the receiver running on that port?)"
+        )
+    if code == errno.ETIMEDOUT:
+        return ErrorKind.TIMEOUT, f"connecting to {target} timed out"
+    if isinstance(exc, aiohttp.ServerDisconnectedError):
+        return ErrorKind.CONNECTION_RESET, (
+            f"{target} closed the connection before sending a complete response"
+        )
+    if isinstance(exc, ConnectionResetError) or code in _RESET_ERRNOS:
+        return ErrorKind.CONNECTION_RESET, f"connection to {target} was reset"
+    if isinstance(exc, aiohttp.ClientPayloadError):
+        return ErrorKind.CONNECTION_RESET, f"response from {target} was cut short: {exc}"
+    if isinstance(exc, aiohttp.ClientResponseError):
+        return ErrorKind.CONNECTION_ERROR, (
+            f"invalid HTTP response from {target}: {exc.message or exc.status}"
+        )
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        return ErrorKind.CONNECTION_ERROR, f"could not connect to {target}: {exc.os_error}"
+    if isinstance(exc, ValueError):
+        return ErrorKind.CONNECTION_ERROR, f"could not build the request: {exc}"
+    detail = str(exc) or type(exc).__name__
+    return ErrorKind.CONNECTION_ERROR, f"request to {target} failed: {detail}"

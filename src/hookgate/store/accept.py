@@ -1,0 +1,360 @@
+"""Accepting messages: one transaction stores a whole batch and its fan-out.
+
+Called by the group committer with every message-create request that arrived
+while the previous commit was running. Per item the outcome is one of:
+created, replayed (same ``Idempotency-Key`` seen before), application not
+found, or ``eventId`` conflict. Idempotency keys and event ids are claimed with
+``INSERT ... ON CONFLICT DO NOTHING`` so they hold across API processes too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+from sqlalchemy import and_, delete, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from hookgate.core import ids
+from hookgate.core.filters import endpoint_accepts
+from hookgate.store import rows
+from hookgate.store.database import Database
+from hookgate.store.records import (
+    DeliveryStatus,
+    Endpoint,
+    Job,
+    Message,
+    NewApplication,
+)
+from hookgate.store.tables import (
+    applications,
+    deliveries,
+    endpoints,
+    idempotency_keys,
+    message_event_ids,
+    messages,
+)
+
+EVENT_ID_WINDOW_MS = 24 * 3600 * 1000
+CREATED_STATUS = 202
+CONFLICT_STATUS = 409
+
+
+class AcceptStatus(Enum):
+    CREATED = "created"
+    REPLAYED = "replayed"
+    APP_NOT_FOUND = "app_not_found"
+    EVENT_ID_CONFLICT = "event_id_conflict"
+
+
+@dataclass(slots=True)
+class AcceptItem:
+    """One message-create request. ``idempotency_key`` is already scoped."""
+
+    app_ref: str
+    event_type: str
+    payload: bytes
+    event_id: str | None = None
+    channels: list[str] | None = None
+    tags: list[str] | None = None
+    idempotency_key: str | None = None
+    new_application: NewApplication | None = None
+    #: Route to this endpoint only (example sends), whatever its filters.
+    only_endpoint_id: str | None = None
+
+
+@dataclass(slots=True)
+class AcceptOutcome:
+    status: AcceptStatus
+    message: Message | None = None
+    jobs: list[Job] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class _Pending:
+    """An item that passed the app check and is about to be stored."""
+
+    index: int
+    item: AcceptItem
+    app_id: str
+    msg_id: str
+
+
+async def accept_batch(
+    db: Database, batch: Sequence[AcceptItem], now_ms: int, lease_until_ms: int
+) -> list[AcceptOutcome]:
+    """Store ``batch`` in one transaction and return one outcome per item.
+
+    Deliveries are created leased until ``lease_until_ms`` (0 = not leased):
+    the caller hands the returned jobs straight to its dispatcher, and if the
+    process dies the lease runs out and any worker claims them.
+    """
+    outcomes: list[AcceptOutcome | None] = [None] * len(batch)
+    replay_keys: dict[int, str] = {}
+    async with db.write() as conn:
+        app_ids = await _resolve_apps(db, conn, batch, now_ms)
+        pending: list[_Pending] = []
+        for index, item in enumerate(batch):
+            app_id = app_ids.get(item.app_ref)
+            if app_id is None:
+                outcomes[index] = AcceptOutcome(AcceptStatus.APP_NOT_FOUND)
+            else:
+                pending.append(_Pending(index, item, app_id, ids.new_id(ids.MESSAGE)))
+
+        pending = await _claim_idempotency_keys(db, conn, pending, replay_keys, now_ms)
+        pending, conflicts = await _claim_event_ids(db, conn, pending, now_ms)
+        for p in conflicts:
+            outcomes[p.index] = AcceptOutcome(AcceptStatus.EVENT_ID_CONFLICT)
+
+        created = await _insert_messages(conn, pending, now_ms, lease_until_ms)
+        for p, outcome in zip(pending, created, strict=True):
+            outcomes[p.index] = outcome
+
+        if replay_keys:
+            for index, outcome in (await _replay(conn, replay_keys)).items():
+                outcomes[index] = outcome
+    return [o if o is not None else AcceptOutcome(AcceptStatus.APP_NOT_FOUND) for o in outcomes]
+
+
+async def _resolve_apps(
+    db: Database, conn: AsyncConnection, batch: Sequence[AcceptItem], now_ms: int
+) -> dict[str, str]:
+    """Map each item's app reference (id or uid) to an app id, creating the
+    applications that items asked to create."""
+    refs = {item.app_ref for item in batch}
+    found = await _lookup_apps(conn, refs)
+    to_create: dict[str, NewApplication] = {
+        item.app_ref: item.new_application
+        for item in batch
+        if item.app_ref not in found and item.new_application is not None
+    }
+    if to_create:
+        values = []
+        for ref, new_app in to_create.items():
+            uid = new_app.uid or (None if ids.looks_like_id(ref, ids.APP) else ref)
+            values.append(
+                {
+                    "id": ids.new_id(ids.APP),
+                    "uid": uid,
+                    "name": new_app.name,
+                    "throttle_rate": new_app.throttle_rate,
+                    "metadata": new_app.metadata,
+                    "created_at": now_ms,
+                    "updated_at": now_ms,
+                }
+            )
+        await conn.execute(db.insert_ignoring_conflicts(applications), values)
+        found.update(await _lookup_apps(conn, set(to_create)))
+    return found
+
+
+async def _lookup_apps(conn: AsyncConnection, refs: set[str]) -> dict[str, str]:
+    result = await conn.execute(
+        select(applications.c.id, applications.c.uid).where(
+            or_(applications.c.id.in_(refs), applications.c.uid.in_(refs))
+        )
+    )
+    by_ref: dict[str, str] = {}
+    for app_id, uid in result:
+        if uid in refs:
+            by_ref.setdefault(uid, app_id)
+        if app_id in refs:
+            by_ref[app_id] = app_id
+    return by_ref
+
+
+async def _claim_idempotency_keys(
+    db: Database,
+    conn: AsyncConnection,
+    pending: list[_Pending],
+    replay_keys: dict[int, str],
+    now_ms: int,
+) -> list[_Pending]:
+    """Take ownership of each new idempotency key; items whose key was used
+    before (or earlier in this batch) become replays."""
+    keyed = [p for p in pending if p.item.idempotency_key is not None]
+    if not keyed:
+        return pending
+    first_by_key: dict[str, _Pending] = {}
+    for p in keyed:
+        first_by_key.setdefault(p.item.idempotency_key or "", p)
+    inserted = await conn.execute(
+        db.insert_ignoring_conflicts(idempotency_keys).returning(idempotency_keys.c.key),
+        [
+            {"key": key, "status_code": CREATED_STATUS, "msg_id": p.msg_id, "created_at": now_ms}
+            for key, p in first_by_key.items()
+        ],
+    )
+    owned = set(inserted.scalars())
+    kept: list[_Pending] = []
+    for p in pending:
+        key = p.item.idempotency_key
+        if key is None or (key in owned and first_by_key[key] is p):
+            kept.append(p)
+        else:
+            replay_keys[p.index] = key
+    return kept
+
+
+async def _claim_event_ids(
+    db: Database, conn: AsyncConnection, pending: list[_Pending], now_ms: int
+) -> tuple[list[_Pending], list[_Pending]]:
+    """Reserve each ``eventId`` for a day; return (accepted, conflicting)."""
+    with_event = [p for p in pending if p.item.event_id is not None]
+    if not with_event:
+        return pending, []
+    event_ids = {p.item.event_id for p in with_event}
+    await conn.execute(
+        delete(message_event_ids).where(
+            and_(
+                message_event_ids.c.event_id.in_(event_ids),
+                message_event_ids.c.created_at < now_ms - EVENT_ID_WINDOW_MS,
+            )
+        )
+    )
+    first_by_event: dict[str, _Pending] = {}
+    for p in with_event:
+        first_by_event.setdefault(p.item.event_id or "", p)
+    inserted = await conn.execute(
+        db.insert_ignoring_conflicts(message_event_ids).returning(message_event_ids.c.event_id),
+        [
+            {"event_id": event_id, "msg_id": p.msg_id, "created_at": now_ms}
+            for event_id, p in first_by_event.items()
+        ],
+    )
+    owned = set(inserted.scalars())
+    accepted: list[_Pending] = []
+    conflicts: list[_Pending] = []
+    for p in pending:
+        event_id = p.item.event_id
+        if event_id is None or (event_id in owned and first_by_event[event_id] is p):
+            accepted.append(p)
+        else:
+            conflicts.append(p)
+    keys = [p.item.idempotency_key for p in conflicts if p.item.idempotency_key]
+    if keys:
+        # The key now answers 409 forever, as the first response did.
+        await conn.execute(
+            update(idempotency_keys)
+            .where(idempotency_keys.c.key.in_(keys))
+            .values(status_code=CONFLICT_STATUS, msg_id=None)
+        )
+    return accepted, conflicts
+
+
+async def _insert_messages(
+    conn: AsyncConnection, pending: list[_Pending], now_ms: int, lease_until_ms: int
+) -> list[AcceptOutcome]:
+    if not pending:
+        return []
+    app_endpoints = await _enabled_endpoints(conn, {p.app_id for p in pending})
+    message_rows: list[dict[str, Any]] = []
+    delivery_rows: list[dict[str, Any]] = []
+    outcomes: list[AcceptOutcome] = []
+    for p in pending:
+        item = p.item
+        message = Message(
+            id=p.msg_id,
+            app_id=p.app_id,
+            event_type=item.event_type,
+            event_id=item.event_id,
+            channels=item.channels,
+            tags=item.tags,
+            payload=item.payload,
+            created_at=now_ms,
+        )
+        message_rows.append(
+            {
+                "id": message.id,
+                "app_id": message.app_id,
+                "event_type": message.event_type,
+                "event_id": message.event_id,
+                "channels": message.channels,
+                "tags": message.tags,
+                "payload": message.payload,
+                "created_at": now_ms,
+            }
+        )
+        jobs: list[Job] = []
+        for ep in app_endpoints.get(p.app_id, ()):
+            if item.only_endpoint_id is not None:
+                if ep.id != item.only_endpoint_id:
+                    continue
+            elif not endpoint_accepts(
+                event_type=item.event_type,
+                channels=item.channels,
+                endpoint_event_types=ep.event_types,
+                endpoint_channels=ep.channels,
+            ):
+                continue
+            job = Job(
+                delivery_id=ids.new_id(ids.DELIVERY),
+                msg_id=message.id,
+                app_id=p.app_id,
+                endpoint=ep,
+                payload=item.payload,
+                attempt_count=0,
+            )
+            jobs.append(job)
+            delivery_rows.append(new_delivery_row(job, now_ms, lease_until_ms))
+        outcomes.append(AcceptOutcome(AcceptStatus.CREATED, message, jobs))
+    await conn.execute(messages.insert(), message_rows)
+    if delivery_rows:
+        await conn.execute(deliveries.insert(), delivery_rows)
+    return outcomes
+
+
+def new_delivery_row(job: Job, now_ms: int, lease_until_ms: int) -> dict[str, Any]:
+    return {
+        "id": job.delivery_id,
+        "msg_id": job.msg_id,
+        "app_id": job.app_id,
+        "endpoint_id": job.endpoint.id,
+        "status": DeliveryStatus.PENDING,
+        "attempt_count": job.attempt_count,
+        "next_attempt_at": now_ms,
+        "lease_until": lease_until_ms,
+        "trigger_type": job.trigger_type,
+        "created_at": now_ms,
+        "updated_at": now_ms,
+    }
+
+
+async def _enabled_endpoints(conn: AsyncConnection, app_ids: set[str]) -> dict[str, list[Endpoint]]:
+    result = await conn.execute(
+        select(endpoints).where(endpoints.c.app_id.in_(app_ids), endpoints.c.disabled.is_(False))
+    )
+    by_app: dict[str, list[Endpoint]] = {}
+    for row in result:
+        ep = rows.endpoint(row)
+        by_app.setdefault(ep.app_id, []).append(ep)
+    return by_app
+
+
+async def _replay(conn: AsyncConnection, replay_keys: dict[int, str]) -> dict[int, AcceptOutcome]:
+    """Outcomes for requests that reused an idempotency key."""
+    result = await conn.execute(
+        select(
+            idempotency_keys.c.key, idempotency_keys.c.status_code, idempotency_keys.c.msg_id
+        ).where(idempotency_keys.c.key.in_(set(replay_keys.values())))
+    )
+    by_key = {key: (status, msg_id) for key, status, msg_id in result}
+    msg_ids = {msg_id for _, msg_id in by_key.values() if msg_id}
+    found = {}
+    if msg_ids:
+        msg_rows = await conn.execute(select(messages).where(messages.c.id.in_(msg_ids)))
+        found = {m.id: m for m in map(rows.message, msg_rows)}
+    outcomes: dict[int, AcceptOutcome] = {}
+    for index, key in replay_keys.items():
+        status, msg_id = by_key.get(key, (CONFLICT_STATUS, None))
+        message = found.get(msg_id) if msg_id else None
+        if status == CREATED_STATUS and message is not None:
+            outcomes[index] = AcceptOutcome(AcceptStatus.REPLAYED, message)
+        elif status == CREATED_STATUS:
+            # Same key earlier in this very batch: the message is being created now.
+            outcomes[index] = AcceptOutcome(AcceptStatus.REPLAYED, None)
+        else:
+            outcomes[index] = AcceptOutcome(AcceptStatus.EVENT_ID_CONFLICT)
+    return outcomes

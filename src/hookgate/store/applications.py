@@ -1,0 +1,126 @@
+"""Applications: create, read, list, update, delete."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import delete, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from hookgate.core import ids
+from hookgate.store import rows
+from hookgate.store.database import Database
+from hookgate.store.errors import Conflict, NotFound
+from hookgate.store.pagination import Page, paginate
+from hookgate.store.records import Application
+from hookgate.store.tables import applications
+
+UID_TAKEN = "An application with this uid already exists"
+
+
+def _by_ref(ref: str) -> Any:
+    return or_(applications.c.id == ref, applications.c.uid == ref)
+
+
+async def find(conn: AsyncConnection, ref: str) -> Application:
+    """The application whose id or uid is ``ref``."""
+    row = (await conn.execute(select(applications).where(_by_ref(ref)))).first()
+    if row is None:
+        raise NotFound("Application")
+    return rows.application(row)
+
+
+async def get(db: Database, ref: str) -> Application:
+    async with db.read() as conn:
+        return await find(conn, ref)
+
+
+async def create(
+    db: Database, fields: dict[str, Any], now_ms: int, *, get_if_exists: bool = False
+) -> tuple[Application, bool]:
+    """Create an application; returns (application, created).
+
+    With ``get_if_exists`` an existing application with the same uid is
+    returned instead of a conflict.
+    """
+    uid = fields.get("uid")
+    try:
+        async with db.write() as conn:
+            if uid is not None:
+                existing = (
+                    await conn.execute(select(applications).where(applications.c.uid == uid))
+                ).first()
+                if existing is not None:
+                    if get_if_exists:
+                        return rows.application(existing), False
+                    raise Conflict(UID_TAKEN)
+            values = {
+                "id": ids.new_id(ids.APP),
+                "uid": uid,
+                "name": fields["name"],
+                "throttle_rate": fields.get("throttle_rate"),
+                "metadata": fields.get("metadata") or {},
+                "created_at": now_ms,
+                "updated_at": now_ms,
+            }
+            await conn.execute(applications.insert().values(values))
+            return rows.application_from(values), True
+    except IntegrityError as exc:
+        raise Conflict(UID_TAKEN) from exc
+
+
+async def list_page(
+    db: Database, *, iterator: str | None, limit: int | None, descending: bool
+) -> Page[Application]:
+    async with db.read() as conn:
+        return await paginate(
+            conn,
+            select(applications),
+            applications.c.id,
+            rows.application,
+            iterator=iterator,
+            limit=limit,
+            descending=descending,
+        )
+
+
+async def update_fields(db: Database, ref: str, fields: dict[str, Any], now_ms: int) -> Application:
+    """Set ``fields`` (already validated) on the application ``ref``."""
+    try:
+        async with db.write() as conn:
+            app = await find(conn, ref)
+            if fields:
+                await conn.execute(
+                    update(applications)
+                    .where(applications.c.id == app.id)
+                    .values(**fields, updated_at=now_ms)
+                )
+            return await find(conn, app.id)
+    except IntegrityError as exc:
+        raise Conflict(UID_TAKEN) from exc
+
+
+async def upsert(
+    db: Database, ref: str, fields: dict[str, Any], now_ms: int
+) -> tuple[Application, bool]:
+    """PUT semantics: replace the application ``ref``, or create it (using
+    ``ref`` as its uid when ``ref`` is not an application id)."""
+    full = {
+        "name": fields["name"],
+        "uid": fields.get("uid"),
+        "throttle_rate": fields.get("throttle_rate"),
+        "metadata": fields.get("metadata") or {},
+    }
+    try:
+        return await update_fields(db, ref, full, now_ms), False
+    except NotFound:
+        if full["uid"] is None and not ids.looks_like_id(ref, ids.APP):
+            full["uid"] = ref
+        return await create(db, full, now_ms)
+
+
+async def delete_app(db: Database, ref: str) -> None:
+    async with db.write() as conn:
+        app = await find(conn, ref)
+        await conn.execute(delete(applications).where(applications.c.id == app.id))

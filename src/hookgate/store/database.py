@@ -1,0 +1,101 @@
+"""The database connection, and the one place where SQLite and PostgreSQL differ.
+
+SQLite is the embedded default: WAL mode, one writer at a time (serialised here
+by an asyncio lock, so writers queue in-process instead of spinning on
+``SQLITE_BUSY``). PostgreSQL allows concurrent writers and row-level claiming
+with ``FOR UPDATE SKIP LOCKED``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+from sqlalchemy import Select, Table, event, exists, func, literal, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.sql.dml import Insert
+
+from hookgate.store.tables import metadata
+
+
+class Database:
+    """An async SQLAlchemy engine plus dialect helpers.
+
+    ``write()`` yields a connection inside a transaction that commits on exit;
+    ``read()`` yields a connection for queries. All Hookgate SQL goes through
+    these two.
+    """
+
+    def __init__(self, url: str, *, sqlite_synchronous: str = "FULL", pool_size: int = 10) -> None:
+        self.url = url
+        self.is_sqlite = url.startswith("sqlite")
+        options: dict[str, Any] = {}
+        if not self.is_sqlite:
+            options.update(pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+        self.engine: AsyncEngine = create_async_engine(url, **options)
+        self._write_lock = asyncio.Lock() if self.is_sqlite else None
+        if self.is_sqlite:
+            _configure_sqlite(self.engine, sqlite_synchronous)
+
+    @contextlib.asynccontextmanager
+    async def write(self) -> AsyncIterator[AsyncConnection]:
+        """A transaction that commits when the block exits without error."""
+        if self._write_lock is None:
+            async with self.engine.begin() as conn:
+                yield conn
+            return
+        async with self._write_lock, self.engine.begin() as conn:
+            yield conn
+
+    @contextlib.asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncConnection]:
+        async with self.engine.connect() as conn:
+            yield conn
+
+    async def create_schema(self) -> None:
+        """Create every table that does not exist yet."""
+        async with self.write() as conn:
+            await conn.run_sync(metadata.create_all)
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+
+    # -- dialect differences -------------------------------------------------
+
+    def insert_ignoring_conflicts(self, table: Table) -> Insert:
+        """``INSERT ... ON CONFLICT DO NOTHING`` for this dialect."""
+        if self.is_sqlite:
+            return sqlite.insert(table).on_conflict_do_nothing()
+        return postgresql.insert(table).on_conflict_do_nothing()
+
+    def skip_locked(self, query: Select[Any]) -> Select[Any]:
+        """Lock the selected rows, skipping rows other workers hold (PostgreSQL).
+
+        SQLite has a single writer, so the enclosing write transaction already
+        excludes every other claimer.
+        """
+        if self.is_sqlite:
+            return query
+        return query.with_for_update(skip_locked=True)
+
+
+def _configure_sqlite(engine: AsyncEngine, synchronous: str) -> None:
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA synchronous={synchronous.upper()}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.close()
+
+
+def json_array_contains(db: Database, column: Any, value: str) -> Any:
+    """SQL condition: the JSON array in ``column`` contains the string ``value``."""
+    if db.is_sqlite:
+        each = func.json_each(column).table_valued("value")
+        return exists(select(literal(1)).select_from(each).where(each.c.value == value))
+    return column.cast(postgresql.JSONB).contains([value])

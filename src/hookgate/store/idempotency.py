@@ -1,0 +1,43 @@
+"""Stored responses for ``Idempotency-Key`` replays (non-message requests)."""
+
+from __future__ import annotations
+
+from sqlalchemy import delete, select
+
+from hookgate.store.database import Database
+from hookgate.store.tables import idempotency_keys, message_event_ids
+
+KEY_TTL_MS = 24 * 3600 * 1000
+
+
+async def lookup(db: Database, key: str) -> tuple[int, bytes] | None:
+    """The stored (status, body) for ``key``, if a response was stored."""
+    async with db.read() as conn:
+        row = (
+            await conn.execute(
+                select(idempotency_keys.c.status_code, idempotency_keys.c.body).where(
+                    idempotency_keys.c.key == key, idempotency_keys.c.body.is_not(None)
+                )
+            )
+        ).first()
+    return None if row is None else (row.status_code, row.body)
+
+
+async def remember(db: Database, key: str, status: int, body: bytes, now_ms: int) -> None:
+    async with db.write() as conn:
+        await conn.execute(
+            db.insert_ignoring_conflicts(idempotency_keys).values(
+                key=key, status_code=status, body=body, created_at=now_ms
+            )
+        )
+
+
+async def purge_expired(db: Database, now_ms: int) -> None:
+    """Forget idempotency keys and event ids older than a day."""
+    async with db.write() as conn:
+        await conn.execute(
+            delete(idempotency_keys).where(idempotency_keys.c.created_at < now_ms - KEY_TTL_MS)
+        )
+        await conn.execute(
+            delete(message_event_ids).where(message_event_ids.c.created_at < now_ms - KEY_TTL_MS)
+        )

@@ -1,0 +1,189 @@
+"""The delivery queue: claim due deliveries, write results back, keep leases.
+
+The ``deliveries`` table is the queue. A row is *due* when it is pending,
+``next_attempt_at <= now`` and its lease has run out. Claiming sets the lease;
+the holder renews it while it works and clears it when it records the result.
+A holder that dies simply stops renewing and the row becomes due again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from typing import Any
+
+from sqlalchemy import bindparam, select, update
+
+from hookgate.store import rows
+from hookgate.store.database import Database
+from hookgate.store.records import DeliveryResult, DeliveryStatus, Job
+from hookgate.store.tables import attempts, deliveries, endpoints, messages
+
+_SQLITE_MAX_PARAMS = 900
+
+
+class SqlDeliveryQueue:
+    """The ``DeliveryQueue`` the dispatcher uses, on SQLite or PostgreSQL."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def claim_due(self, now_ms: int, limit: int, lease_until_ms: int) -> list[Job]:
+        """Lease up to ``limit`` due deliveries and return them as jobs.
+
+        Deliveries whose endpoint was disabled or whose payload was expunged
+        are failed on the spot instead of being returned.
+        """
+        due = self.db.skip_locked(
+            select(deliveries.c.id)
+            .where(
+                deliveries.c.status == DeliveryStatus.PENDING,
+                deliveries.c.next_attempt_at <= now_ms,
+                deliveries.c.lease_until < now_ms,
+            )
+            .order_by(deliveries.c.next_attempt_at)
+            .limit(limit)
+        )
+        async with self.db.write() as conn:
+            claimed = (
+                await conn.execute(
+                    update(deliveries)
+                    .where(deliveries.c.id.in_(due.scalar_subquery()))
+                    .values(lease_until=lease_until_ms)
+                    .returning(
+                        deliveries.c.id,
+                        deliveries.c.msg_id,
+                        deliveries.c.app_id,
+                        deliveries.c.endpoint_id,
+                        deliveries.c.attempt_count,
+                        deliveries.c.trigger_type,
+                    )
+                )
+            ).all()
+            if not claimed:
+                return []
+            endpoint_rows = await conn.execute(
+                select(endpoints).where(endpoints.c.id.in_({r.endpoint_id for r in claimed}))
+            )
+            by_endpoint = {ep.id: ep for ep in map(rows.endpoint, endpoint_rows)}
+            payload_rows = await conn.execute(
+                select(messages.c.id, messages.c.payload).where(
+                    messages.c.id.in_({r.msg_id for r in claimed})
+                )
+            )
+            payloads: dict[str, bytes | None] = dict(payload_rows.tuples().all())
+            jobs: list[Job] = []
+            unsendable: list[str] = []
+            for r in claimed:
+                ep = by_endpoint.get(r.endpoint_id)
+                payload = payloads.get(r.msg_id)
+                if ep is None or ep.disabled or payload is None:
+                    unsendable.append(r.id)
+                    continue
+                jobs.append(
+                    Job(
+                        delivery_id=r.id,
+                        msg_id=r.msg_id,
+                        app_id=r.app_id,
+                        endpoint=ep,
+                        payload=payload,
+                        attempt_count=r.attempt_count,
+                        trigger_type=r.trigger_type,
+                    )
+                )
+            if unsendable:
+                await conn.execute(
+                    update(deliveries)
+                    .where(deliveries.c.id.in_(unsendable))
+                    .values(status=DeliveryStatus.FAIL, lease_until=0, updated_at=now_ms)
+                )
+        return jobs
+
+    async def record_results(self, results: Sequence[DeliveryResult], now_ms: int) -> None:
+        """Write attempts and new delivery states in one transaction."""
+        if not results:
+            return
+        attempt_rows = [_attempt_row(r) for r in results if r.attempt is not None]
+        delivery_rows = [
+            {
+                "b_id": r.job.delivery_id,
+                "b_status": r.status,
+                "b_next": r.next_attempt_at,
+                "b_count": r.job.attempt_count,
+                "b_now": now_ms,
+            }
+            for r in results
+        ]
+        disable = {r.job.endpoint.id for r in results if r.disable_endpoint}
+        async with self.db.write() as conn:
+            if attempt_rows:
+                await conn.execute(attempts.insert(), attempt_rows)
+            await conn.execute(
+                update(deliveries)
+                .where(deliveries.c.id == bindparam("b_id"))
+                .values(
+                    status=bindparam("b_status"),
+                    next_attempt_at=bindparam("b_next"),
+                    attempt_count=bindparam("b_count"),
+                    lease_until=0,
+                    updated_at=bindparam("b_now"),
+                ),
+                delivery_rows,
+            )
+            if disable:
+                await conn.execute(
+                    update(endpoints)
+                    .where(endpoints.c.id.in_(disable))
+                    .values(disabled=True, updated_at=now_ms)
+                )
+
+    async def renew_leases(self, delivery_ids: Collection[str], lease_until_ms: int) -> None:
+        """Extend the lease of deliveries this process still holds."""
+        await self._set_lease(delivery_ids, lease_until_ms)
+
+    async def release(self, delivery_ids: Collection[str]) -> None:
+        """Give deliveries back without an attempt (graceful shutdown)."""
+        await self._set_lease(delivery_ids, 0)
+
+    async def release_all(self) -> None:
+        """Clear every lease: only safe when no other process uses the database
+        (the embedded SQLite mode holds a lock file to guarantee that)."""
+        async with self.db.write() as conn:
+            await conn.execute(
+                update(deliveries).where(deliveries.c.lease_until > 0).values(lease_until=0)
+            )
+
+    async def _set_lease(self, delivery_ids: Collection[str], lease_until_ms: int) -> None:
+        ids = list(delivery_ids)
+        async with self.db.write() as conn:
+            for start in range(0, len(ids), _SQLITE_MAX_PARAMS):
+                chunk = ids[start : start + _SQLITE_MAX_PARAMS]
+                await conn.execute(
+                    update(deliveries)
+                    .where(
+                        deliveries.c.id.in_(chunk),
+                        deliveries.c.status == DeliveryStatus.PENDING,
+                    )
+                    .values(lease_until=lease_until_ms)
+                )
+
+
+def _attempt_row(result: DeliveryResult) -> dict[str, Any]:
+    attempt = result.attempt
+    assert attempt is not None
+    job = result.job
+    return {
+        "id": attempt.id,
+        "msg_id": job.msg_id,
+        "endpoint_id": job.endpoint.id,
+        "app_id": job.app_id,
+        "delivery_id": job.delivery_id,
+        "url": attempt.url,
+        "status": attempt.status,
+        "response_status_code": attempt.response_status_code,
+        "response": attempt.response,
+        "response_duration_ms": attempt.response_duration_ms,
+        "trigger_type": job.trigger_type,
+        "error_kind": attempt.error_kind,
+        "error_message": attempt.error_message,
+        "created_at": attempt.created_at,
+    }

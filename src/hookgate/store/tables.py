@@ -1,0 +1,165 @@
+"""The schema, as SQLAlchemy Core tables shared by SQLite and PostgreSQL.
+
+Conventions: ids are prefixed, time-sortable strings (``core.ids``); every
+timestamp is an integer of milliseconds since the Unix epoch (``*_at`` columns),
+which compares the same way on both databases; payloads are raw bytes.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    SmallInteger,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData()
+
+ID = String(64)
+
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("name", String(256), nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+)
+
+applications = Table(
+    "applications",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("uid", String(256), nullable=True, unique=True),
+    Column("name", String(256), nullable=False),
+    Column("throttle_rate", Integer, nullable=True),
+    Column("metadata", JSON, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
+)
+
+event_types = Table(
+    "event_types",
+    metadata,
+    Column("name", String(256), primary_key=True),
+    Column("description", Text, nullable=False),
+    Column("archived", Boolean, nullable=False, default=False),
+    Column("deprecated", Boolean, nullable=False, default=False),
+    Column("schemas", JSON, nullable=True),
+    Column("feature_flag", String(256), nullable=True),
+    Column("group_name", String(256), nullable=True),
+    Column("created_at", BigInteger, nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
+)
+
+endpoints = Table(
+    "endpoints",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("app_id", ID, ForeignKey("applications.id", ondelete="CASCADE"), nullable=False),
+    Column("uid", String(256), nullable=True),
+    Column("url", Text, nullable=False),
+    Column("description", Text, nullable=False),
+    Column("throttle_rate", Integer, nullable=True),
+    Column("disabled", Boolean, nullable=False),
+    Column("event_types", JSON, nullable=True),
+    Column("channels", JSON, nullable=True),
+    Column("metadata", JSON, nullable=False),
+    Column("headers", JSON, nullable=False),
+    # [{"key": "whsec_...", "expires_at": ms | null}, ...], newest first.
+    Column("secrets", JSON, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
+    UniqueConstraint("app_id", "uid", name="uq_endpoints_app_uid"),
+    Index("ix_endpoints_app", "app_id", "id"),
+)
+
+messages = Table(
+    "messages",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("app_id", ID, ForeignKey("applications.id", ondelete="CASCADE"), nullable=False),
+    Column("event_type", String(256), nullable=False),
+    Column("event_id", String(256), nullable=True),
+    Column("channels", JSON, nullable=True),
+    Column("tags", JSON, nullable=True),
+    # The exact bytes we sign and send; NULL once expunged.
+    Column("payload", LargeBinary, nullable=True),
+    Column("created_at", BigInteger, nullable=False),
+    Index("ix_messages_app", "app_id", "id"),
+)
+
+# eventId uniqueness (environment-wide, for a day) lives in its own table so
+# that the check is one primary-key probe and holds across API processes.
+message_event_ids = Table(
+    "message_event_ids",
+    metadata,
+    Column("event_id", String(256), primary_key=True),
+    Column("msg_id", ID, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+)
+
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    Column("key", String(600), primary_key=True),
+    Column("status_code", Integer, nullable=False),
+    # Stored response body; NULL for message creation, which replays the message.
+    Column("body", LargeBinary, nullable=True),
+    Column("msg_id", ID, nullable=True),
+    Column("created_at", BigInteger, nullable=False),
+)
+
+# One row per (message, endpoint): the unit the dispatcher claims and retries.
+deliveries = Table(
+    "deliveries",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("msg_id", ID, ForeignKey("messages.id", ondelete="CASCADE"), nullable=False),
+    Column("app_id", ID, nullable=False),
+    Column("endpoint_id", ID, ForeignKey("endpoints.id", ondelete="CASCADE"), nullable=False),
+    # MessageStatus: 0 success, 1 pending, 2 fail. "Sending" is pending + leased.
+    Column("status", SmallInteger, nullable=False),
+    Column("attempt_count", Integer, nullable=False, default=0),
+    Column("next_attempt_at", BigInteger, nullable=False),
+    Column("lease_until", BigInteger, nullable=False, default=0),
+    Column("trigger_type", SmallInteger, nullable=False, default=0),
+    Column("created_at", BigInteger, nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
+    Index("ix_deliveries_due", "status", "next_attempt_at"),
+    Index("ix_deliveries_endpoint", "endpoint_id", "id"),
+    Index("ix_deliveries_msg", "msg_id"),
+)
+
+attempts = Table(
+    "attempts",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("msg_id", ID, ForeignKey("messages.id", ondelete="CASCADE"), nullable=False),
+    Column("endpoint_id", ID, ForeignKey("endpoints.id", ondelete="CASCADE"), nullable=False),
+    Column("app_id", ID, nullable=False),
+    Column("delivery_id", ID, nullable=False),
+    Column("url", Text, nullable=False),
+    Column("status", SmallInteger, nullable=False),
+    Column("response_status_code", Integer, nullable=False),
+    # Response body, truncated to the configured cap; NULL once expunged.
+    Column("response", LargeBinary, nullable=True),
+    Column("response_duration_ms", Integer, nullable=False),
+    Column("trigger_type", SmallInteger, nullable=False),
+    Column("error_kind", String(64), nullable=True),
+    Column("error_message", Text, nullable=True),
+    Column("created_at", BigInteger, nullable=False),
+    Index("ix_attempts_msg", "msg_id", "id"),
+    Index("ix_attempts_endpoint", "endpoint_id", "id"),
+)
