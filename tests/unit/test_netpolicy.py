@@ -96,3 +96,16 @@ def test_parse_subnets_accepts_lists_hosts_and_blanks() -> None:
 def test_parse_subnets_names_the_bad_entry(bad: str) -> None:
     with pytest.raises(ValueError, match=re.escape(f"invalid subnet {bad!r}")):
         parse_subnets(f"10.0.0.0/8,{bad}")
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "2002:a00:1::1",  # 6to4 wrapping 10.0.0.1
+        "2001:0:4136:e378:8000:63bf:f5ff:fffe",  # Teredo client 10.0.0.1
+    ],
+)
+def test_ipv6_tunnel_addresses_are_judged_by_their_ipv4_inside(address: str) -> None:
+    reason = AddressPolicy().blocked_reason(address)
+    assert reason is not None
+    assert "10.0.0.1" in reason

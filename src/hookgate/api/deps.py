@@ -8,14 +8,16 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from fastapi import Request, Response
+from fastapi import Query, Request, Response
 
+from hookgate.api import schemas as s
 from hookgate.api.auth import TokenChecker
 from hookgate.api.convert import to_ms
 from hookgate.config import Settings
 from hookgate.delivery.engine import Engine
 from hookgate.store import idempotency
 from hookgate.store.database import Database
+from hookgate.store.messages import ListFilter
 
 
 @dataclass(slots=True)
@@ -76,3 +78,30 @@ async def idempotent(
             svc.db, scoped, response.status_code, bytes(response.body), now_ms()
         )
     return response
+
+
+@dataclass(slots=True)
+class Paging:
+    """Dependency: the ``limit`` and ``iterator`` query parameters of a list."""
+
+    limit: int | None = Query(None, ge=0)
+    iterator: str | None = None
+
+
+def list_filter(
+    channel: str | None = None,
+    before: datetime | None = None,
+    after: datetime | None = None,
+    event_types: list[str] | None = Query(None),
+    status: s.MessageStatus | None = None,
+    status_code_class: s.StatusCodeClass | None = None,
+) -> ListFilter:
+    """Dependency: the filters shared by message and attempt lists."""
+    return ListFilter(
+        channel=channel,
+        before=ms_or_none(before),
+        after=ms_or_none(after),
+        event_types=split_list(event_types),
+        status=None if status is None else int(status),
+        status_code_class=None if status_code_class is None else int(status_code_class),
+    )

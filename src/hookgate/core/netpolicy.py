@@ -64,6 +64,20 @@ def _category(ip: IPAddress) -> str | None:
     return None
 
 
+def embedded_ipv4(ip: IPAddress) -> ipaddress.IPv4Address | None:
+    """The IPv4 address carried inside an IPv4-mapped, 6to4 or Teredo IPv6
+    address (judged as that IPv4 address), else None."""
+    if not isinstance(ip, ipaddress.IPv6Address):
+        return None
+    if ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped
+    if ip.sixtofour is not None:
+        return ip.sixtofour
+    if ip.teredo is not None:
+        return ip.teredo[1]
+    return None
+
+
 class AddressPolicy:
     """Decides whether a resolved IP address may be connected to."""
 
@@ -77,8 +91,7 @@ class AddressPolicy:
             ip = ipaddress.ip_address(address) if isinstance(address, str) else address
         except ValueError:
             return f"{address!r} is not an IP address"
-        mapped = ip.ipv4_mapped if isinstance(ip, ipaddress.IPv6Address) else None
-        effective: IPAddress = mapped or ip
+        effective = embedded_ipv4(ip) or ip
         if any(effective in net for net in self.allowed_subnets):
             return None
         category = _category(effective)

@@ -181,7 +181,6 @@ async def rotate_secret(
             for s in ep.secrets
             if s.expires_at is None or s.expires_at > now_ms
         ]
-        kept = [s for s in kept if s.expires_at is None or s.expires_at > now_ms]
         secrets = [EndpointSecret(new_secret or generate_secret()), *kept]
         await conn.execute(
             update(endpoints)

@@ -3,21 +3,21 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from dataclasses import replace
 
 import orjson
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 
 from hookgate.api import convert
 from hookgate.api import schemas as s
 from hookgate.api.deps import (
+    Paging,
     Services,
     authenticated,
     idempotency_scope,
     idempotent,
-    ms_or_none,
+    list_filter,
     now_ms,
-    split_list,
 )
 from hookgate.api.errors import ApiError
 from hookgate.api.responses import JsonResponse
@@ -77,22 +77,14 @@ async def create_message(
 @router.get("/msg")
 async def list_messages(
     app_id: str,
-    limit: int | None = Query(None, ge=0),
-    iterator: str | None = None,
-    channel: str | None = None,
-    before: datetime | None = None,
-    after: datetime | None = None,
+    paging: Paging = Depends(),
+    f: ListFilter = Depends(list_filter),
     with_content: bool = True,
-    event_types: list[str] | None = Query(None),
     svc: Services = Depends(authenticated),
 ) -> Response:
-    f = ListFilter(
-        channel=channel,
-        before=ms_or_none(before),
-        after=ms_or_none(after),
-        event_types=split_list(event_types),
+    page = await messages.list_messages(
+        svc.db, app_id, f, iterator=paging.iterator, limit=paging.limit
     )
-    page = await messages.list_messages(svc.db, app_id, f, iterator=iterator, limit=limit)
     return convert.list_json(
         page, [convert.message_json(m, with_content=with_content) for m in page.items]
     )
@@ -118,12 +110,11 @@ async def expunge_message_content(
 async def list_message_destinations(
     app_id: str,
     msg_id: str,
-    limit: int | None = Query(None, ge=0),
-    iterator: str | None = None,
+    paging: Paging = Depends(),
     svc: Services = Depends(authenticated),
 ) -> Response:
     page = await messages.message_destinations(
-        svc.db, app_id, msg_id, iterator=iterator, limit=limit
+        svc.db, app_id, msg_id, iterator=paging.iterator, limit=paging.limit
     )
     now = now_ms()
     return convert.list_json(
@@ -163,44 +154,17 @@ async def expunge_attempt_content(
     return Response(status_code=204)
 
 
-def _attempt_filter(
-    status: s.MessageStatus | None,
-    status_code_class: s.StatusCodeClass | None,
-    channel: str | None,
-    before: datetime | None,
-    after: datetime | None,
-    event_types: list[str] | None,
-    endpoint_id: str | None = None,
-) -> ListFilter:
-    return ListFilter(
-        channel=channel,
-        before=ms_or_none(before),
-        after=ms_or_none(after),
-        event_types=split_list(event_types),
-        status=None if status is None else int(status),
-        status_code_class=None if status_code_class is None else int(status_code_class),
-        endpoint_id=endpoint_id,
-    )
-
-
 @router.get("/attempt/endpoint/{endpoint_id}")
 async def list_attempts_by_endpoint(
     app_id: str,
     endpoint_id: str,
-    limit: int | None = Query(None, ge=0),
-    iterator: str | None = None,
-    status: s.MessageStatus | None = None,
-    status_code_class: s.StatusCodeClass | None = None,
-    channel: str | None = None,
-    before: datetime | None = None,
-    after: datetime | None = None,
+    paging: Paging = Depends(),
+    f: ListFilter = Depends(list_filter),
     with_content: bool = True,
-    event_types: list[str] | None = Query(None),
     svc: Services = Depends(authenticated),
 ) -> Response:
-    f = _attempt_filter(status, status_code_class, channel, before, after, event_types)
     page = await messages.list_attempts(
-        svc.db, app_id, f, endpoint_ref=endpoint_id, iterator=iterator, limit=limit
+        svc.db, app_id, f, endpoint_ref=endpoint_id, iterator=paging.iterator, limit=paging.limit
     )
     return convert.list_json(page, [convert.attempt_out(a) for a in page.items])
 
@@ -209,21 +173,19 @@ async def list_attempts_by_endpoint(
 async def list_attempts_by_message(
     app_id: str,
     msg_id: str,
-    limit: int | None = Query(None, ge=0),
-    iterator: str | None = None,
-    status: s.MessageStatus | None = None,
-    status_code_class: s.StatusCodeClass | None = None,
-    channel: str | None = None,
+    paging: Paging = Depends(),
+    f: ListFilter = Depends(list_filter),
     endpoint_id: str | None = None,
-    before: datetime | None = None,
-    after: datetime | None = None,
     with_content: bool = True,
-    event_types: list[str] | None = Query(None),
     svc: Services = Depends(authenticated),
 ) -> Response:
-    f = _attempt_filter(status, status_code_class, channel, before, after, event_types, endpoint_id)
     page = await messages.list_attempts(
-        svc.db, app_id, f, msg_ref=msg_id, iterator=iterator, limit=limit
+        svc.db,
+        app_id,
+        replace(f, endpoint_id=endpoint_id),
+        msg_ref=msg_id,
+        iterator=paging.iterator,
+        limit=paging.limit,
     )
     return convert.list_json(page, [convert.attempt_out(a) for a in page.items])
 
@@ -232,25 +194,13 @@ async def list_attempts_by_message(
 async def list_endpoint_messages(
     app_id: str,
     endpoint_id: str,
-    limit: int | None = Query(None, ge=0),
-    iterator: str | None = None,
-    channel: str | None = None,
-    status: s.MessageStatus | None = None,
-    before: datetime | None = None,
-    after: datetime | None = None,
+    paging: Paging = Depends(),
+    f: ListFilter = Depends(list_filter),
     with_content: bool = True,
-    event_types: list[str] | None = Query(None),
     svc: Services = Depends(authenticated),
 ) -> Response:
-    f = ListFilter(
-        channel=channel,
-        before=ms_or_none(before),
-        after=ms_or_none(after),
-        event_types=split_list(event_types),
-        status=None if status is None else int(status),
-    )
     page = await messages.endpoint_messages(
-        svc.db, app_id, endpoint_id, f, iterator=iterator, limit=limit
+        svc.db, app_id, endpoint_id, f, iterator=paging.iterator, limit=paging.limit
     )
     now = now_ms()
     return convert.list_json(
