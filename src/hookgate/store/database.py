@@ -18,7 +18,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.sql.dml import Insert
 
-from hookgate.store.tables import metadata
+from hookgate.store.migrate import upgrade_to_head
 
 
 class Database:
@@ -56,9 +56,9 @@ class Database:
             yield conn
 
     async def create_schema(self) -> None:
-        """Create every table that does not exist yet."""
+        """Bring the schema up to date by running the Alembic migrations."""
         async with self.write() as conn:
-            await conn.run_sync(metadata.create_all)
+            await conn.run_sync(upgrade_to_head)
 
     async def dispose(self) -> None:
         await self.engine.dispose()

@@ -70,7 +70,7 @@ class SqlDeliveryQueue:
                     messages.c.id.in_({r.msg_id for r in claimed})
                 )
             )
-            payloads: dict[str, bytes | None] = dict(payload_rows.tuples().all())
+            payloads: dict[str, bytes | None] = dict(payload_rows.all())
             jobs: list[Job] = []
             unsendable: list[str] = []
             for r in claimed:

@@ -24,7 +24,16 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-metadata = MetaData()
+# Named constraints, so that later migrations can alter them on both databases.
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
 
 ID = String(64)
 
