@@ -6,12 +6,15 @@ import asyncio
 import fcntl
 import logging
 import os
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import IO, Annotated
+from typing import IO, Annotated, TypeVar
 
 import typer
 import uvicorn
 from rich.console import Console
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 
 from hookgate.api.app import create_app
 from hookgate.api.deps import now_ms
@@ -24,9 +27,12 @@ app = typer.Typer(
     help="Hookgate: a self-hosted webhook gateway. Send, receive and debug webhooks.",
     no_args_is_help=True,
     add_completion=False,
+    pretty_exceptions_enable=False,
 )
 token_app = typer.Typer(help="Manage API tokens.", no_args_is_help=True)
 app.add_typer(token_app, name="token")
+
+T = TypeVar("T")
 
 console = Console()
 err_console = Console(stderr=True)
@@ -37,6 +43,33 @@ def _settings(data_dir: Path | None, **overrides: object) -> Settings:
     if data_dir is not None:
         values["data_dir"] = data_dir
     return Settings(**values)  # type: ignore[arg-type]
+
+
+def _run_with_database(settings: Settings, work: Callable[[Database], Awaitable[T]]) -> T:
+    """Open the configured database (creating the data directory for SQLite),
+    bring its schema up to date, run ``work`` and close it; a database that
+    cannot be reached ends the command with a clear message."""
+    if settings.is_sqlite:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+
+    async def run() -> T:
+        db = Database(
+            settings.resolved_database_url, sqlite_synchronous=settings.sqlite_synchronous
+        )
+        try:
+            await db.create_schema()
+            return await work(db)
+        finally:
+            await db.dispose()
+
+    try:
+        return asyncio.run(run())
+    except (OperationalError, OSError) as exc:
+        err_console.print(
+            f"[red]Cannot use the database {_redacted(settings.resolved_database_url)}:[/red] "
+            f"{getattr(exc, 'orig', None) or exc}"
+        )
+        raise typer.Exit(1) from None
 
 
 def _lock_data_dir(settings: Settings) -> IO[str]:
@@ -57,16 +90,11 @@ def _lock_data_dir(settings: Settings) -> IO[str]:
     return handle
 
 
-async def _prepare(settings: Settings) -> str | None:
-    """Create the schema; on first start create and return an admin token."""
-    db = Database(settings.resolved_database_url, sqlite_synchronous=settings.sqlite_synchronous)
-    try:
-        await db.create_schema()
-        if settings.admin_token or await tokens.count(db) > 0:
-            return None
-        return await tokens.create(db, "admin (first start)", now_ms())
-    finally:
-        await db.dispose()
+async def _first_start_token(settings: Settings, db: Database) -> str | None:
+    """On first start (no token stored, none configured) create an admin token."""
+    if settings.admin_token or await tokens.count(db) > 0:
+        return None
+    return await tokens.create(db, "admin (first start)", now_ms())
 
 
 @app.command()
@@ -81,7 +109,7 @@ def serve(
     """Run the API, the dashboard and the delivery workers in one process."""
     settings = _settings(data_dir, host=host, port=port)
     lock = _lock_data_dir(settings) if settings.is_sqlite else None
-    new_token = asyncio.run(_prepare(settings))
+    new_token = _run_with_database(settings, lambda db: _first_start_token(settings, db))
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
@@ -104,6 +132,25 @@ def serve(
             lock.close()
 
 
+@app.command()
+def migrate(
+    data_dir: Annotated[Path | None, typer.Option(help="The server's data directory.")] = None,
+) -> None:
+    """Create or upgrade the database schema (HOOKGATE_DATABASE_URL, or SQLite)."""
+    settings = _settings(data_dir)
+
+    async def nothing(_: Database) -> None:
+        return None
+
+    _run_with_database(settings, nothing)
+    console.print(f"Schema is up to date ({_redacted(settings.resolved_database_url)}).")
+
+
+def _redacted(url: str) -> str:
+    """The database URL without its password, for printing."""
+    return make_url(url).render_as_string(hide_password=True)
+
+
 @token_app.command("create")
 def token_create(
     name: Annotated[str, typer.Option(help="A label for the token.")] = "api",
@@ -112,15 +159,8 @@ def token_create(
     """Create an API token and print it (it is stored hashed, shown once)."""
     settings = _settings(data_dir)
 
-    async def create() -> str:
-        db = Database(settings.resolved_database_url)
-        try:
-            await db.create_schema()
-            return await tokens.create(db, name, now_ms())
-        finally:
-            await db.dispose()
-
-    console.print(asyncio.run(create()))
+    token = _run_with_database(settings, lambda db: tokens.create(db, name, now_ms()))
+    console.print(token, soft_wrap=True)
 
 
 if __name__ == "__main__":
