@@ -32,7 +32,7 @@ def create_app(settings: Settings, *, run_worker: bool = True) -> FastAPI:
         db = Database(
             settings.resolved_database_url, sqlite_synchronous=settings.sqlite_synchronous
         )
-        await db.create_schema()
+        await db.wait_until_ready()
         engine = Engine(settings, db, run_worker=run_worker)
         await engine.start(sole_process=db.is_sqlite)
         app.state.services = Services(settings, db, engine, TokenChecker(db, settings.admin_token))

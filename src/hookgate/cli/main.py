@@ -6,6 +6,7 @@ import asyncio
 import fcntl
 import logging
 import os
+import signal
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import IO, Annotated, TypeVar
@@ -19,6 +20,7 @@ from sqlalchemy.exc import OperationalError
 from hookgate.api.app import create_app
 from hookgate.api.deps import now_ms
 from hookgate.config import Settings
+from hookgate.delivery.engine import Engine
 from hookgate.store import tokens
 from hookgate.store.database import Database
 
@@ -45,10 +47,13 @@ def _settings(data_dir: Path | None, **overrides: object) -> Settings:
     return Settings(**values)  # type: ignore[arg-type]
 
 
-def _run_with_database(settings: Settings, work: Callable[[Database], Awaitable[T]]) -> T:
+def _run_with_database(
+    settings: Settings, work: Callable[[Database], Awaitable[T]], *, wait: bool = False
+) -> T:
     """Open the configured database (creating the data directory for SQLite),
-    bring its schema up to date, run ``work`` and close it; a database that
-    cannot be reached ends the command with a clear message."""
+    bring its schema up to date, run ``work`` and close it. A database that
+    cannot be reached ends the command with a clear message, or with ``wait``
+    is retried with back-off until it answers."""
     if settings.is_sqlite:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
 
@@ -57,7 +62,7 @@ def _run_with_database(settings: Settings, work: Callable[[Database], Awaitable[
             settings.resolved_database_url, sqlite_synchronous=settings.sqlite_synchronous
         )
         try:
-            await db.create_schema()
+            await (db.wait_until_ready() if wait else db.create_schema())
             return await work(db)
         finally:
             await db.dispose()
@@ -102,20 +107,21 @@ def serve(
     host: Annotated[str | None, typer.Option(help="Interface to listen on.")] = None,
     port: Annotated[int | None, typer.Option(help="Port to listen on (default 8071).")] = None,
     data_dir: Annotated[
-        Path | None, typer.Option(help="Where the embedded database lives.")
+        Path | None, typer.Option(help="Where the embedded SQLite database lives.")
     ] = None,
     worker: Annotated[bool, typer.Option(help="Deliver webhooks in this process too.")] = True,
 ) -> None:
-    """Run the API, the dashboard and the delivery workers in one process."""
+    """Run the management API and the delivery workers in one process."""
     settings = _settings(data_dir, host=host, port=port)
     lock = _lock_data_dir(settings) if settings.is_sqlite else None
-    new_token = _run_with_database(settings, lambda db: _first_start_token(settings, db))
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    new_token = _run_with_database(settings, lambda db: _first_start_token(settings, db), wait=True)
+    _configure_logging()
+    where = (
+        f"data: {settings.data_dir}"
+        if settings.is_sqlite
+        else f"database: {_redacted(settings.resolved_database_url)}"
     )
-    console.print(
-        f"Hookgate listening on http://{settings.host}:{settings.port}  (data: {settings.data_dir})"
-    )
+    console.print(f"Hookgate listening on http://{settings.host}:{settings.port}  ({where})")
     if new_token:
         console.print(f"Admin API token (shown once, store it now): {new_token}", soft_wrap=True)
     try:
@@ -130,6 +136,45 @@ def serve(
     finally:
         if lock is not None:
             lock.close()
+
+
+@app.command()
+def worker(
+    concurrency: Annotated[
+        int | None, typer.Option(help="Concurrent deliveries in this process (default 1000).")
+    ] = None,
+    data_dir: Annotated[Path | None, typer.Option(help="The server's data directory.")] = None,
+) -> None:
+    """Deliver webhooks without serving the API. On PostgreSQL run as many
+    workers as you like, on any machine; SIGTERM stops one gracefully."""
+    settings = _settings(data_dir, max_in_flight=concurrency)
+    lock = _lock_data_dir(settings) if settings.is_sqlite else None
+    _configure_logging()
+
+    async def run(db: Database) -> None:
+        engine = Engine(settings, db, run_worker=True)
+        await engine.start(sole_process=db.is_sqlite)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, stop.set)
+        console.print(f"Hookgate worker delivering from {db.display_url}")
+        await stop.wait()
+        console.print("Stopping: finishing in-flight deliveries...")
+        await engine.stop()
+
+    try:
+        _run_with_database(settings, run, wait=True)
+    finally:
+        if lock is not None:
+            lock.close()
+
+
+def _configure_logging() -> None:
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    logging.getLogger("alembic").setLevel(logging.WARNING)
 
 
 @app.command()

@@ -10,6 +10,7 @@ from hookgate.core.netpolicy import AddressPolicy
 from hookgate.delivery.batcher import GroupCommitter
 from hookgate.delivery.dispatcher import Dispatcher, DispatchSettings
 from hookgate.delivery.sender import HttpSender, Sender
+from hookgate.delivery.wakeup import PgWakeup
 from hookgate.store.accept import AcceptItem, AcceptOutcome, accept_batch
 from hookgate.store.database import Database
 from hookgate.store.queue import SqlDeliveryQueue
@@ -63,6 +64,11 @@ class Engine:
         self._committer: GroupCommitter[AcceptItem, AcceptOutcome] = GroupCommitter(
             self._flush, settings.accept_batch_size
         )
+        self._wakeup = (
+            PgWakeup(db.url, self.dispatcher.wake)
+            if self.dispatcher is not None and not db.is_sqlite
+            else None
+        )
 
     async def start(self, *, sole_process: bool) -> None:
         """Start delivering. ``sole_process`` (embedded SQLite) means no other
@@ -71,8 +77,14 @@ class Engine:
             await self.queue.release_all()
         if self.dispatcher is not None:
             await self.dispatcher.start()
+        if self._wakeup is not None:
+            self._wakeup.start()
 
     async def stop(self) -> None:
+        """Finish accepting, stop delivering (in-flight sends finish, queued
+        deliveries are handed back) and close connections."""
+        if self._wakeup is not None:
+            await self._wakeup.stop()
         await self._committer.drain()
         if self.dispatcher is not None:
             await self.dispatcher.stop()
@@ -91,7 +103,7 @@ class Engine:
         handoff = dispatcher is not None and dispatcher.has_room()
         now = now_ms()
         lease_until = now + dispatcher.lease_ms if dispatcher is not None and handoff else 0
-        outcomes = await accept_batch(self.db, items, now, lease_until)
+        outcomes = await accept_batch(self.db, items, now, lease_until, notify_workers=not handoff)
         if dispatcher is not None:
             if handoff:
                 dispatcher.submit(job for outcome in outcomes for job in outcome.jobs)

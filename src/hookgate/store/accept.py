@@ -83,13 +83,19 @@ class _Pending:
 
 
 async def accept_batch(
-    db: Database, batch: Sequence[AcceptItem], now_ms: int, lease_until_ms: int
+    db: Database,
+    batch: Sequence[AcceptItem],
+    now_ms: int,
+    lease_until_ms: int,
+    *,
+    notify_workers: bool = False,
 ) -> list[AcceptOutcome]:
     """Store ``batch`` in one transaction and return one outcome per item.
 
     Deliveries are created leased until ``lease_until_ms`` (0 = not leased):
     the caller hands the returned jobs straight to its dispatcher, and if the
-    process dies the lease runs out and any worker claims them.
+    process dies the lease runs out and any worker claims them. With
+    ``notify_workers``, workers in other processes are woken on commit.
     """
     outcomes: list[AcceptOutcome | None] = [None] * len(batch)
     replay_keys: dict[int, str] = {}
@@ -109,6 +115,8 @@ async def accept_batch(
             outcomes[p.index] = AcceptOutcome(AcceptStatus.EVENT_ID_CONFLICT)
 
         created = await _insert_messages(conn, pending, now_ms, lease_until_ms)
+        if notify_workers and any(outcome.jobs for outcome in created):
+            await db.notify_workers(conn)
         for p, outcome in zip(pending, created, strict=True):
             outcomes[p.index] = outcome
 

@@ -10,15 +10,24 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
-from sqlalchemy import Select, Table, event, exists, func, literal, select
+from sqlalchemy import Select, Table, event, exists, func, literal, select, text
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.sql.dml import Insert
 
 from hookgate.store.migrate import upgrade_to_head
+
+log = logging.getLogger(__name__)
+
+
+#: PostgreSQL channel notified when deliveries are committed for workers.
+NOTIFY_CHANNEL = "hookgate_deliveries"
 
 
 class Database:
@@ -63,7 +72,36 @@ class Database:
     async def dispose(self) -> None:
         await self.engine.dispose()
 
+    async def wait_until_ready(self, *, max_backoff: float = 30.0) -> None:
+        """Bring the schema up to date, retrying with back-off (and a clear log
+        line each time) while the database is unreachable."""
+        backoff = 0.5
+        while True:
+            try:
+                await self.create_schema()
+                return
+            except (OperationalError, OSError) as exc:
+                log.error(
+                    "database %s unreachable (%s); retrying in %.1f s",
+                    self.display_url,
+                    getattr(exc, "orig", None) or exc,
+                    backoff,
+                )
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, max_backoff)
+
+    @property
+    def display_url(self) -> str:
+        """The URL without its password, for messages."""
+        return make_url(self.url).render_as_string(hide_password=True)
+
     # -- dialect differences -------------------------------------------------
+
+    async def notify_workers(self, conn: AsyncConnection) -> None:
+        """Wake listening workers when this transaction commits (PostgreSQL;
+        SQLite has no other processes to wake)."""
+        if not self.is_sqlite:
+            await conn.execute(text(f"NOTIFY {NOTIFY_CHANNEL}"))
 
     def insert_ignoring_conflicts(self, table: Table) -> Insert:
         """``INSERT ... ON CONFLICT DO NOTHING`` for this dialect."""
