@@ -13,6 +13,7 @@ from typing import IO, Annotated, TypeVar
 
 import typer
 import uvicorn
+from pydantic import ValidationError
 from rich.console import Console
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
@@ -41,10 +42,18 @@ err_console = Console(stderr=True)
 
 
 def _settings(data_dir: Path | None, **overrides: object) -> Settings:
+    """Settings from the environment plus command-line overrides; invalid
+    values end the command with one line per problem."""
     values = {k: v for k, v in overrides.items() if v is not None}
     if data_dir is not None:
         values["data_dir"] = data_dir
-    return Settings(**values)  # type: ignore[arg-type]
+    try:
+        return Settings(**values)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        for error in exc.errors():
+            name = "HOOKGATE_" + "_".join(str(part) for part in error["loc"]).upper()
+            err_console.print(f"[red]Invalid {name}:[/red] {error['msg']}")
+        raise typer.Exit(2) from None
 
 
 def _run_with_database(

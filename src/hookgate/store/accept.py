@@ -209,35 +209,38 @@ async def _claim_idempotency_keys(
 async def _claim_event_ids(
     db: Database, conn: AsyncConnection, pending: list[_Pending], now_ms: int
 ) -> tuple[list[_Pending], list[_Pending]]:
-    """Reserve each ``eventId`` for a day; return (accepted, conflicting)."""
+    """Reserve each ``eventId`` in its application for a day; return
+    (accepted, conflicting)."""
     with_event = [p for p in pending if p.item.event_id is not None]
     if not with_event:
         return pending, []
-    event_ids = {p.item.event_id for p in with_event}
     await conn.execute(
         delete(message_event_ids).where(
             and_(
-                message_event_ids.c.event_id.in_(event_ids),
+                message_event_ids.c.event_id.in_({p.item.event_id for p in with_event}),
                 message_event_ids.c.created_at < now_ms - EVENT_ID_WINDOW_MS,
             )
         )
     )
-    first_by_event: dict[str, _Pending] = {}
+    first: dict[tuple[str, str], _Pending] = {}
     for p in with_event:
-        first_by_event.setdefault(p.item.event_id or "", p)
+        first.setdefault((p.app_id, p.item.event_id or ""), p)
     inserted = await conn.execute(
-        db.insert_ignoring_conflicts(message_event_ids).returning(message_event_ids.c.event_id),
+        db.insert_ignoring_conflicts(message_event_ids).returning(
+            message_event_ids.c.app_id, message_event_ids.c.event_id
+        ),
         [
-            {"event_id": event_id, "msg_id": p.msg_id, "created_at": now_ms}
-            for event_id, p in first_by_event.items()
+            {"app_id": app_id, "event_id": event_id, "msg_id": p.msg_id, "created_at": now_ms}
+            for (app_id, event_id), p in first.items()
         ],
     )
-    owned = set(inserted.scalars())
+    owned = {(app_id, event_id) for app_id, event_id in inserted}
     accepted: list[_Pending] = []
     conflicts: list[_Pending] = []
     for p in pending:
         event_id = p.item.event_id
-        if event_id is None or (event_id in owned and first_by_event[event_id] is p):
+        key = (p.app_id, event_id or "")
+        if event_id is None or (key in owned and first[key] is p):
             accepted.append(p)
         else:
             conflicts.append(p)

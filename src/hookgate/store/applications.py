@@ -115,7 +115,9 @@ async def upsert(
     try:
         return await update_fields(db, ref, full, now_ms), False
     except NotFound:
-        if full["uid"] is None and not ids.looks_like_id(ref, ids.APP):
+        if ids.looks_like_id(ref, ids.APP):
+            raise
+        if full["uid"] is None:
             full["uid"] = ref
         return await create(db, full, now_ms)
 

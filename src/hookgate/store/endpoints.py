@@ -118,7 +118,9 @@ async def upsert(
     except NotFound as missing:
         if missing.what != "Endpoint":
             raise
-        if full["uid"] is None and not ids.looks_like_id(ref, ids.ENDPOINT):
+        if ids.looks_like_id(ref, ids.ENDPOINT):
+            raise
+        if full["uid"] is None:
             full["uid"] = ref
         return await create(db, app_ref, full, now_ms), True
 
@@ -171,9 +173,9 @@ async def set_headers(
 
 async def rotate_secret(
     db: Database, app_ref: str, ref: str, new_secret: str | None, grace_ms: int, now_ms: int
-) -> None:
-    """Make ``new_secret`` (or a generated one) current; the previous secret
-    keeps signing for ``grace_ms``. Secrets already expired are dropped."""
+) -> str:
+    """Make ``new_secret`` (or a generated one) current and return it; the
+    previous secret keeps signing for ``grace_ms``. Expired secrets are dropped."""
     async with db.write() as conn:
         ep = await find(conn, app_ref, ref)
         kept = [
@@ -181,12 +183,14 @@ async def rotate_secret(
             for s in ep.secrets
             if s.expires_at is None or s.expires_at > now_ms
         ]
-        secrets = [EndpointSecret(new_secret or generate_secret()), *kept]
+        current = new_secret or generate_secret()
+        secrets = [EndpointSecret(current), *kept]
         await conn.execute(
             update(endpoints)
             .where(endpoints.c.id == ep.id)
             .values(secrets=[s.to_json() for s in secrets], updated_at=now_ms)
         )
+        return current
 
 
 async def recover(

@@ -99,22 +99,24 @@ class SqlDeliveryQueue:
         return jobs
 
     async def record_results(self, results: Sequence[DeliveryResult], now_ms: int) -> None:
-        """Write attempts and new delivery states in one transaction."""
+        """Write attempts and new delivery states in one transaction.
+
+        Results for deliveries that no longer exist (their endpoint, message or
+        application was deleted meanwhile) are dropped.
+        """
         if not results:
             return
-        attempt_rows = [_attempt_row(r) for r in results if r.attempt is not None]
-        delivery_rows = [
-            {
-                "b_id": r.job.delivery_id,
-                "b_status": r.status,
-                "b_next": r.next_attempt_at,
-                "b_count": r.job.attempt_count,
-                "b_now": now_ms,
-            }
-            for r in results
-        ]
-        disable = {r.job.endpoint.id for r in results if r.disable_endpoint}
         async with self.db.write() as conn:
+            existing = await conn.execute(
+                select(deliveries.c.id).where(
+                    deliveries.c.id.in_({r.job.delivery_id for r in results})
+                )
+            )
+            alive = set(existing.scalars())
+            results = [r for r in results if r.job.delivery_id in alive]
+            if not results:
+                return
+            attempt_rows = [_attempt_row(r) for r in results if r.attempt is not None]
             if attempt_rows:
                 await conn.execute(attempts.insert(), attempt_rows)
             await conn.execute(
@@ -127,8 +129,18 @@ class SqlDeliveryQueue:
                     lease_until=0,
                     updated_at=bindparam("b_now"),
                 ),
-                delivery_rows,
+                [
+                    {
+                        "b_id": r.job.delivery_id,
+                        "b_status": r.status,
+                        "b_next": r.next_attempt_at,
+                        "b_count": r.job.attempt_count,
+                        "b_now": now_ms,
+                    }
+                    for r in results
+                ],
             )
+            disable = {r.job.endpoint.id for r in results if r.disable_endpoint}
             if disable:
                 await conn.execute(
                     update(endpoints)

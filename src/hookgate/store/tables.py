@@ -109,11 +109,12 @@ messages = Table(
     Index("ix_messages_app", "app_id", "id"),
 )
 
-# eventId uniqueness (environment-wide, for a day) lives in its own table so
+# eventId uniqueness (per application, for a day) lives in its own table so
 # that the check is one primary-key probe and holds across API processes.
 message_event_ids = Table(
     "message_event_ids",
     metadata,
+    Column("app_id", ID, primary_key=True),
     Column("event_id", String(256), primary_key=True),
     Column("msg_id", ID, nullable=False),
     Column("created_at", BigInteger, nullable=False),

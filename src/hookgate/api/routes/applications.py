@@ -7,9 +7,10 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from hookgate.api import convert
 from hookgate.api import schemas as s
 from hookgate.api.deps import Services, authenticated, idempotent, now_ms
+from hookgate.api.routing import JsonRoute
 from hookgate.store import applications
 
-router = APIRouter(prefix="/api/v1/app", tags=["Application"])
+router = APIRouter(prefix="/api/v1/app", tags=["Application"], route_class=JsonRoute)
 
 
 @router.get("")

@@ -8,10 +8,14 @@ from fastapi import APIRouter, Depends, Request, Response
 
 from hookgate.api import convert
 from hookgate.api import schemas as s
-from hookgate.api.deps import Services, authenticated, idempotent
+from hookgate.api.deps import Services, authenticated, idempotent, now_ms
+from hookgate.api.routing import JsonRoute
+from hookgate.core import ids
 from hookgate.store import applications
+from hookgate.store.errors import NotFound
+from hookgate.store.records import Application
 
-router = APIRouter(prefix="/api/v1/auth", tags=["Authentication"])
+router = APIRouter(prefix="/api/v1/auth", tags=["Authentication"], route_class=JsonRoute)
 
 
 @router.post("/app-portal-access/{app_id}")
@@ -27,7 +31,7 @@ async def app_portal_access(
     """
 
     async def handler() -> Response:
-        app = await applications.get(svc.db, app_id)
+        app = await _find_or_create(svc, app_id, body)
         token = "appsk_" + secrets.token_urlsafe(32)
         base = (svc.settings.public_url or str(request.base_url)).rstrip("/")
         url = f"{base}/portal/{app.id}#key={token}"
@@ -39,3 +43,19 @@ async def app_portal_access(
 @router.post("/logout", status_code=204)
 async def logout(_: Services = Depends(authenticated)) -> Response:
     return Response(status_code=204)
+
+
+async def _find_or_create(
+    svc: Services, app_id: str, body: s.AppPortalAccessIn | None
+) -> Application:
+    """The application, created from ``body.application`` if it is missing."""
+    try:
+        return await applications.get(svc.db, app_id)
+    except NotFound:
+        if body is None or body.application is None:
+            raise
+    fields = body.application.model_dump()
+    if fields.get("uid") is None and not ids.looks_like_id(app_id, ids.APP):
+        fields["uid"] = app_id
+    app, _ = await applications.create(svc.db, fields, now_ms(), get_if_exists=True)
+    return app

@@ -13,12 +13,13 @@ from hookgate.api import convert
 from hookgate.api import schemas as s
 from hookgate.api.deps import Services, authenticated, idempotent, ms_or_none, now_ms
 from hookgate.api.responses import JsonResponse
+from hookgate.api.routing import JsonRoute
 from hookgate.core import ids
 from hookgate.store import endpoints, event_types
 from hookgate.store.accept import AcceptItem, AcceptStatus
 from hookgate.store.errors import NotFound
 
-router = APIRouter(prefix="/api/v1/app/{app_id}/endpoint", tags=["Endpoint"])
+router = APIRouter(prefix="/api/v1/app/{app_id}/endpoint", tags=["Endpoint"], route_class=JsonRoute)
 
 
 def _with_prefix(secret: str | None) -> str | None:
@@ -135,7 +136,7 @@ async def get_secret(
     return convert.model_response(s.EndpointSecretOut(key=ep.secrets[0].key))
 
 
-@router.post("/{endpoint_id}/secret/rotate", status_code=204)
+@router.post("/{endpoint_id}/secret/rotate")
 async def rotate_secret(
     app_id: str,
     endpoint_id: str,
@@ -143,10 +144,13 @@ async def rotate_secret(
     body: s.EndpointSecretRotateIn | None = None,
     svc: Services = Depends(authenticated),
 ) -> Response:
+    """Make a new secret current; the previous one keeps signing for the grace
+    period. Answers the new secret (the Svix SDKs read it; the OSS server
+    answers 204 with no body, which older SDKs also accept)."""
     rotate = body or s.EndpointSecretRotateIn()
 
     async def handler() -> Response:
-        await endpoints.rotate_secret(
+        key = await endpoints.rotate_secret(
             svc.db,
             app_id,
             endpoint_id,
@@ -154,7 +158,7 @@ async def rotate_secret(
             rotate.grace_period_seconds * 1000,
             now_ms(),
         )
-        return Response(status_code=204)
+        return convert.model_response(s.EndpointSecretOut(key=key))
 
     return await idempotent(request, svc, handler)
 

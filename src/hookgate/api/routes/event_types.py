@@ -7,9 +7,10 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from hookgate.api import convert
 from hookgate.api import schemas as s
 from hookgate.api.deps import Services, authenticated, idempotent, now_ms
+from hookgate.api.routing import JsonRoute
 from hookgate.store import event_types
 
-router = APIRouter(prefix="/api/v1/event-type", tags=["Event Type"])
+router = APIRouter(prefix="/api/v1/event-type", tags=["Event Type"], route_class=JsonRoute)
 
 
 @router.get("")

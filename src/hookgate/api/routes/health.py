@@ -7,8 +7,9 @@ from sqlalchemy import text
 
 from hookgate.api.deps import Services, services
 from hookgate.api.errors import ApiError
+from hookgate.api.routing import JsonRoute
 
-router = APIRouter(prefix="/api/v1/health", tags=["Health"])
+router = APIRouter(prefix="/api/v1/health", tags=["Health"], route_class=JsonRoute)
 
 
 @router.api_route("", methods=["GET", "HEAD"], status_code=204)

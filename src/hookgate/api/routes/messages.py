@@ -21,12 +21,13 @@ from hookgate.api.deps import (
 )
 from hookgate.api.errors import ApiError
 from hookgate.api.responses import JsonResponse
+from hookgate.api.routing import JsonRoute
 from hookgate.store import messages
 from hookgate.store.accept import AcceptItem, AcceptStatus
 from hookgate.store.messages import ListFilter
 from hookgate.store.records import NewApplication
 
-router = APIRouter(prefix="/api/v1/app/{app_id}", tags=["Message"])
+router = APIRouter(prefix="/api/v1/app/{app_id}", tags=["Message"], route_class=JsonRoute)
 
 
 @router.post("/msg", status_code=202)
@@ -133,7 +134,7 @@ async def resend(
     async def handler() -> Response:
         await messages.resend(svc.db, app_id, msg_id, endpoint_id, now_ms())
         svc.engine.wake()
-        return Response(status_code=202)
+        return JsonResponse({}, status_code=202)
 
     return await idempotent(request, svc, handler)
 

@@ -65,10 +65,11 @@ def upgrade() -> None:
     )
     op.create_table(
         "message_event_ids",
+        sa.Column("app_id", sa.String(length=64), nullable=False),
         sa.Column("event_id", sa.String(length=256), nullable=False),
         sa.Column("msg_id", sa.String(length=64), nullable=False),
         sa.Column("created_at", sa.BigInteger(), nullable=False),
-        sa.PrimaryKeyConstraint("event_id", name=op.f("pk_message_event_ids")),
+        sa.PrimaryKeyConstraint("app_id", "event_id", name=op.f("pk_message_event_ids")),
     )
     op.create_table(
         "endpoints",
