@@ -51,7 +51,7 @@ class AcceptStatus(Enum):
 
 @dataclass(slots=True)
 class AcceptItem:
-    """One message-create request. ``idempotency_key`` is already scoped."""
+    """One message-create request, with its ``Idempotency-Key`` header value."""
 
     app_ref: str
     event_type: str
@@ -80,6 +80,13 @@ class _Pending:
     item: AcceptItem
     app_id: str
     msg_id: str
+
+    @property
+    def scoped_key(self) -> str | None:
+        """The idempotency key, scoped to message creation in this application
+        (whether the request named the application by id or by uid)."""
+        key = self.item.idempotency_key
+        return None if key is None else f"POST msg {self.app_id} {key}"
 
 
 async def accept_batch(
@@ -182,12 +189,12 @@ async def _claim_idempotency_keys(
 ) -> list[_Pending]:
     """Take ownership of each new idempotency key; items whose key was used
     before (or earlier in this batch) become replays."""
-    keyed = [p for p in pending if p.item.idempotency_key is not None]
+    keyed = [p for p in pending if p.scoped_key is not None]
     if not keyed:
         return pending
     first_by_key: dict[str, _Pending] = {}
     for p in keyed:
-        first_by_key.setdefault(p.item.idempotency_key or "", p)
+        first_by_key.setdefault(p.scoped_key or "", p)
     inserted = await conn.execute(
         db.insert_ignoring_conflicts(idempotency_keys).returning(idempotency_keys.c.key),
         [
@@ -198,7 +205,7 @@ async def _claim_idempotency_keys(
     owned = set(inserted.scalars())
     kept: list[_Pending] = []
     for p in pending:
-        key = p.item.idempotency_key
+        key = p.scoped_key
         if key is None or (key in owned and first_by_key[key] is p):
             kept.append(p)
         else:
@@ -244,7 +251,7 @@ async def _claim_event_ids(
             accepted.append(p)
         else:
             conflicts.append(p)
-    keys = [p.item.idempotency_key for p in conflicts if p.item.idempotency_key]
+    keys = [scoped for p in conflicts if (scoped := p.scoped_key)]
     if keys:
         # The key now answers 409 forever, as the first response did.
         await conn.execute(

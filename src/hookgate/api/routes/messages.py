@@ -14,7 +14,6 @@ from hookgate.api.deps import (
     Paging,
     Services,
     authenticated,
-    idempotency_scope,
     idempotent,
     list_filter,
     now_ms,
@@ -43,7 +42,6 @@ async def create_message(
         raise ApiError(
             413, f"payload is {len(payload)} bytes; the limit is {svc.settings.max_payload_bytes}"
         )
-    key = request.headers.get("idempotency-key")
     new_app = body.application
     outcome = await svc.engine.accept(
         AcceptItem(
@@ -53,7 +51,7 @@ async def create_message(
             event_id=body.event_id,
             channels=body.channels,
             tags=body.tags,
-            idempotency_key=idempotency_scope(request, key) if key else None,
+            idempotency_key=request.headers.get("idempotency-key") or None,
             new_application=NewApplication(
                 name=new_app.name,
                 uid=new_app.uid,
