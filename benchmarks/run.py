@@ -1,0 +1,206 @@
+"""Hookgate benchmarks: delivery throughput, accept throughput, end-to-end latency.
+
+Each figure is printed next to a baseline measured in the same run on the same
+machine (absolute numbers on a shared machine lie; ratios hold):
+
+(a) delivery: draining a backlog of accepted messages to a fast local receiver,
+    vs a raw aiohttp client posting equivalent requests with the same concurrency;
+(b) accept: durable message-create requests/s vs a do-nothing FastAPI endpoint
+    served with the same uvicorn options;
+(c) latency: accept -> received p50/p99 at a steady open-loop rate.
+
+Run from the repository root: ``.venv/bin/python -m benchmarks.run [--quick]``.
+Every child process is stopped on exit; every phase has a timeout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import signal
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType
+
+from benchmarks.phases import (
+    AcceptResult,
+    Context,
+    DeliveryResult,
+    LatencyResult,
+    bench_accept,
+    bench_delivery,
+    bench_latency,
+    start_receiver,
+)
+from benchmarks.procs import PhaseError, Procs, cpu_pressure_us
+
+DELIVERY_TARGET = 0.7
+ACCEPT_TARGET = 0.7
+LATENCY_P99_TARGET_MS = 50.0
+PHASES = ("delivery", "accept", "latency")
+
+
+@dataclass(frozen=True)
+class Plan:
+    delivery_messages: int
+    accept_requests: int
+    accept_warmup: int
+    accept_rounds: int
+    latency_rate: float
+    latency_seconds: float
+    latency_warmup_s: float
+
+
+FULL = Plan(20_000, 10_000, 1_000, 3, 500.0, 10.0, 1.0)
+QUICK = Plan(20_000, 2_000, 300, 1, 500.0, 3.0, 0.5)
+
+
+def _mark(ok: bool) -> str:
+    return "OK" if ok else "BELOW TARGET"
+
+
+def report_delivery(r: DeliveryResult) -> list[str]:
+    ok = r.ratio >= DELIVERY_TARGET
+    before, after = r.raw_e2e_each
+    return [
+        f"delivery: hookgate {r.hookgate_e2e_rps:,.0f}/s vs raw aiohttp {r.raw_e2e_rps:,.0f}/s "
+        f"-> ratio {r.ratio:.2f} (target >= {DELIVERY_TARGET}) [{_mark(ok)}]",
+        f"    {r.n:,} messages, concurrency {r.concurrency}; end to end (process start -> last "
+        f"request received, nothing subtracted); raw = mean of runs before/after "
+        f"({before:,.0f}/s, {after:,.0f}/s)",
+        f"    drain only (first -> last request at the receiver): hookgate "
+        f"{r.hookgate_drain_rps:,.0f}/s vs raw {r.raw_drain_rps:,.0f}/s -> ratio "
+        f"{r.drain_ratio:.2f}",
+        f"    hookgate startup (spawn -> /health/ping) {r.startup_s:.2f} s, spawn -> first "
+        f"delivery {r.first_delivery_s:.2f} s; received {r.received:,} "
+        f"(+{r.extra_received} duplicates); backlog accepted at {r.backlog_accept_rps:,.0f}/s",
+        f"    CPU per request: hookgate {r.hookgate_cpu_ms:.3f} ms "
+        f"({r.hookgate_cores:.2f} cores while draining) vs raw client {r.raw_client_cpu_ms:.3f} ms",
+    ]
+
+
+def report_accept(r: AcceptResult) -> list[str]:
+    ok = r.ratio >= ACCEPT_TARGET
+    rounds = len(r.hookgate_rps)
+    per_round = ", ".join(f"{x:.2f}" for x in r.round_ratios)
+    return [
+        f"accept: hookgate {r.hookgate:,.0f}/s vs no-op FastAPI {r.noop:,.0f}/s "
+        f"-> ratio {r.ratio:.2f} (target >= {ACCEPT_TARGET}) [{_mark(ok)}]",
+        f"    {r.n:,} POST /api/v1/app/{{app}}/msg per round after {r.warmup:,} warm-up, "
+        f"{r.concurrency} keep-alive connections, 1 endpoint (fan-out), server --no-worker; "
+        f"median of {rounds} alternating round(s), per-round ratios {per_round}",
+        f"    server CPU per request: hookgate {r.hookgate_cpu_ms:.3f} ms vs no-op "
+        f"{r.noop_cpu_ms:.3f} ms; load generator used {r.load_cores_vs_noop:.2f} cores "
+        "driving the no-op app",
+    ]
+
+
+def report_latency(r: LatencyResult) -> list[str]:
+    ok = r.p99_ms <= LATENCY_P99_TARGET_MS and r.received == r.sent
+    return [
+        f"latency @{r.rate:,.0f}/s: p50 {r.p50_ms:.1f} ms, p99 {r.p99_ms:.1f} ms, "
+        f"max {r.max_ms:.1f} ms (target p99 <= {LATENCY_P99_TARGET_MS:.0f} ms) [{_mark(ok)}]",
+        f"    {r.duration:g} s open loop: sent {r.sent:,}, accepted {r.accepted:,}, "
+        f"received {r.received:,}; accept response p50 {r.accept_p50_ms:.1f} ms, "
+        f"p99 {r.accept_p99_ms:.1f} ms; sender max lag {r.max_schedule_lag_ms:.1f} ms",
+        f"    hookgate used {r.hookgate_cores:.2f} cores = "
+        f"{r.hookgate_cores / r.rate * 1000:.2f} ms CPU per message (accept + delivery)",
+    ]
+
+
+class Pressure:
+    """Share of wall time some task waited for a CPU (Linux PSI), as a noise gauge."""
+
+    def __init__(self) -> None:
+        self._start = cpu_pressure_us()
+        self._t0 = time.monotonic()
+
+    def line(self) -> str | None:
+        end = cpu_pressure_us()
+        if self._start is None or end is None:
+            return None
+        share = (end - self._start) / 1e6 / max(time.monotonic() - self._t0, 1e-9)
+        return f"    machine: CPU pressure {share:.0%} (tasks waiting for a CPU; ours included)"
+
+
+def _stop_on_signal(signum: int, _frame: FrameType | None) -> None:
+    raise SystemExit(128 + signum)  # unwinds through the finally blocks below
+
+
+def _phase_runner(ctx: Context, plan: Plan, phase: str) -> Callable[[], list[str]]:
+    if phase == "delivery":
+        return lambda: report_delivery(bench_delivery(ctx, plan.delivery_messages))
+    if phase == "accept":
+        return lambda: report_accept(
+            bench_accept(ctx, plan.accept_requests, plan.accept_warmup, plan.accept_rounds)
+        )
+    return lambda: report_latency(
+        bench_latency(ctx, plan.latency_rate, plan.latency_seconds, plan.latency_warmup_s)
+    )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="smaller counts, shorter runs")
+    parser.add_argument(
+        "--only", choices=PHASES, action="append", help="run only this phase (repeatable)"
+    )
+    parser.add_argument("--concurrency", type=int, default=64)
+    parser.add_argument(
+        "--profile", type=Path, help="write py-spy samples (collapsed stacks) of the server here"
+    )
+    args = parser.parse_args()
+    plan = QUICK if args.quick else FULL
+    phases = args.only or list(PHASES)
+    signal.signal(signal.SIGTERM, _stop_on_signal)
+    signal.signal(signal.SIGHUP, _stop_on_signal)
+    signal.signal(signal.SIGINT, _stop_on_signal)  # also when started with SIGINT ignored
+
+    work_dir = Path(tempfile.mkdtemp(prefix="hookgate-bench-"))
+    if args.profile is not None:
+        args.profile.mkdir(parents=True, exist_ok=True)
+    lines: list[str] = []
+    failed = False
+    completed = False
+    began = time.monotonic()
+    try:
+        with Procs(work_dir) as procs:
+            ctx = Context(
+                procs=procs,
+                work_dir=work_dir,
+                receiver_port=start_receiver(procs),
+                concurrency=args.concurrency,
+                profile_dir=args.profile,
+            )
+            for phase in phases:
+                print(f"[bench] {phase} ...", file=sys.stderr, flush=True)
+                pressure = Pressure()
+                try:
+                    lines += _phase_runner(ctx, plan, phase)()
+                except PhaseError as exc:
+                    failed = True
+                    lines.append(f"{phase}: FAILED: {exc} (logs: {work_dir})")
+                    procs.close()
+                    ctx.receiver_port = start_receiver(procs)
+                noise = pressure.line()
+                if noise:
+                    lines.append(noise)
+        completed = True
+    finally:
+        if completed and not failed:
+            shutil.rmtree(work_dir, ignore_errors=True)
+        else:
+            print(f"[bench] logs kept in {work_dir}", file=sys.stderr)
+    mode = "quick" if args.quick else "full"
+    print(f"\nHookgate benchmark ({mode}, {time.monotonic() - began:.0f} s)")
+    for line in lines:
+        print(line)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
