@@ -16,6 +16,14 @@ from hookgate.api.errors import ApiError
 _ENVELOPE_BYTES = 64 * 1024
 
 
+def refuse_oversized(request: Request) -> None:
+    """Answer 413 before reading a body whose declared size is over the limit."""
+    limit = request.app.state.services.settings.max_payload_bytes + _ENVELOPE_BYTES
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise ApiError(413, f"request body is {declared} bytes; the limit is {limit}")
+
+
 class JsonRequest(Request):
     """A request whose JSON body is parsed by orjson, which is faster than the
     standard library and, like JSON itself, rejects ``NaN`` and ``Infinity``."""
@@ -33,10 +41,7 @@ class JsonRoute(APIRoute):
         handler = super().get_route_handler()
 
         async def handle(request: Request) -> Response:
-            limit = request.app.state.services.settings.max_payload_bytes + _ENVELOPE_BYTES
-            declared = request.headers.get("content-length")
-            if declared is not None and declared.isdigit() and int(declared) > limit:
-                raise ApiError(413, f"request body is {declared} bytes; the limit is {limit}")
+            refuse_oversized(request)
             return await handler(JsonRequest(request.scope, request.receive))
 
         return handle

@@ -7,6 +7,7 @@ from dataclasses import replace
 
 import orjson
 from fastapi import APIRouter, Depends, Request, Response
+from pydantic import ValidationError
 
 from hookgate.api import convert
 from hookgate.api import schemas as s
@@ -17,10 +18,11 @@ from hookgate.api.deps import (
     idempotent,
     list_filter,
     now_ms,
+    services,
 )
-from hookgate.api.errors import ApiError
+from hookgate.api.errors import ApiError, validation_response
 from hookgate.api.responses import JsonResponse
-from hookgate.api.routing import JsonRoute
+from hookgate.api.routing import JsonRoute, refuse_oversized
 from hookgate.store import messages
 from hookgate.store.accept import AcceptItem, AcceptStatus
 from hookgate.store.messages import ListFilter
@@ -37,6 +39,44 @@ async def create_message(
     with_content: bool = True,
     svc: Services = Depends(authenticated),
 ) -> Response:
+    """Documents the endpoint; requests are served by ``create_message_fast``."""
+    return await accept_message(svc, app_id, body, request, with_content=with_content)
+
+
+async def create_message_fast(request: Request) -> Response:
+    """``POST /api/v1/app/{app_id}/msg`` as a plain Starlette endpoint.
+
+    Message creation is the hot path, so it skips FastAPI's route matching and
+    dependency solving; it answers exactly as the documented route above
+    (same validation, same error shapes).
+    """
+    svc = services(request)
+    await svc.tokens.check(request)
+    refuse_oversized(request)
+    try:
+        data = orjson.loads(await request.body())
+    except orjson.JSONDecodeError as exc:
+        return validation_response(
+            [{"loc": ["body", exc.pos], "msg": "JSON decode error", "type": "json_invalid"}]
+        )
+    try:
+        body = s.MessageIn.model_validate(data)
+    except ValidationError as exc:
+        return validation_response(
+            [{**error, "loc": ["body", *error["loc"]]} for error in exc.errors()]
+        )
+    with_content = request.query_params.get("with_content", "true").lower() not in _FALSE
+    app_id = request.path_params["app_id"]
+    return await accept_message(svc, app_id, body, request, with_content=with_content)
+
+
+_FALSE = frozenset({"false", "0", "no", "off"})
+
+
+async def accept_message(
+    svc: Services, app_id: str, body: s.MessageIn, request: Request, *, with_content: bool
+) -> Response:
+    """Store the message and its deliveries durably, then answer 202."""
     payload = orjson.dumps(body.payload)
     if len(payload) > svc.settings.max_payload_bytes:
         raise ApiError(
