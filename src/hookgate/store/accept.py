@@ -121,7 +121,7 @@ async def accept_batch(
         for p in conflicts:
             outcomes[p.index] = AcceptOutcome(AcceptStatus.EVENT_ID_CONFLICT)
 
-        created = await _insert_messages(conn, pending, now_ms, lease_until_ms)
+        created = await _insert_messages(db, conn, pending, now_ms, lease_until_ms)
         if notify_workers and any(outcome.jobs for outcome in created):
             await db.notify_workers(conn)
         for p, outcome in zip(pending, created, strict=True):
@@ -139,19 +139,27 @@ async def _resolve_apps(
     """Map each item's app reference (id or uid) to an app id, creating the
     applications that items asked to create."""
     refs = {item.app_ref for item in batch}
-    found = await _lookup_apps(conn, refs)
+    found = await _lookup_apps(db, conn, refs)
+    # An id-shaped reference can only name an existing application: creating
+    # one would give it another id, and every retry would create another.
     to_create: dict[str, NewApplication] = {
         item.app_ref: item.new_application
         for item in batch
-        if item.app_ref not in found and item.new_application is not None
+        if item.app_ref not in found
+        and item.new_application is not None
+        and (item.new_application.uid or not ids.looks_like_id(item.app_ref, ids.APP))
     }
     if to_create:
         values = []
+        key_by_ref: dict[str, str] = {}
         for ref, new_app in to_create.items():
-            uid = new_app.uid or (None if ids.looks_like_id(ref, ids.APP) else ref)
+            app_id = ids.new_id(ids.APP)
+            uid = new_app.uid or ref
+            # Found again by uid: another request may have created it first.
+            key_by_ref[ref] = uid
             values.append(
                 {
-                    "id": ids.new_id(ids.APP),
+                    "id": app_id,
                     "uid": uid,
                     "name": new_app.name,
                     "throttle_rate": new_app.throttle_rate,
@@ -161,23 +169,38 @@ async def _resolve_apps(
                 }
             )
         await conn.execute(db.insert_ignoring_conflicts(applications), values)
-        found.update(await _lookup_apps(conn, set(to_create)))
+        db.config_generation += 1
+        created = await _lookup_apps(db, conn, set(key_by_ref.values()))
+        for ref, key in key_by_ref.items():
+            if key in created:
+                found[ref] = created[key]
     return found
 
 
-async def _lookup_apps(conn: AsyncConnection, refs: set[str]) -> dict[str, str]:
-    result = await conn.execute(
-        select(applications.c.id, applications.c.uid).where(
-            or_(applications.c.id.in_(refs), applications.c.uid.in_(refs))
+async def _lookup_apps(db: Database, conn: AsyncConnection, refs: set[str]) -> dict[str, str]:
+    """App ids by reference, from the fan-out cache where it can answer."""
+    cache = db.fanout_cache
+    known: dict[str, str | None] = {}
+    if cache is not None:
+        cache.sync(db.config_generation)
+        known = {ref: cache.app_ids[ref] for ref in refs if ref in cache.app_ids}
+    missing = refs - known.keys()
+    if missing:
+        result = await conn.execute(
+            select(applications.c.id, applications.c.uid).where(
+                or_(applications.c.id.in_(missing), applications.c.uid.in_(missing))
+            )
         )
-    )
-    by_ref: dict[str, str] = {}
-    for app_id, uid in result:
-        if uid in refs:
-            by_ref.setdefault(uid, app_id)
-        if app_id in refs:
-            by_ref[app_id] = app_id
-    return by_ref
+        found: dict[str, str | None] = dict.fromkeys(missing)
+        for app_id, uid in result:
+            if uid in missing and found[uid] is None:
+                found[uid] = app_id
+            if app_id in missing:
+                found[app_id] = app_id
+        known.update(found)
+        if cache is not None:
+            cache.app_ids.update(found)
+    return {ref: app_id for ref, app_id in known.items() if app_id is not None}
 
 
 async def _claim_idempotency_keys(
@@ -263,11 +286,11 @@ async def _claim_event_ids(
 
 
 async def _insert_messages(
-    conn: AsyncConnection, pending: list[_Pending], now_ms: int, lease_until_ms: int
+    db: Database, conn: AsyncConnection, pending: list[_Pending], now_ms: int, lease_until_ms: int
 ) -> list[AcceptOutcome]:
     if not pending:
         return []
-    app_endpoints = await _enabled_endpoints(conn, {p.app_id for p in pending})
+    app_endpoints = await _enabled_endpoints(db, conn, {p.app_id for p in pending})
     message_rows: list[dict[str, Any]] = []
     delivery_rows: list[dict[str, Any]] = []
     outcomes: list[AcceptOutcome] = []
@@ -340,14 +363,30 @@ def new_delivery_row(job: Job, now_ms: int, lease_until_ms: int) -> dict[str, An
     }
 
 
-async def _enabled_endpoints(conn: AsyncConnection, app_ids: set[str]) -> dict[str, list[Endpoint]]:
-    result = await conn.execute(
-        select(endpoints).where(endpoints.c.app_id.in_(app_ids), endpoints.c.disabled.is_(False))
-    )
+async def _enabled_endpoints(
+    db: Database, conn: AsyncConnection, app_ids: set[str]
+) -> dict[str, list[Endpoint]]:
+    """Enabled endpoints by application, from the fan-out cache where it can."""
+    cache = db.fanout_cache
     by_app: dict[str, list[Endpoint]] = {}
-    for row in result:
-        ep = rows.endpoint(row)
-        by_app.setdefault(ep.app_id, []).append(ep)
+    if cache is not None:
+        cache.sync(db.config_generation)
+        by_app = {
+            app_id: cache.endpoints[app_id] for app_id in app_ids if app_id in cache.endpoints
+        }
+    missing = app_ids - by_app.keys()
+    if missing:
+        loaded: dict[str, list[Endpoint]] = {app_id: [] for app_id in missing}
+        result = await conn.execute(
+            select(endpoints).where(
+                endpoints.c.app_id.in_(missing), endpoints.c.disabled.is_(False)
+            )
+        )
+        for ep in map(rows.endpoint, result):
+            loaded[ep.app_id].append(ep)
+        by_app.update(loaded)
+        if cache is not None:
+            cache.endpoints.update(loaded)
     return by_app
 
 

@@ -46,7 +46,7 @@ async def create(
     """
     uid = fields.get("uid")
     try:
-        async with db.write() as conn:
+        async with db.write(changes_config=True) as conn:
             if uid is not None:
                 existing = (
                     await conn.execute(select(applications).where(applications.c.uid == uid))
@@ -88,7 +88,7 @@ async def list_page(
 async def update_fields(db: Database, ref: str, fields: dict[str, Any], now_ms: int) -> Application:
     """Set ``fields`` (already validated) on the application ``ref``."""
     try:
-        async with db.write() as conn:
+        async with db.write(changes_config=True) as conn:
             app = await find(conn, ref)
             if fields:
                 await conn.execute(
@@ -123,6 +123,6 @@ async def upsert(
 
 
 async def delete_app(db: Database, ref: str) -> None:
-    async with db.write() as conn:
+    async with db.write(changes_config=True) as conn:
         app = await find(conn, ref)
         await conn.execute(delete(applications).where(applications.c.id == app.id))

@@ -21,6 +21,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.sql.dml import Insert
 
+from hookgate.store.fanout import FanoutCache
 from hookgate.store.migrate import upgrade_to_head
 
 log = logging.getLogger(__name__)
@@ -46,18 +47,33 @@ class Database:
             options.update(pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
         self.engine: AsyncEngine = create_async_engine(url, **options)
         self._write_lock = asyncio.Lock() if self.is_sqlite else None
+        #: Bumped by every write that changes applications or endpoints.
+        self.config_generation = 0
+        #: Applications and endpoints by reference, for the accept path. Only
+        #: the embedded SQLite mode, where every writer is in this process,
+        #: can keep it exact; PostgreSQL reads them in each batch.
+        self.fanout_cache: FanoutCache | None = FanoutCache() if self.is_sqlite else None
         if self.is_sqlite:
             _configure_sqlite(self.engine, sqlite_synchronous)
 
     @contextlib.asynccontextmanager
-    async def write(self) -> AsyncIterator[AsyncConnection]:
-        """A transaction that commits when the block exits without error."""
+    async def write(self, *, changes_config: bool = False) -> AsyncIterator[AsyncConnection]:
+        """A transaction that commits when the block exits without error.
+
+        ``changes_config`` marks writes to applications or endpoints: they
+        invalidate the in-process fan-out cache (``fanout_cache``).
+        """
         if self._write_lock is None:
             async with self.engine.begin() as conn:
                 yield conn
             return
-        async with self._write_lock, self.engine.begin() as conn:
-            yield conn
+        async with self._write_lock:
+            try:
+                async with self.engine.begin() as conn:
+                    yield conn
+            finally:
+                if changes_config:
+                    self.config_generation += 1
 
     @contextlib.asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:

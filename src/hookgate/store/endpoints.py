@@ -67,7 +67,7 @@ async def create(db: Database, app_ref: str, fields: dict[str, Any], now_ms: int
     """Create an endpoint; a secret is generated unless ``fields['secret']``."""
     secret = fields.get("secret") or generate_secret()
     try:
-        async with db.write() as conn:
+        async with db.write(changes_config=True) as conn:
             app = await applications.find(conn, app_ref)
             endpoint_id = ids.new_id(ids.ENDPOINT)
             await conn.execute(
@@ -94,7 +94,7 @@ async def update_fields(
         if key in changes and not changes[key]:
             changes[key] = None
     try:
-        async with db.write() as conn:
+        async with db.write(changes_config=True) as conn:
             ep = await find(conn, app_ref, ref)
             if changes:
                 await conn.execute(
@@ -126,7 +126,7 @@ async def upsert(
 
 
 async def delete_endpoint(db: Database, app_ref: str, ref: str) -> None:
-    async with db.write() as conn:
+    async with db.write(changes_config=True) as conn:
         ep = await find(conn, app_ref, ref)
         await conn.execute(delete(endpoints).where(endpoints.c.id == ep.id))
 
@@ -157,7 +157,7 @@ async def set_headers(
     merge: bool,
 ) -> None:
     """Replace the custom headers, or with ``merge`` add/remove (None) some."""
-    async with db.write() as conn:
+    async with db.write(changes_config=True) as conn:
         ep = await find(conn, app_ref, ref)
         current = dict(ep.headers) if merge else {}
         for name, value in headers.items():
@@ -176,7 +176,7 @@ async def rotate_secret(
 ) -> str:
     """Make ``new_secret`` (or a generated one) current and return it; the
     previous secret keeps signing for ``grace_ms``. Expired secrets are dropped."""
-    async with db.write() as conn:
+    async with db.write(changes_config=True) as conn:
         ep = await find(conn, app_ref, ref)
         kept = [
             EndpointSecret(s.key, s.expires_at if s.expires_at is not None else now_ms + grace_ms)

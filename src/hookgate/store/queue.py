@@ -106,11 +106,14 @@ class SqlDeliveryQueue:
         """
         if not results:
             return
-        async with self.db.write() as conn:
+        disabling = any(r.disable_endpoint for r in results)
+        async with self.db.write(changes_config=disabling) as conn:
+            # Locked (PostgreSQL) so that a concurrent delete cannot remove a
+            # delivery between this check and the inserts below.
             existing = await conn.execute(
-                select(deliveries.c.id).where(
-                    deliveries.c.id.in_({r.job.delivery_id for r in results})
-                )
+                select(deliveries.c.id)
+                .where(deliveries.c.id.in_({r.job.delivery_id for r in results}))
+                .with_for_update(key_share=True)
             )
             alive = set(existing.scalars())
             results = [r for r in results if r.job.delivery_id in alive]

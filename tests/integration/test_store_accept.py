@@ -1,0 +1,320 @@
+"""accept_batch on SQLite and PostgreSQL: fan-out, idempotency, eventId, create-on-send."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from hookgate.core import ids
+from hookgate.store import applications
+from hookgate.store import endpoints as endpoint_store
+from hookgate.store.accept import AcceptItem, AcceptOutcome, AcceptStatus, accept_batch
+from hookgate.store.database import Database
+from hookgate.store.queue import SqlDeliveryQueue
+from hookgate.store.records import DeliveryStatus, NewApplication
+from hookgate.store.tables import deliveries, messages
+from tests.integration.conftest import (
+    NOW,
+    all_deliveries,
+    make_app,
+    make_endpoint,
+)
+
+
+def item(app_ref: str, event_type: str = "invoice.paid", **fields: Any) -> AcceptItem:
+    fields.setdefault("payload", b'{"id": "inv_1"}')
+    return AcceptItem(app_ref=app_ref, event_type=event_type, **fields)
+
+
+async def count(db: Database, table: Any) -> int:
+    async with db.read() as conn:
+        return int((await conn.execute(select(func.count()).select_from(table))).scalar_one())
+
+
+async def accept_one(db: Database, one: AcceptItem, now_ms: int = NOW) -> AcceptOutcome:
+    [outcome] = await accept_batch(db, [one], now_ms, 0)
+    return outcome
+
+
+async def test_fans_out_to_matching_enabled_endpoints_only(db: Database) -> None:
+    app = await make_app(db, uid="acme")
+    everything = await make_endpoint(db, app.id)
+    paid_only = await make_endpoint(db, app.id, event_types=["invoice.paid"])
+    users_only = await make_endpoint(db, app.id, event_types=["user.created"])
+    eu_only = await make_endpoint(db, app.id, channels=["eu"])
+    us_paid = await make_endpoint(db, app.id, channels=["us"], event_types=["invoice.paid"])
+    await make_endpoint(db, app.id, disabled=True)
+    other_app = await make_app(db, uid="other")
+    await make_endpoint(db, other_app.id)
+
+    eu, plain, user = await accept_batch(
+        db,
+        [
+            item(app.id, channels=["eu"]),
+            item(app.id),
+            item(app.id, "user.created", channels=["eu", "us"]),
+        ],
+        NOW,
+        0,
+    )
+
+    def routed(outcome: AcceptOutcome) -> set[str]:
+        return {job.endpoint.id for job in outcome.jobs}
+
+    assert routed(eu) == {everything.id, paid_only.id, eu_only.id}
+    assert routed(plain) == {everything.id, paid_only.id}
+    assert routed(user) == {everything.id, users_only.id, eu_only.id}
+    assert us_paid.id not in routed(eu) | routed(plain) | routed(user)
+
+    stored = await all_deliveries(db)
+    jobs = [job for o in (eu, plain, user) for job in o.jobs]
+    assert set(stored) == {job.delivery_id for job in jobs}
+    for job in jobs:
+        delivery = stored[job.delivery_id]
+        assert (delivery.msg_id, delivery.endpoint_id) == (job.msg_id, job.endpoint.id)
+        assert delivery.status == DeliveryStatus.PENDING
+        assert delivery.attempt_count == 0
+        assert delivery.next_attempt_at == NOW
+        assert job.payload == b'{"id": "inv_1"}'
+    assert eu.message is not None
+    assert eu.message.channels == ["eu"]
+    assert eu.message.app_id == app.id
+
+
+async def test_app_is_found_by_uid(db: Database) -> None:
+    app = await make_app(db, uid="acme")
+    endpoint = await make_endpoint(db, app.id)
+
+    outcome = await accept_one(db, item("acme"))
+
+    assert outcome.status is AcceptStatus.CREATED
+    assert outcome.message is not None
+    assert outcome.message.app_id == app.id
+    assert [job.endpoint.id for job in outcome.jobs] == [endpoint.id]
+    assert [job.app_id for job in outcome.jobs] == [app.id]
+
+
+async def test_unknown_app_is_not_found_and_stores_nothing(db: Database) -> None:
+    await make_app(db, uid="acme")
+
+    outcome = await accept_one(db, item("nobody", idempotency_key="k1", event_id="e1"))
+
+    assert outcome.status is AcceptStatus.APP_NOT_FOUND
+    assert outcome.message is None
+    assert await count(db, messages) == 0
+    # The key and the event id were not used up.
+    app_outcome = await accept_one(db, item("acme", idempotency_key="k1", event_id="e1"))
+    assert app_outcome.status is AcceptStatus.CREATED
+
+
+async def test_same_idempotency_key_in_one_batch_replays_the_first_message(db: Database) -> None:
+    app = await make_app(db)
+    await make_endpoint(db, app.id)
+
+    first, second = await accept_batch(
+        db,
+        [item(app.id, idempotency_key="k"), item(app.id, idempotency_key="k", payload=b"{}")],
+        NOW,
+        0,
+    )
+
+    assert first.status is AcceptStatus.CREATED
+    assert second.status is AcceptStatus.REPLAYED
+    assert first.message is not None
+    assert second.message is not None
+    assert second.message.id == first.message.id
+    assert second.jobs == []
+    assert await count(db, messages) == 1
+    assert await count(db, deliveries) == 1
+
+
+async def test_same_idempotency_key_in_a_later_batch_replays_the_message(db: Database) -> None:
+    app = await make_app(db)
+    await make_endpoint(db, app.id)
+    first = await accept_one(db, item(app.id, idempotency_key="k"))
+
+    again = await accept_one(db, item(app.id, idempotency_key="k"), NOW + 1000)
+
+    assert again.status is AcceptStatus.REPLAYED
+    assert again.message is not None
+    assert first.message is not None
+    assert again.message.id == first.message.id
+    assert again.message.payload == b'{"id": "inv_1"}'
+    assert again.jobs == []
+    assert await count(db, messages) == 1
+    assert await count(db, deliveries) == 1
+
+
+async def test_duplicate_event_id_conflicts_and_its_key_keeps_answering_conflict(
+    db: Database,
+) -> None:
+    app = await make_app(db)
+    await make_endpoint(db, app.id)
+    original = await accept_one(db, item(app.id, event_id="evt_1"))
+
+    duplicate = await accept_one(db, item(app.id, event_id="evt_1", idempotency_key="k2"))
+    replayed = await accept_one(db, item(app.id, event_id="evt_other", idempotency_key="k2"))
+
+    assert original.status is AcceptStatus.CREATED
+    assert duplicate.status is AcceptStatus.EVENT_ID_CONFLICT
+    assert duplicate.jobs == []
+    assert replayed.status is AcceptStatus.EVENT_ID_CONFLICT
+    assert await count(db, messages) == 1
+    assert await count(db, deliveries) == 1
+
+
+async def test_duplicate_event_id_within_one_batch_conflicts(db: Database) -> None:
+    app = await make_app(db)
+
+    first, second = await accept_batch(
+        db, [item(app.id, event_id="evt_1"), item(app.id, event_id="evt_1")], NOW, 0
+    )
+
+    assert first.status is AcceptStatus.CREATED
+    assert second.status is AcceptStatus.EVENT_ID_CONFLICT
+
+
+async def test_the_same_event_id_in_two_applications_is_no_conflict(db: Database) -> None:
+    first_app = await make_app(db, uid="tenant-a")
+    second_app = await make_app(db, uid="tenant-b")
+
+    first = await accept_one(db, item(first_app.id, event_id="order-1"))
+    second = await accept_one(db, item(second_app.id, event_id="order-1"))
+
+    assert first.status is AcceptStatus.CREATED
+    assert second.status is AcceptStatus.CREATED
+
+
+async def test_event_id_can_be_reused_after_a_day(db: Database) -> None:
+    app = await make_app(db)
+    await accept_one(db, item(app.id, event_id="evt_1"))
+
+    later = await accept_one(db, item(app.id, event_id="evt_1"), NOW + 24 * 3600 * 1000 + 1)
+
+    assert later.status is AcceptStatus.CREATED
+
+
+async def test_create_on_send_makes_the_application(db: Database) -> None:
+    new_app = NewApplication(name="Brand new", metadata={"tier": "gold"})
+
+    first, second = await accept_batch(
+        db,
+        [
+            item("brand-new", new_application=new_app),
+            item("brand-new", new_application=new_app),
+        ],
+        NOW,
+        0,
+    )
+
+    app = await applications.get(db, "brand-new")
+    assert (app.uid, app.name, app.metadata) == ("brand-new", "Brand new", {"tier": "gold"})
+    assert first.status is AcceptStatus.CREATED
+    assert second.status is AcceptStatus.CREATED
+    assert first.message is not None
+    assert second.message is not None
+    assert first.message.app_id == second.message.app_id == app.id
+    assert first.jobs == []
+
+    # Once it exists the new_application argument is ignored.
+    await make_endpoint(db, app.id)
+    third = await accept_one(db, item("brand-new", new_application=NewApplication(name="x")))
+    assert third.status is AcceptStatus.CREATED
+    assert len(third.jobs) == 1
+    assert (await applications.get(db, "brand-new")).name == "Brand new"
+
+
+@pytest.mark.parametrize("ref_kind", ["uid_differs", "id_shaped_ref"])
+async def test_create_on_send_never_creates_an_app_it_reports_missing(
+    db: Database, ref_kind: str
+) -> None:
+    if ref_kind == "uid_differs":
+        ref, new_app = "acme", NewApplication(name="Acme", uid="acme-inc")
+    else:
+        ref, new_app = ids.new_id(ids.APP), NewApplication(name="Acme")
+
+    outcomes = [await accept_one(db, item(ref, new_application=new_app)) for _ in range(2)]
+
+    page = await applications.list_page(db, iterator=None, limit=None, descending=False)
+    statuses = {o.status for o in outcomes}
+    if page.items:
+        assert len(page.items) == 1
+        assert statuses == {AcceptStatus.CREATED}
+        assert all(o.message and o.message.app_id == page.items[0].id for o in outcomes)
+    else:
+        assert statuses == {AcceptStatus.APP_NOT_FOUND}
+
+
+async def test_a_mixed_batch_answers_each_item_in_order(db: Database) -> None:
+    app = await make_app(db, uid="acme")
+    await make_endpoint(db, app.id)
+    earlier = await accept_one(db, item("acme", idempotency_key="seen", event_id="evt_seen"))
+    assert earlier.message is not None
+
+    outcomes = await accept_batch(
+        db,
+        [
+            item("acme"),
+            item("missing"),
+            item("acme", idempotency_key="seen"),
+            item("acme", event_id="evt_seen"),
+            item("fresh", new_application=NewApplication(name="Fresh")),
+            item("acme", idempotency_key="new-key"),
+            item(app.id, idempotency_key="new-key"),
+            item("acme", event_id="evt_new"),
+        ],
+        NOW + 1000,
+        0,
+    )
+
+    assert [o.status for o in outcomes] == [
+        AcceptStatus.CREATED,
+        AcceptStatus.APP_NOT_FOUND,
+        AcceptStatus.REPLAYED,
+        AcceptStatus.EVENT_ID_CONFLICT,
+        AcceptStatus.CREATED,
+        AcceptStatus.CREATED,
+        AcceptStatus.REPLAYED,
+        AcceptStatus.CREATED,
+    ]
+    assert outcomes[2].message is not None
+    assert outcomes[2].message.id == earlier.message.id
+    assert outcomes[5].message is not None
+    assert outcomes[6].message is not None
+    assert outcomes[6].message.id == outcomes[5].message.id
+    created = [o for o in outcomes if o.status is AcceptStatus.CREATED]
+    assert [len(o.jobs) for o in created] == [1, 0, 1, 1]
+    assert await count(db, messages) == 1 + 4
+    assert await count(db, deliveries) == 1 + 3
+
+
+async def test_deliveries_are_created_with_the_given_lease(db: Database) -> None:
+    app = await make_app(db)
+    await make_endpoint(db, app.id)
+    queue = SqlDeliveryQueue(db)
+
+    [leased] = await accept_batch(db, [item(app.id)], NOW, NOW + 60_000)
+    [free] = await accept_batch(db, [item(app.id)], NOW, 0)
+
+    stored = await all_deliveries(db)
+    [leased_job], [free_job] = leased.jobs, free.jobs
+    assert stored[leased_job.delivery_id].lease_until == NOW + 60_000
+    assert stored[free_job.delivery_id].lease_until == 0
+    # Only the unleased one is claimable until the lease runs out.
+    claimed = await queue.claim_due(NOW + 1, 10, NOW + 120_000)
+    assert [j.delivery_id for j in claimed] == [free_job.delivery_id]
+    claimed = await queue.claim_due(NOW + 60_001, 10, NOW + 120_000)
+    assert [j.delivery_id for j in claimed] == [leased_job.delivery_id]
+
+
+async def test_endpoint_changes_apply_to_later_messages(db: Database) -> None:
+    app = await make_app(db)
+    endpoint = await make_endpoint(db, app.id)
+    await endpoint_store.update_fields(db, app.id, endpoint.id, {"disabled": True}, NOW)
+
+    outcome = await accept_one(db, item(app.id))
+
+    assert outcome.status is AcceptStatus.CREATED
+    assert outcome.jobs == []
