@@ -55,7 +55,8 @@ async def paginate(
         rows.reverse()
     items = [to_record(row) for row in rows]
     if not rows:
-        return Page(items, iterator=cursor, prev_iterator=None, done=True)
+        # Nothing before the first item: paging forward again starts afresh.
+        return Page(items, iterator=None if backwards else cursor, prev_iterator=None, done=True)
     first_id, last_id = rows[0]._mapping[id_column.name], rows[-1]._mapping[id_column.name]
     done = not more if not backwards else False
     return Page(items, iterator=last_id, prev_iterator=f"-{first_id}", done=done)
