@@ -431,6 +431,24 @@ async def test_timeout(sender: HttpSender, start_raw: Callable[..., Awaitable[Ra
     assert result.body == b""
 
 
+async def test_each_request_gets_its_own_timeout_on_a_reused_url(
+    sender: HttpSender, start_raw: Callable[..., Awaitable[RawServer]]
+) -> None:
+    async def never_answer(reader: asyncio.StreamReader, _: asyncio.StreamWriter) -> None:
+        await _read_request_head(reader)
+        await _hold_open(reader)
+
+    server = await start_raw(never_answer)
+    url = f"http://127.0.0.1:{server.port}/"
+
+    for timeout in (0.2, 0.4, 0.2):
+        started = time.monotonic()
+        result = await _send(sender, _request(url, timeout=timeout))
+        assert result.error_kind is ErrorKind.TIMEOUT
+        assert result.error_message == f"no response within {timeout} s"
+        assert timeout <= time.monotonic() - started < timeout + 1.0
+
+
 async def test_connection_refused(sender: HttpSender) -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -585,6 +603,22 @@ async def test_loopback_literal_is_blocked_by_default(
     assert "HOOKGATE_ALLOWED_SUBNETS=127.0.0.1/32" in result.error_message
     assert receiver.requests == []
     assert connect_calls == []
+
+
+async def test_a_refused_url_stays_refused_and_an_allowed_one_stays_allowed(
+    sender: HttpSender,
+    start_receiver: Callable[..., Awaitable[Receiver]],
+    connect_calls: list[str],
+) -> None:
+    receiver = await start_receiver()
+    blocked = "http://169.254.169.254/latest/meta-data/"
+
+    for _ in range(3):
+        assert (await _send(sender, _request(blocked))).error_kind is ErrorKind.BLOCKED_ADDRESS
+        assert (await _send(sender, _request(receiver.url()))).status_code == 200
+
+    assert connect_calls == ["127.0.0.1"] * 3
+    assert len(receiver.requests) == 3
 
 
 async def test_localhost_is_blocked_by_the_resolver(

@@ -461,6 +461,46 @@ async def test_global_in_flight_cap_holds(
     assert sender.max_total_in_flight == 2
 
 
+async def test_endpoints_take_turns(
+    make_dispatcher: MakeDispatcher, queue: FakeQueue, sender: FakeSender, clock: FakeClock
+) -> None:
+    dispatcher = make_dispatcher(max_in_flight=1)
+    first, second = make_endpoint(), make_endpoint()
+    jobs = [*(make_job(first) for _ in range(3)), *(make_job(second) for _ in range(3))]
+
+    hand_over(dispatcher, queue, clock.ms, jobs)
+    await wait_until(lambda: dispatcher.held == 0, what="all results")
+
+    assert [r.url for r in sender.requests] == [first.url, second.url] * 3
+
+
+async def test_busy_workers_are_reused_instead_of_one_task_per_delivery(
+    make_dispatcher: MakeDispatcher, queue: FakeQueue, sender: FakeSender, clock: FakeClock
+) -> None:
+    workers: list[str] = []
+    loop = asyncio.get_running_loop()
+
+    def factory(loop: asyncio.AbstractEventLoop, coro: Any, **kwargs: Any) -> asyncio.Task[Any]:
+        if getattr(coro, "__qualname__", "") == "Dispatcher._work":
+            workers.append(coro.__qualname__)
+        return asyncio.Task(coro, loop=loop, **kwargs)
+
+    dispatcher = make_dispatcher(endpoint_concurrency=2)
+    endpoint = make_endpoint()
+    jobs = [make_job(endpoint) for _ in range(20)]
+    loop.set_task_factory(factory)
+    try:
+        hand_over(dispatcher, queue, clock.ms, jobs)
+        await wait_until(lambda: dispatcher.held == 0, what="all results")
+    finally:
+        loop.set_task_factory(None)
+
+    assert len(sender.requests) == 20
+    assert sender.max_in_flight[endpoint.url] == 2
+    assert len(workers) == 2
+    await wait_until(lambda: not dispatcher._tasks, what="idle workers to end")
+
+
 # -- signing and headers -----------------------------------------------------------------
 
 

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 import string
 from datetime import UTC, datetime, timedelta, timezone
 
@@ -15,6 +16,9 @@ ALL_PREFIXES = [ids.APP, ids.ENDPOINT, ids.MESSAGE, ids.ATTEMPT, ids.DELIVERY, i
 def _isolated_counter(monkeypatch: pytest.MonkeyPatch) -> None:
     # Tests that fake the clock must not leak a future "last id" into others.
     monkeypatch.setattr(ids, "_last", 0)
+    # Nor leave buffered random bytes behind: tests that fake token_bytes must see it called.
+    monkeypatch.setattr(ids, "_pool", b"")
+    monkeypatch.setattr(ids, "_pool_pos", 0)
 
 
 def _fake_clock(monkeypatch: pytest.MonkeyPatch, when: datetime) -> None:
@@ -48,6 +52,59 @@ def test_same_millisecond_ids_stay_ordered_even_if_random_part_is_smaller(
     first = ids.new_id(ids.MESSAGE)
     second = ids.new_id(ids.MESSAGE)
     assert first < second
+
+
+def _random_part(value: str) -> int:
+    """The low 14 bytes of an id's body (the random part, unless bumped by +1)."""
+    number = 0
+    for char in value.partition("_")[2]:
+        number = number * 62 + ids._ALPHABET.index(char)
+    return number & ((1 << 112) - 1)
+
+
+def test_random_bytes_are_read_in_blocks_and_each_used_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    _fake_clock(monkeypatch, datetime(2024, 5, 1, tzinfo=UTC))
+    requested: list[int] = []
+    blocks = iter(bytes([i]) * 14 * ids._POOL_IDS for i in range(1, 4))
+
+    def token_bytes(n: int) -> bytes:
+        requested.append(n)
+        return next(blocks)
+
+    monkeypatch.setattr(ids, "token_bytes", token_bytes)
+    monkeypatch.setattr(ids, "_last", 0)
+    created = [ids.new_id(ids.MESSAGE) for _ in range(ids._POOL_IDS + 1)]
+
+    assert requested == [14 * ids._POOL_IDS, 14 * ids._POOL_IDS]
+    # Same millisecond, same random part: only the +1 rule keeps them apart...
+    assert sorted(created) == created
+    assert len(set(created)) == len(created)
+    # ...and the id after the block is drawn from the next block.
+    assert _random_part(created[-1]) == int.from_bytes(b"\x02" * 14)
+
+
+def test_random_parts_differ_between_ids() -> None:
+    parts = {_random_part(ids.new_id(ids.MESSAGE)) for _ in range(3 * ids._POOL_IDS)}
+    assert len(parts) == 3 * ids._POOL_IDS
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_a_forked_child_does_not_reuse_the_parents_random_bytes() -> None:
+    ids.new_id(ids.MESSAGE)  # the parent now holds a partly used block
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - runs in the child
+        os.close(read_end)
+        os.write(write_end, ids.new_id(ids.MESSAGE).encode())
+        os._exit(0)
+    os.close(write_end)
+    with os.fdopen(read_end, "rb") as pipe:
+        child = pipe.read().decode()
+    os.waitpid(pid, 0)
+    parent = ids.new_id(ids.MESSAGE)
+    assert _random_part(child) != _random_part(parent)
 
 
 def test_ids_stay_ordered_when_the_clock_steps_backwards(

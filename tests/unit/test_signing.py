@@ -13,10 +13,14 @@ from hookgate.core.signing import (
     InvalidSecret,
     generate_secret,
     parse_secret,
+    prepared_key,
+    prepared_webhook_headers,
     sign,
+    sign_prepared,
     signature_header,
     webhook_headers,
 )
+from hookgate.delivery.signer import Signer
 
 Verifier = Callable[[str, bytes, dict[str, str]], None]
 
@@ -107,6 +111,39 @@ def test_exact_body_bytes_are_signed(verify: Verifier) -> None:
     reserialized = json.dumps(json.loads(body)).encode()
     with pytest.raises(VerificationError):
         verify(secret, reserialized, headers)
+
+
+def test_prepared_keys_sign_exactly_like_raw_keys_and_stay_reusable() -> None:
+    key = parse_secret("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")
+    prepared = prepared_key(key)
+    for _ in range(2):  # the prepared key is not consumed by signing
+        signature = sign_prepared(
+            prepared, "msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265330, b'{"test": 2432232314}'
+        )
+        assert signature == "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="
+    keys = [parse_secret(generate_secret()), parse_secret(generate_secret(64))]
+    prepared_keys = [prepared_key(k) for k in keys]
+    for body in (BODY, b"", b"other"):
+        assert prepared_webhook_headers(MSG_ID, 1700000000, body, prepared_keys) == (
+            webhook_headers(MSG_ID, 1700000000, body, keys)
+        )
+    with pytest.raises(ValueError, match="at least one"):
+        prepared_webhook_headers(MSG_ID, 1700000000, BODY, [])
+
+
+@pytest.mark.parametrize("verify", VERIFIERS)
+def test_signer_headers_match_webhook_headers_and_verify(verify: Verifier) -> None:
+    signer = Signer()
+    old, new = generate_secret(), generate_secret(32)
+    keys = [parse_secret(old), parse_secret(new)]
+    ts = int(time.time())
+    for body in (BODY, b'{"second": "message"}'):  # the second one uses cached keys
+        headers = signer.headers(MSG_ID, ts, body, [old, new])
+        assert headers == webhook_headers(MSG_ID, ts, body, keys)
+        verify(old, body, headers)
+        verify(new, body, headers)
+    with pytest.raises(InvalidSecret):
+        signer.headers(MSG_ID, ts, BODY, ["not-a-secret"])
 
 
 def test_signature_header_requires_a_key() -> None:

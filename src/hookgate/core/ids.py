@@ -10,6 +10,7 @@ by time with ``min_id_for_time``.
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime, timedelta
 from secrets import token_bytes
 from time import time_ns
@@ -26,7 +27,10 @@ KNOWN_PREFIXES = frozenset({APP, ENDPOINT, MESSAGE, ATTEMPT, DELIVERY, TOKEN, TA
 
 _ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 _BODY_LEN = 27
-_RANDOM_BITS = 14 * 8
+_RANDOM_BYTES = 14
+_RANDOM_BITS = _RANDOM_BYTES * 8
+#: Random bytes are drawn from the OS in blocks of this many ids' worth.
+_POOL_IDS = 256
 _MAX_VALUE = (1 << 160) - 1
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _ONE_MS = timedelta(milliseconds=1)
@@ -35,6 +39,22 @@ _ONE_MS = timedelta(milliseconds=1)
 #: Hookgate creates ids from a single asyncio thread. Threads racing here could
 #: rarely receive ids out of order, or the same id.
 _last = 0
+
+#: Unused random bytes from ``token_bytes`` (the OS CSPRNG), consumed from
+#: ``_pool_pos`` on; each byte is used for at most one id. Same threading caveat
+#: as ``_last``. Emptied in a forked child so parent and child never share bytes.
+_pool = b""
+_pool_pos = 0
+
+
+def _reset_pool() -> None:
+    """Drop the buffered random bytes; the next id draws a fresh block."""
+    global _pool, _pool_pos
+    _pool, _pool_pos = b"", 0
+
+
+if hasattr(os, "register_at_fork"):  # not on Windows, which has no fork
+    os.register_at_fork(after_in_child=_reset_pool)
 
 
 # Two base62 digits per divmod halves the cost of encoding.
@@ -62,10 +82,20 @@ def new_id(prefix: str) -> str:
 
     Ids from this process are strictly increasing in creation order, even
     within one millisecond or if the wall clock steps backwards: a value that
-    would not exceed the previous one is replaced by previous + 1.
+    would not exceed the previous one is replaced by previous + 1. The 14
+    random bytes come from ``secrets.token_bytes`` (the OS CSPRNG), read in
+    blocks and never reused, nor shared with a forked child.
     """
-    global _last
-    value = ((time_ns() // 1_000_000) << _RANDOM_BITS) | int.from_bytes(token_bytes(14))
+    global _last, _pool, _pool_pos
+    start = _pool_pos
+    end = start + _RANDOM_BYTES
+    if end > len(_pool):
+        # One read from the OS per _POOL_IDS ids: os.urandom per id costs more
+        # than all the rest of new_id.
+        _pool, start, end = token_bytes(_RANDOM_BYTES * _POOL_IDS), 0, _RANDOM_BYTES
+    _pool_pos = end
+    random_part = int.from_bytes(_pool[start:end])
+    value = ((time_ns() // 1_000_000) << _RANDOM_BITS) | random_part
     if value <= _last:
         value = _last + 1
     _last = value

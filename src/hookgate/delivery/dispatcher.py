@@ -5,7 +5,9 @@ poll delay), or claimed from the store by the poll loop (retries, backlog,
 work left by a dead process). Each endpoint has its own lane with a
 concurrency cap; lanes take turns, so one slow endpoint never holds up the
 others. Every job this process holds keeps its lease renewed until its result
-is durably written.
+is durably written. Each job in flight runs in a worker task, which goes on to
+the next job allowed to start rather than ending, so a busy dispatcher does
+not create a task per delivery.
 """
 
 from __future__ import annotations
@@ -161,31 +163,40 @@ class Dispatcher:
             self._ring.append(endpoint_id)
 
     def _pump(self) -> None:
+        """Start a worker for every job the caps let start now."""
+        while (taken := self._take()) is not None:
+            task = asyncio.create_task(self._work(*taken))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    def _take(self) -> tuple[Job, _Lane] | None:
+        """The next job, in turn between endpoints, that may start now (lane not
+        paused and under its cap, ``max_in_flight`` not reached, not stopping),
+        already counted as in flight; None if there is none."""
         cap = self._settings.endpoint_concurrency
-        now = self._clock()
         while self._in_flight < self._settings.max_in_flight and self._ring and not self._stopping:
             endpoint_id = self._ring.popleft()
             lane = self._lanes[endpoint_id]
             lane.in_ring = False
-            if lane.paused_until > now or not lane.queue or lane.in_flight >= cap:
+            if not lane.queue or lane.in_flight >= cap or lane.paused_until > self._clock():
                 continue
             job = lane.queue.popleft()
             lane.in_flight += 1
             self._in_flight += 1
-            task = asyncio.create_task(self._deliver(job, lane))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
             if lane.in_flight < cap:
                 self._schedule(endpoint_id, lane)
+            return job, lane
+        return None
 
     def _finished(self, endpoint_id: str, lane: _Lane) -> None:
+        """Bookkeeping after a job of ``lane`` stopped being in flight; whoever
+        calls this must then take or pump (``_work`` does)."""
         lane.in_flight -= 1
         self._in_flight -= 1
         if lane.queue:
             self._schedule(endpoint_id, lane)
         elif lane.in_flight == 0 and lane.paused_until <= self._clock():
             self._lanes.pop(endpoint_id, None)
-        self._pump()
 
     def _pause(self, endpoint_id: str, lane: _Lane, seconds: float) -> None:
         lane.paused_until = max(lane.paused_until, self._clock() + seconds)
@@ -205,6 +216,20 @@ class Dispatcher:
 
     # -- sending ------------------------------------------------------------------
 
+    async def _work(self, job: Job, lane: _Lane) -> None:
+        """Deliver ``job``, then go on with the next job ``_take`` gives, until it
+        gives none: a worker runs while there is work it may start, so a busy
+        dispatcher reuses its tasks instead of creating one per delivery. The
+        jobs started are exactly those a ``_pump`` after each delivery would
+        start, in the same order."""
+        while True:
+            await self._deliver(job, lane)
+            taken = self._take()
+            if taken is None:
+                return
+            job, lane = taken
+            self._pump()  # more may start than this worker can take (rare)
+
     async def _deliver(self, job: Job, lane: _Lane) -> None:
         try:
             self._results.add(await self._attempt(job, lane))
@@ -216,13 +241,13 @@ class Dispatcher:
 
     async def _attempt(self, job: Job, lane: _Lane) -> DeliveryResult:
         started = self._clock()
+        started_ms = int(started * 1000)
         endpoint = job.endpoint
-        headers = {
-            **endpoint.headers,
-            **self._signer.headers(
-                job.msg_id, int(started), job.payload, endpoint.active_secrets(int(started * 1000))
-            ),
-        }
+        headers = self._signer.headers(
+            job.msg_id, int(started), job.payload, endpoint.active_secrets(started_ms)
+        )
+        if endpoint.headers:  # custom headers go first; they cannot replace the signature
+            headers = {**endpoint.headers, **headers}
         result = await self._sender.send(
             OutboundRequest(endpoint.url, headers, job.payload, self._settings.request_timeout)
         )
@@ -237,7 +262,7 @@ class Dispatcher:
             response_duration_ms=result.duration_ms,
             error_kind=result.error_kind.value if result.error_kind else None,
             error_message=result.error_message,
-            created_at=int(started * 1000),
+            created_at=started_ms,
         )
         outcome = classify(result)
         if outcome.verdict is Verdict.SUCCESS:

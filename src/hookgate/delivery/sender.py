@@ -22,7 +22,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC
 from email.utils import parsedate_to_datetime
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 import aiohttp
 from aiohttp.abc import AbstractResolver, ResolveResult
@@ -40,6 +40,12 @@ __all__ = [
 ]
 
 _RESET_ERRNOS = frozenset({errno.ECONNRESET, errno.ECONNABORTED, errno.EPIPE})
+#: Entries kept per ``HttpSender`` in each of its per-URL and per-timeout caches;
+#: a full cache is emptied and refilled.
+_CACHE_LIMIT = 10_000
+
+_K = TypeVar("_K")
+_V = TypeVar("_V")
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,6 +146,11 @@ class HttpSender:
 
     ``pool_limit`` caps open connections overall and ``pool_limit_per_host``
     per host (0 means no limit).
+
+    Parsed and accepted URLs are cached per URL string (IP-literal hosts
+    included, so ``policy`` must not change after construction), as are the
+    aiohttp timeouts per distinct ``timeout``; refused URLs are checked anew
+    each time.
     """
 
     __slots__ = (
@@ -151,6 +162,8 @@ class HttpSender:
         "_pool_limit_per_host",
         "_resolver",
         "_session",
+        "_timeouts",
+        "_urls",
     )
 
     def __init__(
@@ -179,6 +192,8 @@ class HttpSender:
         self._session: aiohttp.ClientSession | None = None
         self._resolver: PolicyResolver | None = None
         self._closed = False
+        self._urls: dict[str, URL] = {}
+        self._timeouts: dict[float, aiohttp.ClientTimeout] = {}
 
     async def send(self, request: OutboundRequest) -> SendResult:
         """POST ``request`` and report the outcome; never raises for network
@@ -192,10 +207,17 @@ class HttpSender:
         """
         start = time.perf_counter()
         session = self._session_for_send()
-        try:
-            url = self._checked_url(request.url)
-        except _Refused as refused:
-            return SendResult(None, b"", _elapsed_ms(start), refused.kind, refused.message)
+        url = self._urls.get(request.url)
+        if url is None:
+            try:
+                url = self._checked_url(request.url)
+            except _Refused as refused:
+                return SendResult(None, b"", _elapsed_ms(start), refused.kind, refused.message)
+            _cache(self._urls, request.url, url)
+        timeout = self._timeouts.get(request.timeout)
+        if timeout is None:
+            timeout = aiohttp.ClientTimeout(total=request.timeout)
+            _cache(self._timeouts, request.timeout, timeout)
 
         body_note: str | None = None
         try:
@@ -204,7 +226,7 @@ class HttpSender:
                 data=request.body,
                 headers=request.headers,
                 allow_redirects=False,
-                timeout=aiohttp.ClientTimeout(total=request.timeout),
+                timeout=timeout,
             ) as response:
                 status = response.status
                 retry_after = _parse_retry_after(response.headers.get("Retry-After"))
@@ -293,6 +315,12 @@ class HttpSender:
             if reason is not None:
                 raise _Refused(ErrorKind.BLOCKED_ADDRESS, reason)
         return url
+
+
+def _cache(cache: dict[_K, _V], key: _K, value: _V) -> None:
+    if len(cache) >= _CACHE_LIMIT:
+        cache.clear()
+    cache[key] = value
 
 
 async def _read_capped(content: aiohttp.StreamReader, cap: int, chunks: list[bytes]) -> None:
