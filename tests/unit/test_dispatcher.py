@@ -274,11 +274,6 @@ async def test_throttled_endpoint_resumes_after_retry_after(
     assert queue.status(first.delivery_id) is DeliveryStatus.PENDING
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="dispatcher._resume drops a lane that the injected clock still sees paused "
-    "and never re-arms its timer (pause timers run on loop time, pauses on clock())",
-)
 async def test_pause_ends_when_the_dispatcher_clock_passes_it(
     make_dispatcher: MakeDispatcher, queue: FakeQueue, sender: FakeSender, clock: FakeClock
 ) -> None:
@@ -302,11 +297,6 @@ async def test_pause_ends_when_the_dispatcher_clock_passes_it(
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="dispatcher._attempt pauses the lane for the raw Retry-After, not capped by "
-    "RetryPolicy.max_retry_after like the retry delay is",
-)
 async def test_pause_is_capped_like_the_retry_delay(
     make_dispatcher: MakeDispatcher, queue: FakeQueue, sender: FakeSender, clock: FakeClock
 ) -> None:
@@ -332,11 +322,6 @@ async def test_pause_is_capped_like_the_retry_delay(
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="jobs queued behind a paused lane count against max_held, so a throttled "
-    "endpoint's backlog stops the poll loop from claiming work for any other endpoint",
-)
 async def test_paused_endpoint_backlog_does_not_starve_other_endpoints(
     make_dispatcher: MakeDispatcher, queue: FakeQueue, sender: FakeSender, clock: FakeClock
 ) -> None:
@@ -372,11 +357,6 @@ async def test_a_crashing_send_is_retried_and_the_lane_keeps_going(
     assert queue.status(fine.delivery_id) is DeliveryStatus.SUCCESS
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="dispatcher._deliver/_retry_later never count a crashed attempt, so a job "
-    "whose send always raises is retried every ~5 s forever and never fails",
-)
 async def test_a_send_that_always_crashes_ends_failed_after_the_schedule(
     make_dispatcher: MakeDispatcher, queue: FakeQueue, sender: FakeSender, clock: FakeClock
 ) -> None:
@@ -692,11 +672,6 @@ async def test_a_failed_result_write_is_retried(
     assert queue.status(job.delivery_id) is DeliveryStatus.SUCCESS
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="delivery/results.py ResultWriter retries a failed batch forever as a whole: "
-    "one result the store always rejects blocks every other result behind it",
-)
 async def test_a_result_the_store_rejects_does_not_block_the_others(
     make_dispatcher: MakeDispatcher, queue: FakeQueue, sender: FakeSender, clock: FakeClock
 ) -> None:

@@ -119,6 +119,9 @@ class Dispatcher:
             lane = self._lanes.get(job.endpoint.id)
             if lane is None:
                 lane = self._lanes[job.endpoint.id] = _Lane()
+            if lane.paused_until > self._clock():
+                self._postpone(job, lane)
+                continue
             lane.queue.append(job)
             self._schedule(job.endpoint.id, lane)
         self._pump()
@@ -142,17 +145,19 @@ class Dispatcher:
         for loop in self._loops:
             with contextlib.suppress(asyncio.CancelledError):
                 await loop
-        queued = [job for lane in self._lanes.values() for job in lane.queue]
         for lane in self._lanes.values():
             lane.queue.clear()
         if self._tasks:
             _, late = await asyncio.wait(set(self._tasks), timeout=grace_seconds)
             for task in late:
                 task.cancel()
-        await self._results.drain()
-        if queued:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._results.drain(), grace_seconds)
+        # Whatever is still held (queued, cancelled, or its result unwritten)
+        # goes back to the store; if that fails too, the leases run out.
+        if self._held:
             with contextlib.suppress(Exception):
-                await self._queue.release([job.delivery_id for job in queued])
+                await self._queue.release(list(self._held))
         self._held.clear()
 
     # -- scheduling -------------------------------------------------------------
@@ -199,14 +204,32 @@ class Dispatcher:
             self._lanes.pop(endpoint_id, None)
 
     def _pause(self, endpoint_id: str, lane: _Lane, seconds: float) -> None:
+        """Send nothing to this endpoint for ``seconds``; what is queued for it
+        goes back to the store, due when the pause ends, so that it does not
+        take room other endpoints could use."""
         lane.paused_until = max(lane.paused_until, self._clock() + seconds)
+        while lane.queue:
+            self._postpone(lane.queue.popleft(), lane)
         asyncio.get_running_loop().call_later(seconds, self._resume, endpoint_id)
+
+    def _postpone(self, job: Job, lane: _Lane) -> None:
+        """Hand ``job`` back, due when the lane's pause ends (no attempt made)."""
+        paused_until_ms = int(lane.paused_until * 1000)
+        self._results.add(DeliveryResult(job, DeliveryStatus.PENDING, paused_until_ms))
 
     def _resume(self, endpoint_id: str) -> None:
         lane = self._lanes.get(endpoint_id)
-        if lane is not None:
-            self._schedule(endpoint_id, lane)
-            self._pump()
+        if lane is None:
+            return
+        remaining = lane.paused_until - self._clock()
+        if remaining > 0:  # the loop's timer ran ahead of our clock
+            asyncio.get_running_loop().call_later(remaining, self._resume, endpoint_id)
+            return
+        if not lane.queue and lane.in_flight == 0:
+            self._lanes.pop(endpoint_id, None)
+            return
+        self._schedule(endpoint_id, lane)
+        self._pump()
 
     def _forget(self, results: Sequence[DeliveryResult]) -> None:
         for result in results:
@@ -270,11 +293,11 @@ class Dispatcher:
         if outcome.verdict is Verdict.DISABLE_ENDPOINT:
             self._fail_queued(lane)
             return DeliveryResult(job, DeliveryStatus.FAIL, now_ms, attempt, disable_endpoint=True)
+        policy = self._settings.retry_policy
         if outcome.slow_down:
-            self._pause(endpoint.id, lane, outcome.retry_after or self._settings.slow_down_seconds)
-        delay = self._settings.retry_policy.next_delay(
-            job.attempt_count, retry_after=outcome.retry_after, rng=self._rng
-        )
+            pause = outcome.retry_after or self._settings.slow_down_seconds
+            self._pause(endpoint.id, lane, min(pause, policy.max_retry_after))
+        delay = policy.next_delay(job.attempt_count, retry_after=outcome.retry_after, rng=self._rng)
         if delay is None:
             return DeliveryResult(job, DeliveryStatus.FAIL, now_ms, attempt)
         return DeliveryResult(job, DeliveryStatus.PENDING, now_ms + int(delay * 1000), attempt)
@@ -286,7 +309,10 @@ class Dispatcher:
             self._results.add(DeliveryResult(lane.queue.popleft(), DeliveryStatus.FAIL, now_ms))
 
     def _retry_later(self, job: Job) -> DeliveryResult:
-        delay = self._settings.retry_policy.next_delay(max(job.attempt_count, 1), rng=self._rng)
+        """The result for a job whose attempt crashed: it counts as an attempt,
+        so a job that always crashes still ends failed after the schedule."""
+        job.attempt_count += 1
+        delay = self._settings.retry_policy.next_delay(job.attempt_count, rng=self._rng)
         status = DeliveryStatus.FAIL if delay is None else DeliveryStatus.PENDING
         return DeliveryResult(job, status, self._now_ms() + int((delay or 0) * 1000))
 

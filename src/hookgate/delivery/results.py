@@ -7,6 +7,7 @@ import logging
 from collections.abc import Callable, Sequence
 from typing import Protocol
 
+from hookgate.store.errors import is_permanent
 from hookgate.store.records import DeliveryResult
 
 log = logging.getLogger(__name__)
@@ -60,12 +61,47 @@ class ResultWriter:
             self._task = None
 
     async def _write(self, batch: Sequence[DeliveryResult]) -> None:
+        """Write ``batch``; after a failure, write its results one by one so
+        that a result the store rejects for good (``is_permanent``) is dropped
+        alone, with an error logged: its lease runs out and the delivery is
+        attempted again, so nothing is lost. Other failures (the database is
+        unreachable) are retried with back-off until they succeed."""
+        try:
+            await self._store.record_results(batch, self._clock_ms())
+            return
+        except Exception:
+            log.exception("writing %d delivery results failed; retrying one by one", len(batch))
+        retry: list[DeliveryResult] = []
+        for result in batch:
+            try:
+                await self._store.record_results([result], self._clock_ms())
+            except Exception as exc:
+                if not self._dropped(result, exc):
+                    retry.append(result)
+        for result in retry:
+            await self._write_one(result)
+
+    async def _write_one(self, result: DeliveryResult) -> None:
         backoff = 0.1
         while True:
+            await asyncio.sleep(backoff)
             try:
-                await self._store.record_results(batch, self._clock_ms())
+                await self._store.record_results([result], self._clock_ms())
                 return
-            except Exception:
-                log.exception("writing %d delivery results failed; retrying", len(batch))
-                await asyncio.sleep(backoff)
+            except Exception as exc:
+                if self._dropped(result, exc):
+                    return
+                log.exception("writing a delivery result failed; retrying")
                 backoff = min(backoff * 2, _MAX_BACKOFF_S)
+
+    @staticmethod
+    def _dropped(result: DeliveryResult, exc: Exception) -> bool:
+        """Drop (and log) a result the store rejects for good."""
+        if not is_permanent(exc):
+            return False
+        log.error(
+            "dropping the result of delivery %s, which the store rejects: %s",
+            result.job.delivery_id,
+            exc,
+        )
+        return True

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from sqlalchemy.exc import DataError, IntegrityError
+
 
 class StoreError(Exception):
     """Base class of store errors."""
@@ -17,3 +19,10 @@ class NotFound(StoreError):
 
 class Conflict(StoreError):
     """The write would break a uniqueness rule."""
+
+
+def is_permanent(exc: BaseException) -> bool:
+    """Whether retrying the same write can never succeed (it breaks a
+    constraint or carries invalid data), as opposed to a database that is
+    unreachable for now."""
+    return isinstance(exc, IntegrityError | DataError)
