@@ -2,10 +2,15 @@
 receiver on loopback, and bounded polling helpers.
 
 Nothing here imports Hookgate: the server is driven only over HTTP.
+
+Every server runs on one of two storage backends (``BACKENDS``): the embedded
+SQLite default, or a fresh PostgreSQL database of its own on the machine's
+server (``PG_ADMIN_URL``), created before the server starts and dropped after.
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
 import secrets
 import signal
@@ -22,6 +27,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import IO, Any, TypeVar
 
+import asyncpg
 import httpx
 import standardwebhooks.webhooks
 import svix.webhooks
@@ -38,6 +44,21 @@ BASE_ENV = {
 
 START_TIMEOUT = 30.0
 STOP_TIMEOUT = 20.0
+
+#: The storage backends every server-driven test runs against.
+BACKENDS = ("sqlite", "postgresql")
+
+#: Where test databases are created (a maintenance database on the local server;
+#: override with HOOKGATE_TEST_PG_HOST / HOOKGATE_TEST_PG_PORT like the integration tests).
+PG_ADMIN_URL = "postgresql://root@{}:{}/test".format(
+    os.environ.get("HOOKGATE_TEST_PG_HOST", "127.0.0.1"),
+    os.environ.get("HOOKGATE_TEST_PG_PORT", "5432"),
+)
+
+#: Extra environment for servers on PostgreSQL. Leases of a killed process are
+#: only released at restart in the embedded (single-process) SQLite mode; on
+#: PostgreSQL they must run out, so keep them short.
+PG_ENV = {"HOOKGATE_LEASE_SECONDS": "3"}
 
 
 def free_port() -> int:
@@ -72,6 +93,80 @@ def wait_until(
             text = message() if callable(message) else message
             raise AssertionError(f"timed out after {timeout:.1f} s waiting for {text}")
         time.sleep(interval)
+
+
+# --- PostgreSQL databases --------------------------------------------------------------
+
+
+def _pg_url(database: str) -> str:
+    base, _, _ = PG_ADMIN_URL.rpartition("/")
+    return f"{base}/{database}"
+
+
+async def _pg_execute(sql: str) -> None:
+    conn = await asyncpg.connect(PG_ADMIN_URL, timeout=10)
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+def create_pg_database(prefix: str = "hg_e2e") -> str:
+    """Create a fresh, empty PostgreSQL database; return its URL (for
+    ``HOOKGATE_DATABASE_URL``). Raises if PostgreSQL is not reachable."""
+    name = f"{prefix}_{secrets.token_hex(6)}"
+    asyncio.run(_pg_execute(f'CREATE DATABASE "{name}"'))
+    return _pg_url(name)
+
+
+def drop_pg_database(url: str) -> None:
+    """Drop a database made by ``create_pg_database`` (its connections too)."""
+    name = url.rpartition("/")[2]
+    asyncio.run(_pg_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+class Backend:
+    """One storage backend: hands out server environments, each with a storage
+    of its own (a data directory for SQLite; additionally a fresh database for
+    PostgreSQL), and drops the databases it made on ``close()``."""
+
+    def __init__(self, name: str) -> None:
+        assert name in BACKENDS, name
+        self.name = name
+        self._databases: list[str] = []
+
+    def __repr__(self) -> str:
+        return f"Backend({self.name!r})"
+
+    @property
+    def is_postgresql(self) -> bool:
+        return self.name == "postgresql"
+
+    def server_env(self) -> dict[str, str | None]:
+        """Environment overrides for a server with a storage of its own. Pass the
+        same dict (and data dir) to a restarted server to reuse its storage."""
+        if not self.is_postgresql:
+            return {}
+        url = create_pg_database()
+        self._databases.append(url)
+        return {"HOOKGATE_DATABASE_URL": url, **PG_ENV}
+
+    def release(self, env: Mapping[str, str | None]) -> None:
+        """Drop the database behind ``env`` now (its servers must be stopped)."""
+        url = env.get("HOOKGATE_DATABASE_URL")
+        if url and url in self._databases:
+            self._databases.remove(url)
+            drop_pg_database(url)
+
+    def close(self) -> None:
+        errors: list[BaseException] = []
+        while self._databases:
+            try:
+                drop_pg_database(self._databases.pop())
+            except Exception as exc:  # drop the others anyway
+                errors.append(exc)
+        if errors:
+            raise errors[0]
 
 
 # --- the server under test ----------------------------------------------------------
@@ -113,6 +208,16 @@ class ServerProcess:
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def database_url(self) -> str | None:
+        """``HOOKGATE_DATABASE_URL`` of this server (``None``: embedded SQLite)."""
+        return self._env_overrides.get("HOOKGATE_DATABASE_URL")
+
+    @property
+    def env(self) -> dict[str, str | None]:
+        """The environment overrides this server was given."""
+        return dict(self._env_overrides)
 
     # -- lifecycle --
 

@@ -30,7 +30,10 @@ def _run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedP
 
 
 def test_token_create_makes_a_working_api_token(server: ServerProcess) -> None:
-    result = _run("token", "create", "--name", "e2e", "--data-dir", str(server.data_dir))
+    # The CLI finds the server's storage as the server does: the data dir, or
+    # the PostgreSQL database the server was given.
+    env = {"HOOKGATE_DATABASE_URL": server.database_url} if server.database_url else None
+    result = _run("token", "create", "--name", "e2e", "--data-dir", str(server.data_dir), env=env)
     assert result.returncode == 0, result.stderr
     token = result.stdout.strip()
     assert token.startswith("hg_")
@@ -43,6 +46,7 @@ def test_token_create_makes_a_working_api_token(server: ServerProcess) -> None:
         client._httpx_client.close()
 
 
+@pytest.mark.sqlite_only  # the data-dir lock guards the embedded database only
 def test_second_server_on_the_same_data_dir_is_refused(server: ServerProcess) -> None:
     result = _run("serve", "--port", str(free_port()), "--data-dir", str(server.data_dir))
     assert result.returncode != 0

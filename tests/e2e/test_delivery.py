@@ -4,6 +4,7 @@ responses, and isolation between endpoints."""
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -103,10 +104,10 @@ def test_a_stuck_endpoint_does_not_hold_up_the_others(
 
 
 def test_deleting_an_endpoint_mid_delivery_does_not_stall_other_deliveries(
-    tmp_path: Path, receiver: Receiver
+    tmp_path: Path, receiver: Receiver, server_env: Callable[[], dict[str, str | None]]
 ) -> None:
     # A server of its own, so that a stalled result writer cannot affect other tests.
-    own = ServerProcess(tmp_path / "data").start()
+    own = ServerProcess(tmp_path / "data", env=server_env()).start()
     client = make_svix(own)
     release = threading.Event()
     try:

@@ -165,7 +165,10 @@ def test_payload_over_the_limit_is_413(api: httpx.Client, ids: Ids) -> None:
     assert listed.json()["data"] == []
 
 
-ODD_REQUESTS: list[tuple[str, str, Any]] = [
+# Known server bugs seen on PostgreSQL only (SQLite neither enforces VARCHAR
+# lengths nor rejects NUL characters, so there these requests succeed).
+
+ODD_REQUESTS: list[Any] = [
     ("POST", "/api/v1/app", b""),
     ("POST", "/api/v1/app", b"null"),
     ("POST", "/api/v1/app", b"[]"),
@@ -177,14 +180,26 @@ ODD_REQUESTS: list[tuple[str, str, Any]] = [
     ("POST", "/api/v1/app", {"name": "x", "uid": "bad uid!"}),
     ("POST", "/api/v1/app", {"name": "x", "metadata": {"k": 1}}),
     ("POST", "/api/v1/app", {"name": "x", "throttleRate": -1}),
-    ("POST", "/api/v1/app", {"name": "x" * 100_000}),
+    pytest.param(
+        "POST",
+        "/api/v1/app",
+        {"name": "x" * 100_000},
+    ),
     ("PATCH", "/api/v1/app/{app}", {"name": None}),
     ("PUT", "/api/v1/app/{app}", {}),
     ("GET", "/api/v1/app?limit=-1", None),
     ("GET", "/api/v1/app?limit=abc", None),
     ("GET", "/api/v1/app?limit=100000", None),
-    ("GET", "/api/v1/app?iterator=%00%01", None),
+    pytest.param(
+        "GET",
+        "/api/v1/app?iterator=%00%01",
+        None,
+    ),
     ("GET", "/api/v1/app?iterator=-", None),
+    ("POST", "/api/v1/app", {"name": "nul\u0000inside"}),
+    ("GET", "/api/v1/app/%00x", None),
+    ("GET", "/api/v1/app/{app}/msg?channel=%00", None),
+    ("POST", "/api/v1/app/%00x/msg", {"eventType": "a", "payload": {}}),
     ("GET", "/api/v1/app?order=sideways", None),
     ("GET", "/api/v1/app/{app}/msg?before=yesterday", None),
     ("GET", "/api/v1/app/{app}/msg?after=99999999999999999999", None),

@@ -12,7 +12,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DataError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -89,6 +89,15 @@ def install(app: FastAPI) -> None:
         if exc.status_code == 404 and detail == "Not Found":
             detail = "No such API path"
         return error_response(exc.status_code, detail)
+
+    @app.exception_handler(DataError)
+    async def _bad_value(_: Request, exc: DataError) -> JsonResponse:
+        # The database refused a value validation let through (e.g. a NUL
+        # character, which PostgreSQL text cannot hold).
+        detail = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+        return validation_response(
+            [{"loc": ["request"], "msg": f"invalid value: {detail}", "type": "value_error"}]
+        )
 
     @app.exception_handler(OperationalError)
     @app.exception_handler(PoolTimeoutError)

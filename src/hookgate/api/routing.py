@@ -16,6 +16,13 @@ from hookgate.api.errors import ApiError
 _ENVELOPE_BYTES = 64 * 1024
 
 
+def refuse_nul_in_url(request: Request) -> None:
+    """Answer 400 for a NUL character in the path or query: no id, uid or
+    filter value can contain one, and no database text can hold one."""
+    if "\x00" in request.url.path or b"%00" in request.scope.get("query_string", b""):
+        raise ApiError(400, "URLs may not contain NUL characters (%00)")
+
+
 def refuse_oversized(request: Request) -> None:
     """Answer 413 before reading a body whose declared size is over the limit."""
     limit = request.app.state.services.settings.max_payload_bytes + _ENVELOPE_BYTES
@@ -41,6 +48,7 @@ class JsonRoute(APIRoute):
         handler = super().get_route_handler()
 
         async def handle(request: Request) -> Response:
+            refuse_nul_in_url(request)
             refuse_oversized(request)
             return await handler(JsonRequest(request.scope, request.receive))
 

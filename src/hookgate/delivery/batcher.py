@@ -19,11 +19,16 @@ R = TypeVar("R")
 class GroupCommitter(Generic[T, R]):
     """Batches concurrent ``submit`` calls into calls of ``flush``.
 
-    ``flush`` must return one result per item, in order. If it raises, every
-    caller of that batch receives the exception.
+    ``flush`` must return one result per item, in order; an exception in the
+    place of a result is raised to that caller alone. If ``flush`` raises,
+    every caller of that batch receives the exception.
     """
 
-    def __init__(self, flush: Callable[[Sequence[T]], Awaitable[Sequence[R]]], max_batch: int):
+    def __init__(
+        self,
+        flush: Callable[[Sequence[T]], Awaitable[Sequence[R | BaseException]]],
+        max_batch: int,
+    ):
         self._flush = flush
         self._max_batch = max_batch
         self._waiting: list[tuple[T, asyncio.Future[R]]] = []
@@ -49,7 +54,11 @@ class GroupCommitter(Generic[T, R]):
                             future.set_exception(exc)
                     continue
                 for (_, future), result in zip(batch, results, strict=True):
-                    if not future.done():
+                    if future.done():
+                        continue
+                    if isinstance(result, BaseException):
+                        future.set_exception(result)
+                    else:
                         future.set_result(result)
         finally:
             self._flusher = None

@@ -5,6 +5,8 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 
+from sqlalchemy.exc import DataError
+
 from hookgate.config import Settings
 from hookgate.core.netpolicy import AddressPolicy
 from hookgate.delivery.batcher import GroupCommitter
@@ -52,7 +54,7 @@ class Engine:
     ) -> None:
         self.settings = settings
         self.db = db
-        self.queue = SqlDeliveryQueue(db)
+        self.queue = SqlDeliveryQueue(db, endpoint_cap=settings.endpoint_concurrency)
         self.sender: Sender = sender or HttpSender(
             AddressPolicy(settings.allowed_networks),
             max_response_bytes=settings.max_response_bytes,
@@ -98,7 +100,23 @@ class Engine:
         if self.dispatcher is not None:
             self.dispatcher.wake()
 
-    async def _flush(self, items: Sequence[AcceptItem]) -> list[AcceptOutcome]:
+    async def _flush(self, items: Sequence[AcceptItem]) -> list[AcceptOutcome | BaseException]:
+        """Accept a batch in one transaction. If the database refuses a value,
+        the items are retried one by one, so only the bad one fails."""
+        try:
+            return list(await self._accept(items))
+        except DataError:
+            if len(items) == 1:
+                raise
+        outcomes: list[AcceptOutcome | BaseException] = []
+        for item in items:
+            try:
+                outcomes.extend(await self._accept([item]))
+            except DataError as exc:
+                outcomes.append(exc)
+        return outcomes
+
+    async def _accept(self, items: Sequence[AcceptItem]) -> list[AcceptOutcome]:
         dispatcher = self.dispatcher
         handoff = dispatcher is not None and dispatcher.has_room()
         now = now_ms()

@@ -69,8 +69,10 @@ class Database:
             return
         async with self._write_lock:
             try:
-                async with self.engine.begin() as conn:
-                    yield conn
+                async with self.engine.connect() as conn:
+                    await conn.execution_options(hookgate_immediate=True)
+                    async with conn.begin():
+                        yield conn
             finally:
                 if changes_config:
                     self.config_generation += 1
@@ -139,12 +141,22 @@ class Database:
 def _configure_sqlite(engine: AsyncEngine, synchronous: str) -> None:
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Transactions are begun by ``_on_begin`` below, not by the driver.
+        dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute(f"PRAGMA synchronous={synchronous.upper()}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=10000")
         cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        # Write transactions take SQLite's write lock up front, so that what
+        # they read (leases, counts) cannot change before they write, even
+        # with another process on the same file; reads stay deferred.
+        immediate = conn.get_execution_options().get("hookgate_immediate", False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
 def json_array_contains(db: Database, column: Any, value: str) -> Any:

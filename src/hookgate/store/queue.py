@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import bindparam, select, update
 
 from hookgate.store import rows
+from hookgate.store.claim import pick_due
 from hookgate.store.database import Database
 from hookgate.store.records import DeliveryResult, DeliveryStatus, Job
 from hookgate.store.tables import attempts, deliveries, endpoints, messages
@@ -24,30 +25,31 @@ _SQLITE_MAX_PARAMS = 900
 class SqlDeliveryQueue:
     """The ``DeliveryQueue`` the dispatcher uses, on SQLite or PostgreSQL."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, *, endpoint_cap: int = 1_000_000) -> None:
         self.db = db
+        self.endpoint_cap = endpoint_cap
 
     async def claim_due(self, now_ms: int, limit: int, lease_until_ms: int) -> list[Job]:
-        """Lease up to ``limit`` due deliveries and return them as jobs.
+        """Lease up to ``limit`` due deliveries and return them as jobs, at most
+        ``endpoint_cap`` leased per endpoint and endpoints taking turns (see
+        ``store.claim``).
 
         Deliveries whose endpoint was disabled or whose payload was expunged
         are failed on the spot instead of being returned.
         """
-        due = self.db.skip_locked(
-            select(deliveries.c.id)
-            .where(
-                deliveries.c.status == DeliveryStatus.PENDING,
-                deliveries.c.next_attempt_at <= now_ms,
-                deliveries.c.lease_until < now_ms,
-            )
-            .order_by(deliveries.c.next_attempt_at)
-            .limit(limit)
-        )
         async with self.db.write() as conn:
+            chosen = await pick_due(self.db, conn, now_ms, limit, self.endpoint_cap)
+            if not chosen:
+                return []
+            still_due = self.db.skip_locked(
+                select(deliveries.c.id).where(
+                    deliveries.c.id.in_(chosen), deliveries.c.lease_until < now_ms
+                )
+            )
             claimed = (
                 await conn.execute(
                     update(deliveries)
-                    .where(deliveries.c.id.in_(due.scalar_subquery()))
+                    .where(deliveries.c.id.in_(still_due.scalar_subquery()))
                     .values(lease_until=lease_until_ms)
                     .returning(
                         deliveries.c.id,
@@ -61,6 +63,8 @@ class SqlDeliveryQueue:
             ).all()
             if not claimed:
                 return []
+            turn = {delivery_id: position for position, delivery_id in enumerate(chosen)}
+            claimed = sorted(claimed, key=lambda row: turn[row.id])
             endpoint_rows = await conn.execute(
                 select(endpoints).where(endpoints.c.id.in_({r.endpoint_id for r in claimed}))
             )

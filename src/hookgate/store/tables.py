@@ -42,7 +42,7 @@ api_tokens = Table(
     metadata,
     Column("id", ID, primary_key=True),
     Column("token_hash", String(64), nullable=False, unique=True),
-    Column("name", String(256), nullable=False),
+    Column("name", Text, nullable=False),
     Column("created_at", BigInteger, nullable=False),
 )
 
@@ -51,7 +51,7 @@ applications = Table(
     metadata,
     Column("id", ID, primary_key=True),
     Column("uid", String(256), nullable=True, unique=True),
-    Column("name", String(256), nullable=False),
+    Column("name", Text, nullable=False),
     Column("throttle_rate", Integer, nullable=True),
     Column("metadata", JSON, nullable=False),
     Column("created_at", BigInteger, nullable=False),
@@ -67,7 +67,7 @@ event_types = Table(
     Column("deprecated", Boolean, nullable=False, default=False),
     Column("schemas", JSON, nullable=True),
     Column("feature_flag", String(256), nullable=True),
-    Column("group_name", String(256), nullable=True),
+    Column("group_name", Text, nullable=True),
     Column("created_at", BigInteger, nullable=False),
     Column("updated_at", BigInteger, nullable=False),
 )
@@ -123,7 +123,7 @@ message_event_ids = Table(
 idempotency_keys = Table(
     "idempotency_keys",
     metadata,
-    Column("key", String(600), primary_key=True),
+    Column("key", Text, primary_key=True),
     Column("status_code", Integer, nullable=False),
     # Stored response body; NULL for message creation, which replays the message.
     Column("body", LargeBinary, nullable=True),
@@ -147,7 +147,9 @@ deliveries = Table(
     Column("trigger_type", SmallInteger, nullable=False, default=0),
     Column("created_at", BigInteger, nullable=False),
     Column("updated_at", BigInteger, nullable=False),
-    Index("ix_deliveries_due", "status", "next_attempt_at"),
+    # Claiming hops endpoint by endpoint along this index (see store.claim).
+    Index("ix_deliveries_pending", "status", "endpoint_id", "next_attempt_at"),
+    Index("ix_deliveries_leased", "status", "lease_until"),
     Index("ix_deliveries_endpoint", "endpoint_id", "id"),
     Index("ix_deliveries_msg", "msg_id"),
 )

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 
 import orjson
@@ -71,12 +72,17 @@ async def create_message_fast(request: Request) -> Response:
 
 
 _FALSE = frozenset({"false", "0", "no", "off"})
+_REFERENCE = re.compile(r"[a-zA-Z0-9\-_.]{1,256}")
 
 
 async def accept_message(
     svc: Services, app_id: str, body: s.MessageIn, request: Request, *, with_content: bool
 ) -> Response:
     """Store the message and its deliveries durably, then answer 202."""
+    if not _REFERENCE.fullmatch(app_id):
+        # No application can have this id or uid; checked here because a
+        # value the database refuses would fail the whole group commit.
+        raise ApiError(404, "Application not found")
     payload = orjson.dumps(body.payload)
     if len(payload) > svc.settings.max_payload_bytes:
         raise ApiError(

@@ -27,7 +27,14 @@ from typing import Annotated, Any
 from urllib.parse import urlsplit
 
 from annotated_types import Interval, Len
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    StringConstraints,
+    field_validator,
+)
 from pydantic.alias_generators import to_camel
 
 from hookgate.core import ids
@@ -40,9 +47,17 @@ class ApiModel(BaseModel):
 
 
 class RequestModel(ApiModel):
-    """A body a client sends. Unknown keys are dropped, never rejected."""
+    """A body a client sends. Unknown keys are dropped, never rejected; text
+    fields may not contain NUL characters (no database text can hold them)."""
 
     model_config = ConfigDict(extra="ignore")
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_nul_characters(cls, value: Any) -> Any:
+        if isinstance(value, str) and "\x00" in value:
+            raise ValueError("must not contain NUL characters")
+        return value
 
 
 class ResponseModel(ApiModel):

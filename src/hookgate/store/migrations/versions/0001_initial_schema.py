@@ -24,7 +24,7 @@ def upgrade() -> None:
         "api_tokens",
         sa.Column("id", sa.String(length=64), nullable=False),
         sa.Column("token_hash", sa.String(length=64), nullable=False),
-        sa.Column("name", sa.String(length=256), nullable=False),
+        sa.Column("name", sa.Text(), nullable=False),
         sa.Column("created_at", sa.BigInteger(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_api_tokens")),
         sa.UniqueConstraint("token_hash", name=op.f("uq_api_tokens_token_hash")),
@@ -33,7 +33,7 @@ def upgrade() -> None:
         "applications",
         sa.Column("id", sa.String(length=64), nullable=False),
         sa.Column("uid", sa.String(length=256), nullable=True),
-        sa.Column("name", sa.String(length=256), nullable=False),
+        sa.Column("name", sa.Text(), nullable=False),
         sa.Column("throttle_rate", sa.Integer(), nullable=True),
         sa.Column("metadata", sa.JSON(), nullable=False),
         sa.Column("created_at", sa.BigInteger(), nullable=False),
@@ -49,14 +49,14 @@ def upgrade() -> None:
         sa.Column("deprecated", sa.Boolean(), nullable=False),
         sa.Column("schemas", sa.JSON(), nullable=True),
         sa.Column("feature_flag", sa.String(length=256), nullable=True),
-        sa.Column("group_name", sa.String(length=256), nullable=True),
+        sa.Column("group_name", sa.Text(), nullable=True),
         sa.Column("created_at", sa.BigInteger(), nullable=False),
         sa.Column("updated_at", sa.BigInteger(), nullable=False),
         sa.PrimaryKeyConstraint("name", name=op.f("pk_event_types")),
     )
     op.create_table(
         "idempotency_keys",
-        sa.Column("key", sa.String(length=600), nullable=False),
+        sa.Column("key", sa.Text(), nullable=False),
         sa.Column("status_code", sa.Integer(), nullable=False),
         sa.Column("body", sa.LargeBinary(), nullable=True),
         sa.Column("msg_id", sa.String(length=64), nullable=True),
@@ -182,17 +182,21 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_deliveries")),
     )
     with op.batch_alter_table("deliveries", schema=None) as batch_op:
-        batch_op.create_index("ix_deliveries_due", ["status", "next_attempt_at"], unique=False)
         batch_op.create_index("ix_deliveries_endpoint", ["endpoint_id", "id"], unique=False)
+        batch_op.create_index("ix_deliveries_leased", ["status", "lease_until"], unique=False)
         batch_op.create_index("ix_deliveries_msg", ["msg_id"], unique=False)
+        batch_op.create_index(
+            "ix_deliveries_pending", ["status", "endpoint_id", "next_attempt_at"], unique=False
+        )
 
 
 def downgrade() -> None:
     """Downgrade schema."""
     with op.batch_alter_table("deliveries", schema=None) as batch_op:
+        batch_op.drop_index("ix_deliveries_pending")
         batch_op.drop_index("ix_deliveries_msg")
+        batch_op.drop_index("ix_deliveries_leased")
         batch_op.drop_index("ix_deliveries_endpoint")
-        batch_op.drop_index("ix_deliveries_due")
 
     op.drop_table("deliveries")
     with op.batch_alter_table("attempts", schema=None) as batch_op:

@@ -1,0 +1,120 @@
+"""Choosing which due deliveries a worker claims: capped and fair.
+
+Two rules, holding across every worker process:
+
+- **Per-endpoint cap.** An endpoint never has more than ``endpoint_cap``
+  deliveries leased at once (counting those other workers hold), so a slow
+  endpoint cannot tie up every worker.
+- **Fair share.** Endpoints take turns: a claim takes the oldest due delivery
+  of every endpoint, then the second of every endpoint, and so on, so one
+  endpoint's backlog never starves the others.
+
+On PostgreSQL claims are serialised by a transaction-level advisory lock so
+that concurrent workers see each other's leases when they count.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from itertools import chain, zip_longest
+from typing import Any
+
+from sqlalchemy import Executable, Select, func, select, text, union_all
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from hookgate.store.database import Database
+from hookgate.store.records import DeliveryStatus
+from hookgate.store.tables import deliveries
+
+#: Arbitrary key of the advisory lock that serialises claims (PostgreSQL).
+CLAIM_LOCK_KEY = 0x686F6F6B  # "hook"
+
+# Endpoints that have pending deliveries, found by hopping along the
+# (status, endpoint_id, ...) index one endpoint at a time: a few index seeks
+# per endpoint instead of a scan of every pending delivery.
+_PENDING_ENDPOINTS = text(
+    """
+    WITH RECURSIVE eps(ep) AS (
+        SELECT (SELECT endpoint_id FROM deliveries WHERE status = :pending
+                ORDER BY endpoint_id LIMIT 1)
+        UNION ALL
+        SELECT (SELECT endpoint_id FROM deliveries
+                WHERE status = :pending AND endpoint_id > eps.ep
+                ORDER BY endpoint_id LIMIT 1)
+        FROM eps WHERE eps.ep IS NOT NULL
+    )
+    SELECT ep FROM eps WHERE ep IS NOT NULL
+    """
+)
+
+# SQLite allows at most 500 terms in a compound SELECT.
+_MAX_ARMS = 400
+
+
+async def pick_due(
+    db: Database, conn: AsyncConnection, now_ms: int, limit: int, endpoint_cap: int
+) -> list[str]:
+    """Ids of up to ``limit`` due deliveries to lease now, by the rules above.
+
+    Must run inside the claiming write transaction.
+    """
+    if not db.is_sqlite:
+        await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": CLAIM_LOCK_KEY})
+    endpoint_ids = list(
+        (await conn.execute(_PENDING_ENDPOINTS, {"pending": DeliveryStatus.PENDING})).scalars()
+    )
+    if not endpoint_ids:
+        return []
+    leased = await _leased_counts(conn, endpoint_ids, now_ms)
+    quotas = {
+        ep: min(endpoint_cap - leased.get(ep, 0), limit)
+        for ep in endpoint_ids
+        if endpoint_cap - leased.get(ep, 0) > 0
+    }
+    per_endpoint = await _due_by_endpoint(conn, quotas, now_ms)
+    # Round-robin: the first of every endpoint, then the second of every one...
+    turns = chain.from_iterable(zip_longest(*per_endpoint.values()))
+    return [delivery_id for delivery_id in turns if delivery_id is not None][:limit]
+
+
+async def _leased_counts(
+    conn: AsyncConnection, endpoint_ids: Sequence[str], now_ms: int
+) -> dict[str, int]:
+    result = await conn.execute(
+        select(deliveries.c.endpoint_id, func.count())
+        .where(
+            deliveries.c.status == DeliveryStatus.PENDING,
+            deliveries.c.lease_until >= now_ms,
+            deliveries.c.endpoint_id.in_(endpoint_ids),
+        )
+        .group_by(deliveries.c.endpoint_id)
+    )
+    return dict(result.all())
+
+
+async def _due_by_endpoint(
+    conn: AsyncConnection, quotas: dict[str, int], now_ms: int
+) -> dict[str, list[str]]:
+    """For each endpoint, the ids of its oldest due deliveries, up to its quota."""
+    found: dict[str, list[str]] = {ep: [] for ep in quotas}
+    items = list(quotas.items())
+    for start in range(0, len(items), _MAX_ARMS):
+        arms: list[Select[Any]] = []
+        for endpoint_id, quota in items[start : start + _MAX_ARMS]:
+            oldest = (
+                select(deliveries.c.id, deliveries.c.endpoint_id)
+                .where(
+                    deliveries.c.status == DeliveryStatus.PENDING,
+                    deliveries.c.endpoint_id == endpoint_id,
+                    deliveries.c.next_attempt_at <= now_ms,
+                    deliveries.c.lease_until < now_ms,
+                )
+                .order_by(deliveries.c.next_attempt_at)
+                .limit(quota)
+                .subquery()
+            )
+            arms.append(select(oldest.c.id, oldest.c.endpoint_id))
+        query: Executable = arms[0] if len(arms) == 1 else union_all(*arms)
+        for delivery_id, endpoint_id in await conn.execute(query):
+            found[endpoint_id].append(delivery_id)
+    return {ep: ids for ep, ids in found.items() if ids}
