@@ -358,18 +358,21 @@ def _http_date(offset: timedelta) -> str:
     [
         ("120", 120.0, 120.0),
         ("0", 0.0, 0.0),
-        (_http_date(timedelta(hours=1)), 3500.0, 3600.0),
-        (_http_date(timedelta(hours=-1)), 0.0, 0.0),
+        (timedelta(hours=1), 3500.0, 3600.0),
+        (timedelta(hours=-1), 0.0, 0.0),
         ("Wed, 21 Oct 2015 07:28:00 GMT", 0.0, 0.0),
     ],
 )
 async def test_retry_after_is_parsed_on_429(
     sender: HttpSender,
     start_receiver: Callable[..., Awaitable[Receiver]],
-    header: str,
+    header: str | timedelta,
     low: float,
     high: float,
 ) -> None:
+    if isinstance(header, timedelta):  # an HTTP-date relative to now, made now
+        header = _http_date(header)
+
     async def handler(_: web.Request) -> web.StreamResponse:
         return web.Response(status=429, headers={"Retry-After": header})
 
