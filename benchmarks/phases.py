@@ -14,7 +14,7 @@ import signal
 import statistics
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -60,16 +60,24 @@ def receiver_count(ctx: Context) -> dict[str, Any]:
 
 
 def wait_received(
-    ctx: Context, n: int, timeout: float, proc: subprocess.Popen[bytes]
+    ctx: Context,
+    n: int,
+    timeout: float,
+    proc: subprocess.Popen[bytes] | Sequence[subprocess.Popen[bytes]],
 ) -> dict[str, Any]:
-    """Poll the receiver until it counted ``n`` requests (or fail after ``timeout``)."""
+    """Poll the receiver until it counted ``n`` requests (or fail after ``timeout``,
+    or as soon as one of the delivering processes ``proc`` exits)."""
+    watched = [proc] if isinstance(proc, subprocess.Popen) else list(proc)
     deadline = time.monotonic() + timeout
     while True:
         stats = receiver_count(ctx)
         if stats["count"] >= n:
             return stats
-        if proc.poll() is not None:
-            raise PhaseError(f"hookgate exited with {proc.returncode} after {stats['count']}/{n}")
+        for child in watched:
+            if child.poll() is not None:
+                raise PhaseError(
+                    f"hookgate exited with {child.returncode} after {stats['count']}/{n}"
+                )
         if time.monotonic() > deadline:
             raise PhaseError(f"receiver got {stats['count']}/{n} within {timeout:.0f} s")
         time.sleep(0.02)
@@ -94,19 +102,29 @@ class Server:
         return self.ready - self.started
 
 
-def start_hookgate(
-    ctx: Context, name: str, data_dir: Path, *, worker: bool, **settings: str
-) -> Server:
-    port = free_port()
-    env = clean_env(
+def hookgate_command() -> list[str]:
+    hookgate = Path(PYTHON).parent / "hookgate"
+    return [str(hookgate)] if hookgate.exists() else [PYTHON, "-m", "hookgate.cli.main"]
+
+
+def hookgate_env(ctx: Context, settings: dict[str, str | None]) -> dict[str, str]:
+    """A child's environment with ``HOOKGATE_<KEY>`` for each setting that is not None."""
+    return clean_env(
         HOOKGATE_ADMIN_TOKEN=ctx.token,
         HOOKGATE_ALLOWED_SUBNETS="127.0.0.0/8",
-        **{f"HOOKGATE_{key.upper()}": value for key, value in settings.items()},
+        **{f"HOOKGATE_{k.upper()}": v for k, v in settings.items() if v is not None},
     )
-    hookgate = Path(PYTHON).parent / "hookgate"
-    command = [str(hookgate)] if hookgate.exists() else [PYTHON, "-m", "hookgate.cli.main"]
+
+
+def start_hookgate(
+    ctx: Context, name: str, data_dir: Path, *, worker: bool, **settings: str | None
+) -> Server:
+    """``hookgate serve`` with ``HOOKGATE_<KEY>=value`` for each setting that is not None
+    (e.g. ``database_url=...`` for PostgreSQL; then ``data_dir`` is unused)."""
+    port = free_port()
+    env = hookgate_env(ctx, settings)
     argv = [
-        *command,
+        *hookgate_command(),
         "serve",
         "--host",
         "127.0.0.1",
@@ -219,13 +237,13 @@ class DeliveryResult:
 
 
 @dataclass
-class _Raw:
+class RawRun:
     e2e_rps: float
     drain_rps: float
     cpu_ms: float
 
 
-def _raw_baseline(ctx: Context, n: int, name: str) -> _Raw:
+def raw_baseline(ctx: Context, n: int, name: str) -> RawRun:
     receiver_reset(ctx)
     started = time.time()
     args = closed_args(f"{ctx.receiver}/hook", n, ctx.concurrency, "raw")
@@ -233,7 +251,7 @@ def _raw_baseline(ctx: Context, n: int, name: str) -> _Raw:
     if ok_count(raw, "200") != n:
         raise PhaseError(f"raw client: {raw['statuses']}")
     stats = receiver_count(ctx)
-    return _Raw(
+    return RawRun(
         e2e_rps=n / (stats["last"] - started),
         drain_rps=n / (stats["last"] - stats["first"]),
         cpu_ms=float(raw["cpu_s"]) * 1000 / n,
@@ -246,7 +264,7 @@ def bench_delivery(ctx: Context, n: int) -> DeliveryResult:
 
     # Baseline: a raw aiohttp client, same bodies, same header count, same concurrency.
     # Measured before and after Hookgate so that drift on a shared machine shows.
-    raw_before = _raw_baseline(ctx, n, "load-raw-before")
+    raw_before = raw_baseline(ctx, n, "load-raw-before")
 
     # Build the backlog with a server that does not deliver.
     data_dir = ctx.work_dir / "delivery-data"
@@ -271,7 +289,7 @@ def bench_delivery(ctx: Context, n: int) -> DeliveryResult:
     time.sleep(1.0)  # anything beyond n would be a duplicate delivery
     extra = receiver_count(ctx)["count"] - n
     ctx.procs.stop(server.proc)
-    raw_after = _raw_baseline(ctx, n, "load-raw-after")
+    raw_after = raw_baseline(ctx, n, "load-raw-after")
     return DeliveryResult(
         n=n,
         concurrency=c,
@@ -339,7 +357,9 @@ def _drive(ctx: Context, name: str, pid: int, url: str, n: int, warmup: int) -> 
     return _Load(float(result["rps"]), cpu, float(result["cpu_s"]) / float(result["elapsed"]))
 
 
-def bench_accept(ctx: Context, n: int, warmup: int, rounds: int) -> AcceptResult:
+def bench_accept(
+    ctx: Context, n: int, warmup: int, rounds: int, database_url: str | None = None
+) -> AcceptResult:
     """Alternate the no-op app and Hookgate ``rounds`` times under identical load
     (both servers stay up; only the one being measured gets requests)."""
     port = free_port()
@@ -348,7 +368,13 @@ def bench_accept(ctx: Context, n: int, warmup: int, rounds: int) -> AcceptResult
     )
     wait_http(f"http://127.0.0.1:{port}/docs", noop, STARTUP_TIMEOUT_S, what="noop app")
     noop_url = f"http://127.0.0.1:{port}/api/v1/app/bench/msg"
-    server = start_hookgate(ctx, "hookgate-accept", ctx.work_dir / "accept-data", worker=False)
+    server = start_hookgate(
+        ctx,
+        "hookgate-accept",
+        ctx.work_dir / "accept-data",
+        worker=False,
+        database_url=database_url,
+    )
     app_id = create_app_and_endpoint(ctx, server, f"{ctx.receiver}/hook")
     url = f"{server.base}/api/v1/app/{app_id}/msg"
 
@@ -401,8 +427,16 @@ def _percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
 
 
-def bench_latency(ctx: Context, rate: float, duration: float, warmup_s: float) -> LatencyResult:
-    server = start_hookgate(ctx, "hookgate-latency", ctx.work_dir / "latency-data", worker=True)
+def bench_latency(
+    ctx: Context, rate: float, duration: float, warmup_s: float, database_url: str | None = None
+) -> LatencyResult:
+    server = start_hookgate(
+        ctx,
+        "hookgate-latency",
+        ctx.work_dir / "latency-data",
+        worker=True,
+        database_url=database_url,
+    )
     app_id = create_app_and_endpoint(ctx, server, f"{ctx.receiver}/lat")
     url = f"{server.base}/api/v1/app/{app_id}/msg"
 

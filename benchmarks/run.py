@@ -9,7 +9,11 @@ machine (absolute numbers on a shared machine lie; ratios hold):
     served with the same uvicorn options;
 (c) latency: accept -> received p50/p99 at a steady open-loop rate.
 
-Run from the repository root: ``.venv/bin/python -m benchmarks.run [--quick]``.
+With ``--postgres`` the figures are taken on PostgreSQL (127.0.0.1:5432, one fresh
+database per measurement, always dropped): delivery by 1 and 2 ``hookgate worker``
+processes, accept and latency through ``hookgate serve`` on that database.
+
+Run from the repository root: ``.venv/bin/python -m benchmarks.run [--quick] [--postgres]``.
 Every child process is stopped on exit; every phase has a timeout.
 """
 
@@ -22,10 +26,12 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 
+from benchmarks.pg_phases import PgDatabase, PgDeliveryResult, bench_delivery_pg, migrated_database
 from benchmarks.phases import (
     AcceptResult,
     Context,
@@ -53,10 +59,11 @@ class Plan:
     latency_rate: float
     latency_seconds: float
     latency_warmup_s: float
+    pg_delivery_messages: int  # per worker count, --postgres
 
 
-FULL = Plan(20_000, 10_000, 1_000, 3, 500.0, 10.0, 1.0)
-QUICK = Plan(20_000, 2_000, 300, 1, 500.0, 3.0, 0.5)
+FULL = Plan(20_000, 10_000, 1_000, 3, 500.0, 10.0, 1.0, 20_000)
+QUICK = Plan(20_000, 2_000, 300, 1, 500.0, 3.0, 0.5, 5_000)
 
 
 def _mark(ok: bool) -> str:
@@ -83,12 +90,39 @@ def report_delivery(r: DeliveryResult) -> list[str]:
     ]
 
 
-def report_accept(r: AcceptResult) -> list[str]:
+def report_delivery_pg(r: PgDeliveryResult) -> list[str]:
+    lines: list[str] = []
+    for d in r.drains:
+        run = d.run
+        plural = "" if run.workers == 1 else "s"
+        before, after = (x.e2e_rps for x in d.raws)
+        lines += [
+            f"delivery (PostgreSQL, {run.workers} worker{plural}): hookgate "
+            f"{run.e2e_rps:,.0f}/s vs raw aiohttp {d.raw_e2e_rps:,.0f}/s -> ratio {d.ratio:.2f} "
+            f"(target >= {DELIVERY_TARGET}) [{_mark(d.ratio >= DELIVERY_TARGET)}]",
+            f"    drain only: {run.drain_rps:,.0f}/s vs raw {d.raw_drain_rps:,.0f}/s -> ratio "
+            f"{d.drain_ratio:.2f}; raw before/after {before:,.0f}/s, {after:,.0f}/s; spawn -> "
+            f"first delivery {run.first_delivery_s:.2f} s; received {run.received:,} "
+            f"(+{run.extra_received} duplicates); backlog accepted at "
+            f"{d.backlog_accept_rps:,.0f}/s",
+            f"    CPU per delivery: hookgate workers {run.worker_cpu_ms:.3f} ms "
+            f"({run.worker_cores:.2f} cores while draining) + PostgreSQL backends "
+            f"{run.postgres_cpu_ms:.3f} ms vs raw client {d.raw_cpu_ms:.3f} ms",
+        ]
+    lines.append(
+        f"    {r.n:,} messages per run, one fresh database per run, total endpoint cap "
+        f"{r.concurrency} = raw client concurrency; end to end = first worker spawned -> last "
+        "request received; CPU from first to last delivery"
+    )
+    return lines
+
+
+def report_accept(r: AcceptResult, where: str = "") -> list[str]:
     ok = r.ratio >= ACCEPT_TARGET
     rounds = len(r.hookgate_rps)
     per_round = ", ".join(f"{x:.2f}" for x in r.round_ratios)
     return [
-        f"accept: hookgate {r.hookgate:,.0f}/s vs no-op FastAPI {r.noop:,.0f}/s "
+        f"accept{where}: hookgate {r.hookgate:,.0f}/s vs no-op FastAPI {r.noop:,.0f}/s "
         f"-> ratio {r.ratio:.2f} (target >= {ACCEPT_TARGET}) [{_mark(ok)}]",
         f"    {r.n:,} POST /api/v1/app/{{app}}/msg per round after {r.warmup:,} warm-up, "
         f"{r.concurrency} keep-alive connections, 1 endpoint (fan-out), server --no-worker; "
@@ -99,10 +133,10 @@ def report_accept(r: AcceptResult) -> list[str]:
     ]
 
 
-def report_latency(r: LatencyResult) -> list[str]:
+def report_latency(r: LatencyResult, where: str = "") -> list[str]:
     ok = r.p99_ms <= LATENCY_P99_TARGET_MS and r.received == r.sent
     return [
-        f"latency @{r.rate:,.0f}/s: p50 {r.p50_ms:.1f} ms, p99 {r.p99_ms:.1f} ms, "
+        f"latency{where} @{r.rate:,.0f}/s: p50 {r.p50_ms:.1f} ms, p99 {r.p99_ms:.1f} ms, "
         f"max {r.max_ms:.1f} ms (target p99 <= {LATENCY_P99_TARGET_MS:.0f} ms) [{_mark(ok)}]",
         f"    {r.duration:g} s open loop: sent {r.sent:,}, accepted {r.accepted:,}, "
         f"received {r.received:,}; accept response p50 {r.accept_p50_ms:.1f} ms, "
@@ -131,16 +165,43 @@ def _stop_on_signal(signum: int, _frame: FrameType | None) -> None:
     raise SystemExit(128 + signum)  # unwinds through the finally blocks below
 
 
-def _phase_runner(ctx: Context, plan: Plan, phase: str) -> Callable[[], list[str]]:
+def _database(
+    ctx: Context, postgres: bool, phase: str
+) -> AbstractContextManager[PgDatabase | None]:
+    """A fresh migrated PostgreSQL database for ``phase`` (``--postgres``), else SQLite."""
+    return migrated_database(ctx, phase) if postgres else nullcontext()
+
+
+def _phase_runner(ctx: Context, plan: Plan, phase: str, postgres: bool) -> Callable[[], list[str]]:
+    where = " (PostgreSQL)" if postgres else ""
+    if phase == "delivery" and postgres:
+        return lambda: report_delivery_pg(bench_delivery_pg(ctx, plan.pg_delivery_messages))
     if phase == "delivery":
         return lambda: report_delivery(bench_delivery(ctx, plan.delivery_messages))
-    if phase == "accept":
-        return lambda: report_accept(
-            bench_accept(ctx, plan.accept_requests, plan.accept_warmup, plan.accept_rounds)
-        )
-    return lambda: report_latency(
-        bench_latency(ctx, plan.latency_rate, plan.latency_seconds, plan.latency_warmup_s)
-    )
+
+    def accept() -> list[str]:
+        with _database(ctx, postgres, phase) as db:
+            result = bench_accept(
+                ctx,
+                plan.accept_requests,
+                plan.accept_warmup,
+                plan.accept_rounds,
+                database_url=db.url if db else None,
+            )
+        return report_accept(result, where)
+
+    def latency() -> list[str]:
+        with _database(ctx, postgres, phase) as db:
+            result = bench_latency(
+                ctx,
+                plan.latency_rate,
+                plan.latency_seconds,
+                plan.latency_warmup_s,
+                database_url=db.url if db else None,
+            )
+        return report_latency(result, where)
+
+    return accept if phase == "accept" else latency
 
 
 def main() -> int:
@@ -150,6 +211,11 @@ def main() -> int:
         "--only", choices=PHASES, action="append", help="run only this phase (repeatable)"
     )
     parser.add_argument("--concurrency", type=int, default=64)
+    parser.add_argument(
+        "--postgres",
+        action="store_true",
+        help="measure on PostgreSQL at 127.0.0.1:5432 (fresh hg_bench_* databases, dropped)",
+    )
     parser.add_argument(
         "--profile", type=Path, help="write py-spy samples (collapsed stacks) of the server here"
     )
@@ -180,7 +246,7 @@ def main() -> int:
                 print(f"[bench] {phase} ...", file=sys.stderr, flush=True)
                 pressure = Pressure()
                 try:
-                    lines += _phase_runner(ctx, plan, phase)()
+                    lines += _phase_runner(ctx, plan, phase, args.postgres)()
                 except PhaseError as exc:
                     failed = True
                     lines.append(f"{phase}: FAILED: {exc} (logs: {work_dir})")
@@ -195,7 +261,7 @@ def main() -> int:
             shutil.rmtree(work_dir, ignore_errors=True)
         else:
             print(f"[bench] logs kept in {work_dir}", file=sys.stderr)
-    mode = "quick" if args.quick else "full"
+    mode = ("quick" if args.quick else "full") + (", PostgreSQL" if args.postgres else "")
     print(f"\nHookgate benchmark ({mode}, {time.monotonic() - began:.0f} s)")
     for line in lines:
         print(line)
