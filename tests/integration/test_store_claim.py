@@ -6,10 +6,13 @@ import asyncio
 from collections import Counter
 from collections.abc import Callable
 
+from sqlalchemy import func, select
+
 from hookgate.store.database import Database
 from hookgate.store.queue import SqlDeliveryQueue
 from hookgate.store.records import DeliveryStatus
-from tests.integration.conftest import NOW, make_app, make_endpoint
+from hookgate.store.tables import attempts
+from tests.integration.conftest import NOW, all_deliveries, make_app, make_endpoint
 from tests.integration.test_store_queue import LEASE, result, seed
 
 
@@ -75,3 +78,23 @@ async def test_concurrent_workers_share_the_cap(db_factory: Callable[[], Databas
     claimed = [job.delivery_id for jobs in claims for job in jobs]
     assert len(claimed) == len(set(claimed))
     assert len(claimed) == 12
+
+
+async def test_a_late_result_does_not_undo_a_finished_delivery(db: Database) -> None:
+    """A worker that stalled past its lease reports a failure after another
+    worker delivered: the attempt is logged, the delivery stays a success."""
+    await seed(db, 1)
+    queue = SqlDeliveryQueue(db)
+    (stalled,) = await queue.claim_due(NOW + 1, 1, NOW + 10)
+    (retaken,) = await queue.claim_due(NOW + 20, 1, NOW + 20 + LEASE)
+    await queue.record_results([result(retaken, DeliveryStatus.SUCCESS, NOW + 30)], NOW + 30)
+
+    await queue.record_results(
+        [result(stalled, DeliveryStatus.PENDING, NOW + 5_000, code=500)], NOW + 40
+    )
+
+    (delivery,) = (await all_deliveries(db)).values()
+    assert delivery.status == DeliveryStatus.SUCCESS
+    async with db.read() as conn:
+        logged = (await conn.execute(select(func.count()).select_from(attempts))).scalar_one()
+    assert logged == 2

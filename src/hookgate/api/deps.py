@@ -3,7 +3,6 @@ idempotency helpers."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -15,6 +14,7 @@ from hookgate.api.auth import TokenChecker
 from hookgate.api.convert import to_ms
 from hookgate.config import Settings
 from hookgate.delivery.engine import Engine
+from hookgate.delivery.engine import now_ms as now_ms
 from hookgate.store import idempotency
 from hookgate.store.database import Database
 from hookgate.store.messages import ListFilter
@@ -38,10 +38,6 @@ async def authenticated(request: Request) -> Services:
     svc = services(request)
     await svc.tokens.check(request)
     return svc
-
-
-def now_ms() -> int:
-    return int(time.time() * 1000)
 
 
 def ms_or_none(value: datetime | None) -> int | None:

@@ -12,16 +12,13 @@ from pathlib import Path
 from typing import IO, Annotated, TypeVar
 
 import typer
-import uvicorn
 from pydantic import ValidationError
 from rich.console import Console
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
-from hookgate.api.app import create_app
-from hookgate.api.deps import now_ms
 from hookgate.config import Settings
-from hookgate.delivery.engine import Engine
+from hookgate.delivery.engine import Engine, now_ms
 from hookgate.store import tokens
 from hookgate.store.database import Database
 
@@ -133,6 +130,11 @@ def serve(
     console.print(f"Hookgate listening on http://{settings.host}:{settings.port}  ({where})")
     if new_token:
         console.print(f"Admin API token (shown once, store it now): {new_token}", soft_wrap=True)
+    # The web stack is imported only where it is served (workers start faster).
+    import uvicorn
+
+    from hookgate.api.app import create_app
+
     try:
         uvicorn.run(
             create_app(settings, run_worker=worker),

@@ -19,6 +19,7 @@ from hookgate.store.queue import SqlDeliveryQueue
 
 
 def now_ms() -> int:
+    """The current time in epoch milliseconds, as the store keeps it."""
     return int(time.time() * 1000)
 
 

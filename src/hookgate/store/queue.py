@@ -106,7 +106,8 @@ class SqlDeliveryQueue:
         """Write attempts and new delivery states in one transaction.
 
         Results for deliveries that no longer exist (their endpoint, message or
-        application was deleted meanwhile) are dropped.
+        application was deleted meanwhile) are dropped; results for deliveries
+        no longer pending are logged as attempts without changing the delivery.
         """
         if not results:
             return
@@ -115,17 +116,22 @@ class SqlDeliveryQueue:
             # Locked (PostgreSQL) so that a concurrent delete cannot remove a
             # delivery between this check and the inserts below.
             existing = await conn.execute(
-                select(deliveries.c.id)
+                select(deliveries.c.id, deliveries.c.status)
                 .where(deliveries.c.id.in_({r.job.delivery_id for r in results}))
                 .with_for_update(key_share=True)
             )
-            alive = set(existing.scalars())
-            results = [r for r in results if r.job.delivery_id in alive]
-            if not results:
-                return
+            status_by_id = dict(existing.all())
+            results = [r for r in results if r.job.delivery_id in status_by_id]
             attempt_rows = [_attempt_row(r) for r in results if r.attempt is not None]
             if attempt_rows:
                 await conn.execute(attempts.insert(), attempt_rows)
+            # A late result (its worker stalled past the lease while another
+            # finished the delivery) is logged above but changes no state.
+            results = [
+                r for r in results if status_by_id[r.job.delivery_id] == DeliveryStatus.PENDING
+            ]
+            if not results:
+                return
             await conn.execute(
                 update(deliveries)
                 .where(deliveries.c.id == bindparam("b_id"))
