@@ -30,6 +30,12 @@ class Settings(BaseSettings):
     admin_token: str | None = Field(None, description="Accept this admin API token as well")
     public_url: str | None = Field(None, description="Externally visible base URL")
 
+    # Database (PostgreSQL).
+    db_pool_size: int = Field(10, ge=1, description="Connections kept per process")
+    db_statement_timeout: float = Field(
+        30.0, ge=0, description="Seconds before a statement is cancelled; 0 = never"
+    )
+
     # Delivery.
     retry_schedule: str = ",".join(f"{s:g}" for s in DEFAULT_RETRY_SCHEDULE)
     retry_jitter: float = Field(0.2, ge=0, le=1)

@@ -18,7 +18,7 @@ from hookgate.api.routes import applications, auth, endpoints, event_types, heal
 from hookgate.config import Settings
 from hookgate.delivery.engine import Engine
 from hookgate.store import idempotency
-from hookgate.store.database import Database
+from hookgate.store.database import Database, open_database
 
 log = logging.getLogger(__name__)
 
@@ -30,9 +30,7 @@ def create_app(settings: Settings, *, run_worker: bool = True) -> FastAPI:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        db = Database(
-            settings.resolved_database_url, sqlite_synchronous=settings.sqlite_synchronous
-        )
+        db = open_database(settings)
         await db.wait_until_ready()
         engine = Engine(settings, db, run_worker=run_worker)
         await engine.start(sole_process=db.is_sqlite)

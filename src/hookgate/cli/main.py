@@ -20,7 +20,7 @@ from sqlalchemy.exc import OperationalError
 from hookgate.config import Settings
 from hookgate.delivery.engine import Engine, now_ms
 from hookgate.store import tokens
-from hookgate.store.database import Database
+from hookgate.store.database import Database, open_database
 
 app = typer.Typer(
     name="hookgate",
@@ -64,9 +64,7 @@ def _run_with_database(
         settings.data_dir.mkdir(parents=True, exist_ok=True)
 
     async def run() -> T:
-        db = Database(
-            settings.resolved_database_url, sqlite_synchronous=settings.sqlite_synchronous
-        )
+        db = open_database(settings)
         try:
             await (db.wait_until_ready() if wait else db.create_schema())
             return await work(db)

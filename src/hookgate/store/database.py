@@ -21,6 +21,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.sql.dml import Insert
 
+from hookgate.config import Settings
 from hookgate.store.fanout import FanoutCache
 from hookgate.store.migrate import upgrade_to_head
 
@@ -31,6 +32,16 @@ log = logging.getLogger(__name__)
 NOTIFY_CHANNEL = "hookgate_deliveries"
 
 
+def open_database(settings: Settings) -> Database:
+    """The database ``settings`` configure."""
+    return Database(
+        settings.resolved_database_url,
+        sqlite_synchronous=settings.sqlite_synchronous,
+        pool_size=settings.db_pool_size,
+        statement_timeout_ms=int(settings.db_statement_timeout * 1000),
+    )
+
+
 class Database:
     """An async SQLAlchemy engine plus dialect helpers.
 
@@ -39,12 +50,26 @@ class Database:
     these two.
     """
 
-    def __init__(self, url: str, *, sqlite_synchronous: str = "FULL", pool_size: int = 10) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        sqlite_synchronous: str = "FULL",
+        pool_size: int = 10,
+        statement_timeout_ms: int = 0,
+    ) -> None:
+        """``pool_size`` connections are kept (and as many more opened under
+        load) and ``statement_timeout_ms`` (0 = none) bounds every statement,
+        on PostgreSQL; SQLite needs neither."""
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
         options: dict[str, Any] = {}
         if not self.is_sqlite:
             options.update(pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+            if statement_timeout_ms:
+                options["connect_args"] = {
+                    "server_settings": {"statement_timeout": str(statement_timeout_ms)}
+                }
         self.engine: AsyncEngine = create_async_engine(url, **options)
         self._write_lock = asyncio.Lock() if self.is_sqlite else None
         #: Bumped by every write that changes applications or endpoints.
