@@ -60,7 +60,6 @@ def test_no_response_retries(kind: ErrorKind) -> None:
         ("120", 120.0),
         ("0", 0.0),
         (" 7 ", 7.0),
-        ("1.5", 1.5),
         ("Wed, 01 May 2024 12:02:00 GMT", 120.0),
         ("Wednesday, 01-May-24 12:00:30 GMT", 30.0),  # obsolete RFC 850 form
         ("Wed, 01 May 2024 14:00:10 +0200", 10.0),
@@ -72,7 +71,8 @@ def test_parse_retry_after(value: str, expected: float) -> None:
 
 
 @pytest.mark.parametrize(
-    "value", [None, "", "  ", "-5", "1e3", "soon", "5 minutes", "Wed, 32 May 2024 12:00:00 GMT"]
+    "value",
+    [None, "", "  ", "-5", "1e3", "1.5", "soon", "5 minutes", "Wed, 32 May 2024 12:00:00 GMT"],
 )
 def test_parse_retry_after_ignores_garbage(value: str | None) -> None:
     assert parse_retry_after(value, NOW) is None

@@ -7,14 +7,14 @@ import re
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 
-_DELTA_SECONDS = re.compile(r"[0-9]+(?:\.[0-9]+)?")
+_DELTA_SECONDS = re.compile(r"[0-9]+")
 
 
 def parse_retry_after(value: str | None, now: datetime) -> float | None:
     """Seconds to wait according to a ``Retry-After`` value, measured from
     ``now``.
 
-    Accepts delta-seconds (``"120"``, also decimals such as ``"1.5"``) or an
+    Accepts delta-seconds (a non-negative integer such as ``"120"``) or an
     HTTP-date; a date in the past gives 0. Returns None for a missing, empty
     or unparseable value. Naive datetimes (``now`` or a zone-less date) are
     taken as UTC.
@@ -29,7 +29,7 @@ def parse_retry_after(value: str | None, now: datetime) -> float | None:
         return seconds if math.isfinite(seconds) else None
     try:
         when = parsedate_to_datetime(text)
-    except (TypeError, ValueError, IndexError):
+    except (TypeError, ValueError, IndexError, OverflowError):
         return None
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)

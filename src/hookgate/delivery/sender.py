@@ -20,16 +20,16 @@ import ssl
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC
-from email.utils import parsedate_to_datetime
+from datetime import UTC, datetime
 from typing import Protocol, TypeVar
 
 import aiohttp
-from aiohttp.abc import AbstractResolver, ResolveResult
 from yarl import URL
 
+from hookgate.core.httpdate import parse_retry_after
 from hookgate.core.netpolicy import AddressPolicy
 from hookgate.core.outcome import ErrorKind, SendResult
+from hookgate.delivery.resolver import BlockedAddressError, PolicyResolver
 
 __all__ = [
     "BlockedAddressError",
@@ -74,50 +74,6 @@ class Sender(Protocol):
     async def send(self, request: OutboundRequest) -> SendResult: ...
 
     async def close(self) -> None: ...
-
-
-class BlockedAddressError(OSError):
-    """A destination was refused by the address policy.
-
-    ``str(error)`` is the policy's message, which tells the operator how to
-    allow the address.
-    """
-
-
-class PolicyResolver(AbstractResolver):
-    """Resolves host names, keeping only the addresses the policy allows.
-
-    Delegates to ``inner`` (a new ``aiohttp.ThreadedResolver`` by default, which
-    needs a running event loop) and drops every refused address. Raises
-    ``BlockedAddressError`` when the host resolves only to refused addresses;
-    resolution failures from ``inner`` (``socket.gaierror``) propagate as is.
-    Closes ``inner`` when closed.
-    """
-
-    def __init__(self, policy: AddressPolicy, inner: AbstractResolver | None = None) -> None:
-        self._policy = policy
-        self._inner = inner if inner is not None else aiohttp.ThreadedResolver()
-
-    async def resolve(
-        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
-    ) -> list[ResolveResult]:
-        results = await self._inner.resolve(host, port, family)
-        allowed: list[ResolveResult] = []
-        reasons: list[str] = []
-        for result in results:
-            reason = self._policy.blocked_reason(result["host"])
-            if reason is None:
-                allowed.append(result)
-            elif reason not in reasons:
-                reasons.append(reason)
-        if allowed or not results:
-            return allowed
-        raise BlockedAddressError(
-            f"host {host} resolves only to refused addresses: " + "; ".join(reasons)
-        )
-
-    async def close(self) -> None:
-        await self._inner.close()
 
 
 class _Refused(Exception):
@@ -229,7 +185,9 @@ class HttpSender:
                 timeout=timeout,
             ) as response:
                 status = response.status
-                retry_after = _parse_retry_after(response.headers.get("Retry-After"))
+                retry_after = parse_retry_after(
+                    response.headers.get("Retry-After"), datetime.now(UTC)
+                )
                 chunks: list[bytes] = []
                 try:
                     await _read_capped(response.content, self._max_response_bytes, chunks)
@@ -339,35 +297,6 @@ async def _read_capped(content: aiohttp.StreamReader, cap: int, chunks: list[byt
 
 def _elapsed_ms(start: float) -> int:
     return round((time.perf_counter() - start) * 1000)
-
-
-def _parse_retry_after(value: str | None) -> float | None:
-    """Seconds to wait from a ``Retry-After`` value (RFC 9110 §10.2.3).
-
-    Delta-seconds (non-negative integer) are returned as is; an HTTP-date
-    becomes the seconds from now until then, at least 0. Anything else is None.
-    """
-    if value is None:
-        return None
-    text = value.strip()
-    if not text:
-        return None
-    if text.isascii() and text.isdigit():
-        try:
-            seconds = float(int(text))
-        except (ValueError, OverflowError):
-            return None
-        return seconds if math.isfinite(seconds) else None
-    try:
-        when = parsedate_to_datetime(text)
-    except (TypeError, ValueError, IndexError, OverflowError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    try:
-        return max(0.0, when.timestamp() - time.time())
-    except (OverflowError, OSError):
-        return None
 
 
 def _blocked_cause(exc: BaseException) -> BlockedAddressError | None:
