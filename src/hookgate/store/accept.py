@@ -14,24 +14,22 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
-from sqlalchemy import and_, delete, or_, select, update
+from sqlalchemy import and_, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hookgate.core import ids
 from hookgate.core.filters import endpoint_accepts
 from hookgate.store import rows
 from hookgate.store.database import Database
+from hookgate.store.fanout import enabled_endpoints, resolve_apps
 from hookgate.store.records import (
     DeliveryStatus,
-    Endpoint,
     Job,
     Message,
     NewApplication,
 )
 from hookgate.store.tables import (
-    applications,
     deliveries,
-    endpoints,
     idempotency_keys,
     message_event_ids,
     messages,
@@ -107,7 +105,11 @@ async def accept_batch(
     outcomes: list[AcceptOutcome | None] = [None] * len(batch)
     replay_keys: dict[int, str] = {}
     async with db.write() as conn:
-        app_ids = await _resolve_apps(db, conn, batch, now_ms)
+        wanted: dict[str, NewApplication | None] = {}
+        for item in batch:
+            if item.new_application is not None or item.app_ref not in wanted:
+                wanted[item.app_ref] = item.new_application
+        app_ids = await resolve_apps(db, conn, wanted, now_ms)
         pending: list[_Pending] = []
         for index, item in enumerate(batch):
             app_id = app_ids.get(item.app_ref)
@@ -131,76 +133,6 @@ async def accept_batch(
             for index, outcome in (await _replay(conn, replay_keys)).items():
                 outcomes[index] = outcome
     return [o if o is not None else AcceptOutcome(AcceptStatus.APP_NOT_FOUND) for o in outcomes]
-
-
-async def _resolve_apps(
-    db: Database, conn: AsyncConnection, batch: Sequence[AcceptItem], now_ms: int
-) -> dict[str, str]:
-    """Map each item's app reference (id or uid) to an app id, creating the
-    applications that items asked to create."""
-    refs = {item.app_ref for item in batch}
-    found = await _lookup_apps(db, conn, refs)
-    # An id-shaped reference can only name an existing application: creating
-    # one would give it another id, and every retry would create another.
-    to_create: dict[str, NewApplication] = {
-        item.app_ref: item.new_application
-        for item in batch
-        if item.app_ref not in found
-        and item.new_application is not None
-        and (item.new_application.uid or not ids.looks_like_id(item.app_ref, ids.APP))
-    }
-    if to_create:
-        values = []
-        key_by_ref: dict[str, str] = {}
-        for ref, new_app in to_create.items():
-            app_id = ids.new_id(ids.APP)
-            uid = new_app.uid or ref
-            # Found again by uid: another request may have created it first.
-            key_by_ref[ref] = uid
-            values.append(
-                {
-                    "id": app_id,
-                    "uid": uid,
-                    "name": new_app.name,
-                    "throttle_rate": new_app.throttle_rate,
-                    "metadata": new_app.metadata,
-                    "created_at": now_ms,
-                    "updated_at": now_ms,
-                }
-            )
-        await conn.execute(db.insert_ignoring_conflicts(applications), values)
-        db.config_generation += 1
-        created = await _lookup_apps(db, conn, set(key_by_ref.values()))
-        for ref, key in key_by_ref.items():
-            if key in created:
-                found[ref] = created[key]
-    return found
-
-
-async def _lookup_apps(db: Database, conn: AsyncConnection, refs: set[str]) -> dict[str, str]:
-    """App ids by reference, from the fan-out cache where it can answer."""
-    cache = db.fanout_cache
-    known: dict[str, str | None] = {}
-    if cache is not None:
-        cache.sync(db.config_generation)
-        known = {ref: cache.app_ids[ref] for ref in refs if ref in cache.app_ids}
-    missing = refs - known.keys()
-    if missing:
-        result = await conn.execute(
-            select(applications.c.id, applications.c.uid).where(
-                or_(applications.c.id.in_(missing), applications.c.uid.in_(missing))
-            )
-        )
-        found: dict[str, str | None] = dict.fromkeys(missing)
-        for app_id, uid in result:
-            if uid in missing and found[uid] is None:
-                found[uid] = app_id
-            if app_id in missing:
-                found[app_id] = app_id
-        known.update(found)
-        if cache is not None:
-            cache.app_ids.update(found)
-    return {ref: app_id for ref, app_id in known.items() if app_id is not None}
 
 
 async def _claim_idempotency_keys(
@@ -290,7 +222,7 @@ async def _insert_messages(
 ) -> list[AcceptOutcome]:
     if not pending:
         return []
-    app_endpoints = await _enabled_endpoints(db, conn, {p.app_id for p in pending})
+    app_endpoints = await enabled_endpoints(db, conn, {p.app_id for p in pending})
     message_rows: list[dict[str, Any]] = []
     delivery_rows: list[dict[str, Any]] = []
     outcomes: list[AcceptOutcome] = []
@@ -361,33 +293,6 @@ def new_delivery_row(job: Job, now_ms: int, lease_until_ms: int) -> dict[str, An
         "created_at": now_ms,
         "updated_at": now_ms,
     }
-
-
-async def _enabled_endpoints(
-    db: Database, conn: AsyncConnection, app_ids: set[str]
-) -> dict[str, list[Endpoint]]:
-    """Enabled endpoints by application, from the fan-out cache where it can."""
-    cache = db.fanout_cache
-    by_app: dict[str, list[Endpoint]] = {}
-    if cache is not None:
-        cache.sync(db.config_generation)
-        by_app = {
-            app_id: cache.endpoints[app_id] for app_id in app_ids if app_id in cache.endpoints
-        }
-    missing = app_ids - by_app.keys()
-    if missing:
-        loaded: dict[str, list[Endpoint]] = {app_id: [] for app_id in missing}
-        result = await conn.execute(
-            select(endpoints).where(
-                endpoints.c.app_id.in_(missing), endpoints.c.disabled.is_(False)
-            )
-        )
-        for ep in map(rows.endpoint, result):
-            loaded[ep.app_id].append(ep)
-        by_app.update(loaded)
-        if cache is not None:
-            cache.endpoints.update(loaded)
-    return by_app
 
 
 async def _replay(conn: AsyncConnection, replay_keys: dict[int, str]) -> dict[int, AcceptOutcome]:
