@@ -118,8 +118,8 @@ def serve(
     """Run the management API and the delivery workers in one process."""
     settings = _settings(data_dir, host=host, port=port)
     lock = _lock_data_dir(settings) if settings.is_sqlite else None
-    new_token = _run_with_database(settings, lambda db: _first_start_token(settings, db), wait=True)
     _configure_logging()
+    new_token = _run_with_database(settings, lambda db: _first_start_token(settings, db), wait=True)
     where = (
         f"data: {settings.data_dir}"
         if settings.is_sqlite

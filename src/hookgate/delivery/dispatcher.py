@@ -22,6 +22,8 @@ from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from sqlalchemy.exc import OperationalError
+
 from hookgate.core import ids
 from hookgate.core.outcome import Verdict, classify
 from hookgate.core.retry import RetryPolicy
@@ -327,9 +329,12 @@ class Dispatcher:
                 now_ms = self._now_ms()
                 try:
                     jobs = await self._queue.claim_due(now_ms, limit, now_ms + self.lease_ms)
-                except Exception:
-                    log.exception("claiming deliveries failed; retrying in %.1f s", backoff)
-                    await asyncio.sleep(backoff)
+                except Exception as exc:
+                    _log_store_failure("claiming deliveries", exc, backoff)
+                    # A wake-up (the database is back) ends the wait early.
+                    self._wake.clear()
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._wake.wait(), backoff)
                     backoff = min(backoff * 2, 30.0)
                     continue
                 backoff = self._settings.poll_interval
@@ -349,8 +354,20 @@ class Dispatcher:
                 continue
             try:
                 await self._queue.renew_leases(list(self._held), self._now_ms() + self.lease_ms)
-            except Exception:
-                log.exception("renewing %d leases failed", len(self._held))
+            except Exception as exc:
+                _log_store_failure(f"renewing {len(self._held)} leases", exc, interval)
 
     def _now_ms(self) -> int:
         return int(self._clock() * 1000)
+
+
+def _log_store_failure(what: str, exc: Exception, retry_in: float) -> None:
+    """One line for an unreachable database (routine during an outage), a
+    traceback for anything else."""
+    if isinstance(exc, OperationalError | OSError):
+        reason = getattr(exc, "orig", None) or exc
+        log.error(
+            "%s failed: database unreachable (%s); retrying in %.1f s", what, reason, retry_in
+        )
+    else:
+        log.exception("%s failed; retrying in %.1f s", what, retry_in)
