@@ -22,6 +22,8 @@ from hookgate.store.messages import ListFilter
 
 @dataclass(slots=True)
 class Services:
+    """The long-lived objects of this process, shared by every request."""
+
     settings: Settings
     db: Database
     engine: Engine
@@ -29,6 +31,7 @@ class Services:
 
 
 def services(request: Request) -> Services:
+    """The services of the app serving ``request`` (no authentication)."""
     svc: Services = request.app.state.services
     return svc
 
@@ -41,6 +44,7 @@ async def authenticated(request: Request) -> Services:
 
 
 def ms_or_none(value: datetime | None) -> int | None:
+    """A query-parameter datetime as epoch milliseconds, as the store keeps time."""
     return None if value is None else to_ms(value)
 
 
@@ -52,6 +56,7 @@ def split_list(values: list[str] | None) -> list[str] | None:
 
 
 def idempotency_scope(request: Request, key: str) -> str:
+    """An ``Idempotency-Key`` made unique to the request's method and path."""
     return f"{request.method} {request.url.path} {key}"
 
 
