@@ -96,10 +96,14 @@ class Engine:
     async def accept(self, item: AcceptItem) -> AcceptOutcome:
         return await self._committer.submit(item)
 
-    def wake(self) -> None:
-        """Tell the dispatcher that deliveries became due (resend, recover)."""
+    async def wake(self) -> None:
+        """Deliveries became due (resend, recover): wake this process's
+        dispatcher, or the workers listening on PostgreSQL."""
         if self.dispatcher is not None:
             self.dispatcher.wake()
+        elif not self.db.is_sqlite:
+            async with self.db.write() as conn:
+                await self.db.notify_workers(conn)
 
     async def _flush(self, items: Sequence[AcceptItem]) -> list[AcceptOutcome | BaseException]:
         """Accept a batch in one transaction. If the database refuses a value,

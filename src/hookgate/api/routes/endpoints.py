@@ -176,7 +176,7 @@ async def recover(
         await endpoints.recover(
             svc.db, app_id, endpoint_id, convert.to_ms(body.since), ms_or_none(body.until), now
         )
-        svc.engine.wake()
+        await svc.engine.wake()
         out = s.RecoverOut(
             id=ids.new_id(ids.TASK),
             status=s.BackgroundTaskStatus.FINISHED,

@@ -177,7 +177,7 @@ async def resend(
 ) -> Response:
     async def handler() -> Response:
         await messages.resend(svc.db, app_id, msg_id, endpoint_id, now_ms())
-        svc.engine.wake()
+        await svc.engine.wake()
         return JsonResponse({}, status_code=202)
 
     return await idempotent(request, svc, handler)
