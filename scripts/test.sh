@@ -13,6 +13,9 @@ fi
 
 bash scripts/services.sh
 
+# GitHub's own signer, for tests/providers/test_github_octokit.py (run by node).
+npm install --silent --no-audit --no-fund --no-save --prefix .cache/node @octokit/webhooks-methods@6.0.0
+
 .venv/bin/ruff check src tests benchmarks
 .venv/bin/ruff format --check src tests benchmarks
 .venv/bin/mypy

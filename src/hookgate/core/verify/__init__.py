@@ -1,0 +1,60 @@
+"""Verifying inbound webhooks: provider schemes as data, one pure engine.
+
+::
+
+    VerificationError                     every rejection (never carries a secret)
+     ├── MissingHeader(name)              a required header is absent or empty
+     ├── MalformedHeader(name, why)       a header is present but cannot be parsed
+     ├── BadSignature                     no signature matches any configured secret
+     ├── StaleTimestamp(age, tolerance)   authentic, but outside the freshness window
+     └── WrongCredentials                 shared token / Basic / bearer does not match
+
+``verify(PRESETS["github"], body=..., headers=..., secrets=[...], now=time.time())``
+returns a ``Verified`` or raises one of the above. No I/O, stdlib only.
+"""
+
+from .engine import Verified, locate, verify
+from .errors import (
+    BadSignature,
+    MalformedHeader,
+    MissingHeader,
+    StaleTimestamp,
+    VerificationError,
+    WrongCredentials,
+)
+from .presets import PRESETS, generic_hmac, token_scheme
+from .scheme import (
+    Algorithm,
+    Encoding,
+    FromHeader,
+    FromJson,
+    KeyFormat,
+    Locator,
+    Method,
+    Scheme,
+    SignatureFormat,
+)
+
+__all__ = [
+    "PRESETS",
+    "Algorithm",
+    "BadSignature",
+    "Encoding",
+    "FromHeader",
+    "FromJson",
+    "KeyFormat",
+    "Locator",
+    "MalformedHeader",
+    "Method",
+    "MissingHeader",
+    "Scheme",
+    "SignatureFormat",
+    "StaleTimestamp",
+    "VerificationError",
+    "Verified",
+    "WrongCredentials",
+    "generic_hmac",
+    "locate",
+    "token_scheme",
+    "verify",
+]
