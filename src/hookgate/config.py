@@ -29,6 +29,10 @@ class Settings(BaseSettings):
     )
     admin_token: str | None = Field(None, description="Accept this admin API token as well")
     public_url: str | None = Field(None, description="Externally visible base URL")
+    forwarded_allow_ips: str = Field(
+        "127.0.0.1",
+        description="Peers whose X-Forwarded-For/-Proto are believed (comma list, '*' = all)",
+    )
 
     # Database (PostgreSQL).
     db_pool_size: int = Field(10, ge=1, description="Connections kept per process")

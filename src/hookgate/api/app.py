@@ -14,7 +14,16 @@ from hookgate.api import errors
 from hookgate.api.auth import TokenChecker
 from hookgate.api.deps import Services, now_ms
 from hookgate.api.responses import JsonResponse
-from hookgate.api.routes import applications, auth, endpoints, event_types, health, messages
+from hookgate.api.routes import (
+    applications,
+    auth,
+    endpoints,
+    event_types,
+    health,
+    inbound,
+    ingest,
+    messages,
+)
 from hookgate.config import Settings
 from hookgate.delivery.engine import Engine
 from hookgate.store import idempotency
@@ -56,7 +65,7 @@ def create_app(settings: Settings, *, run_worker: bool = True) -> FastAPI:
     app.router.routes.append(
         Route("/api/v1/app/{app_id}/msg", messages.create_message_fast, methods=["POST"])
     )
-    for module in (messages, endpoints, applications, event_types, health, auth):
+    for module in (messages, endpoints, applications, event_types, health, auth, ingest, inbound):
         app.include_router(module.router)
     return app
 

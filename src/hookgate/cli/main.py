@@ -138,6 +138,8 @@ def serve(
             create_app(settings, run_worker=worker),
             host=settings.host,
             port=settings.port,
+            proxy_headers=True,
+            forwarded_allow_ips=settings.forwarded_allow_ips,
             log_level="warning",
             access_log=False,
             timeout_graceful_shutdown=15,

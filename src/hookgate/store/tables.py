@@ -175,3 +175,57 @@ attempts = Table(
     Index("ix_attempts_msg", "msg_id", "id"),
     Index("ix_attempts_endpoint", "endpoint_id", "id"),
 )
+
+# -- receiving webhooks --------------------------------------------------------
+
+# A source is one inbound URL (``/in/{id or uid}``) with its verification
+# scheme. ``type`` is the Svix Ingest source type as the client sent it
+# ("github", "clerk", "generic-webhook", ...); ``scheme`` the name of the
+# ``core.verify.PRESETS`` scheme it resolves to, or "none" (no verification);
+# ``config`` the normalized options, secrets included (see inbound.config).
+sources = Table(
+    "sources",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("uid", String(256), nullable=True, unique=True),
+    Column("name", Text, nullable=False),
+    Column("type", String(64), nullable=False),
+    Column("scheme", String(64), nullable=False),
+    Column("config", JSON, nullable=False),
+    Column("metadata", JSON, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
+)
+
+# Every request received for a known source, accepted or not, byte for byte.
+inbound_requests = Table(
+    "inbound_requests",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("source_id", ID, ForeignKey("sources.id", ondelete="CASCADE"), nullable=False),
+    Column("received_at", BigInteger, nullable=False),
+    Column("method", String(16), nullable=False),
+    Column("path", Text, nullable=False),
+    Column("query", Text, nullable=False),
+    # [[name, value], ...] in the order received.
+    Column("headers", JSON, nullable=False),
+    Column("body", LargeBinary, nullable=False),
+    Column("source_ip", String(64), nullable=True),
+    Column("verified", Boolean, nullable=False),
+    # Why the request was refused (or marked a duplicate); NULL if accepted.
+    Column("rejection", Text, nullable=True),
+    Column("event_id", String(256), nullable=True),
+    Column("event_type", String(256), nullable=True),
+    Index("ix_inbound_requests_source", "source_id", "id"),
+)
+
+# The verified event ids seen per source, for the dedupe window: one
+# primary-key probe per request, valid across API processes.
+inbound_dedupe = Table(
+    "inbound_dedupe",
+    metadata,
+    Column("source_id", ID, primary_key=True),
+    Column("event_id", String(256), primary_key=True),
+    Column("request_id", ID, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+)

@@ -1,0 +1,73 @@
+"""``/in/{source}``: where providers send webhooks (no API token: requests
+prove themselves with the source's verification scheme).
+
+The body is read here, capped at the source's ``maxBodyBytes`` (413 before
+reading when ``Content-Length`` is over it, or as soon as a streamed body
+passes it); everything else is ``hookgate.inbound.accept``. Unknown sources
+answer 404 and are not stored.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+
+from fastapi import APIRouter, Request, Response
+
+from hookgate.api.deps import services
+from hookgate.api.routing import refuse_nul_in_url
+from hookgate.inbound import accept
+from hookgate.inbound.accept import HttpRequest
+from hookgate.inbound.config import METHODS
+from hookgate.store import sources
+from hookgate.store.errors import NotFound
+
+router = APIRouter(tags=["Inbound"])
+
+
+@router.api_route("/in/{source}", methods=list(METHODS))
+async def receive(source: str, request: Request) -> Response:
+    """Verify, store and answer one provider request."""
+    refuse_nul_in_url(request)
+    svc = services(request)
+    try:
+        found = await sources.get(svc.db, source)
+    except NotFound:
+        return _send(accept.error_reply(404, "not_found", "Source not found"))
+    options = accept.source_options(found)
+    peer = request.client.host if request.client else None
+    http = HttpRequest(
+        method=request.method,
+        path=request.url.path,
+        query=request.scope.get("query_string", b"").decode("latin-1"),
+        headers=[(k.decode("latin-1"), v.decode("latin-1")) for k, v in request.scope["headers"]],
+        url=str(request.url),
+        peer_ip=accept.client_ip(options, peer, request.headers.get("x-forwarded-for")),
+    )
+    refusal = accept.precheck(options, http, request.headers.get("content-length"))
+    if refusal is None:
+        body = await _read_capped(request, options.max_body_bytes)
+        if body is None:
+            refusal = accept.too_large(options.max_body_bytes + 1, options)
+        else:
+            http = replace(http, body=body)
+    if refusal is not None:
+        return _send(await accept.refuse(svc.db, found, http, refusal, time.time()))
+    reply = await accept.accept(
+        svc.db, found, options, http, now=time.time(), public_base=svc.settings.public_url
+    )
+    return _send(reply)
+
+
+async def _read_capped(request: Request, cap: int) -> bytes | None:
+    """The whole body, or None as soon as it is longer than ``cap`` bytes."""
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > cap:
+            return None
+    return bytes(body)
+
+
+def _send(reply: accept.Reply) -> Response:
+    return Response(reply.body, status_code=reply.status, headers=dict(reply.headers))

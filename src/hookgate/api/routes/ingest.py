@@ -1,0 +1,200 @@
+"""``/ingest/api/v1/source``: sources, wire-compatible with Svix Ingest as
+the official SDKs use it (create, get by id or uid, list, upsert, delete).
+
+``type`` is a Svix Ingest source type and ``config`` its configuration; see
+``hookgate.inbound.config`` for the mapping to verification schemes and for
+Hookgate's own config keys. Responses are ``IngestSourceOut``: ``config``
+shows the options without secrets (plus ``secretCount``) and ``ingestUrl`` is
+``<public base URL>/in/<source id>``.
+
+Hookgate extension: ``GET /ingest/api/v1/source/{source_id}/request`` lists
+the requests received, newest first (``?verified=true|false``, ``limit``,
+``iterator``), as a ``ListResponse`` of::
+
+    {"id": "inreq_...", "sourceId": "src_...", "receivedAt": "<ISO 8601>",
+     "method": "POST", "path": "/in/...", "query": "a=1",
+     "headers": [["name", "value"], ...],      # as received, in order
+     "body": "<base64 of the exact bytes>",
+     "sourceIp": "203.0.113.9", "verified": true,
+     "rejection": null | "why it was refused / duplicate of inreq_...",
+     "eventId": "..." | null, "eventType": "..." | null}
+
+Values of credential headers (``Authorization``, ``Cookie``, ...) are shown
+as ``"<redacted>"``.
+"""
+
+from __future__ import annotations
+
+import base64
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+from pydantic import AfterValidator, Field, StringConstraints
+
+from hookgate.api import convert
+from hookgate.api import schemas as s
+from hookgate.api.convert import SENSITIVE_HEADERS, iso
+from hookgate.api.deps import Services, authenticated, idempotent, now_ms
+from hookgate.api.errors import validation_response
+from hookgate.api.responses import JsonResponse
+from hookgate.api.routing import JsonRoute
+from hookgate.api.schemas.base import Metadata, RequestModel, Uid
+from hookgate.inbound import config as source_config
+from hookgate.store import sources
+from hookgate.store.sources import InboundRequest, Source
+
+router = APIRouter(prefix="/ingest/api/v1/source", tags=["Ingest Source"], route_class=JsonRoute)
+
+_REDACTED_HEADERS = SENSITIVE_HEADERS | {"x-gitlab-token"}
+
+SourceType = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9\-]{0,63}$")]
+
+
+def _no_source_prefix(value: str) -> str:
+    if value.startswith(f"{sources.SOURCE}_"):
+        raise ValueError(f"uids may not start with the id prefix '{sources.SOURCE}_'")
+    return value
+
+
+class IngestSourceIn(RequestModel):
+    """``IngestSourceIn`` of the Svix API."""
+
+    name: Annotated[str, StringConstraints(min_length=1, max_length=256)]
+    uid: Annotated[Uid, AfterValidator(_no_source_prefix)] | None = None
+    metadata: Metadata | None = None
+    type: SourceType
+    config: dict[str, Any] = Field(default_factory=dict)
+
+    def fields(self) -> dict[str, Any]:
+        """Store fields; raises ``ConfigError`` for an unusable config."""
+        scheme, stored = source_config.parse(self.type, self.config)
+        return {
+            "uid": self.uid,
+            "name": self.name,
+            "type": self.type,
+            "scheme": scheme,
+            "config": stored,
+            "metadata": self.metadata or {},
+        }
+
+
+def _fields_or_error(body: IngestSourceIn) -> dict[str, Any] | JsonResponse:
+    try:
+        return body.fields()
+    except source_config.ConfigError as exc:
+        return validation_response(
+            [{"loc": ["body", "config"], "msg": str(exc), "type": "value_error"}]
+        )
+
+
+def public_base(svc: Services, request: Request) -> str:
+    """The externally visible base URL, without a trailing slash."""
+    return (svc.settings.public_url or str(request.base_url)).rstrip("/")
+
+
+def source_json(source: Source, base: str) -> dict[str, Any]:
+    """``IngestSourceOut``."""
+    return {
+        "id": source.id,
+        "uid": source.uid,
+        "name": source.name,
+        "ingestUrl": f"{base}/in/{source.id}",
+        "createdAt": iso(source.created_at),
+        "updatedAt": iso(source.updated_at),
+        "metadata": source.metadata,
+        "type": source.type,
+        "config": source_config.public_config(source.config),
+    }
+
+
+def request_json(item: InboundRequest) -> dict[str, Any]:
+    """One received request (see the module docstring)."""
+    return {
+        "id": item.id,
+        "sourceId": item.source_id,
+        "receivedAt": iso(item.received_at),
+        "method": item.method,
+        "path": item.path,
+        "query": item.query,
+        "headers": [
+            [k, "<redacted>" if k.lower() in _REDACTED_HEADERS else v] for k, v in item.headers
+        ],
+        "body": base64.b64encode(item.body).decode("ascii"),
+        "sourceIp": item.source_ip,
+        "verified": item.verified,
+        "rejection": item.rejection,
+        "eventId": item.event_id,
+        "eventType": item.event_type,
+    }
+
+
+@router.get("")
+async def list_sources(
+    request: Request,
+    limit: int | None = Query(None, ge=0),
+    iterator: str | None = None,
+    order: s.Ordering = s.Ordering.ASCENDING,
+    svc: Services = Depends(authenticated),
+) -> Response:
+    page = await sources.list_page(
+        svc.db, iterator=iterator, limit=limit, descending=order is s.Ordering.DESCENDING
+    )
+    base = public_base(svc, request)
+    return convert.list_json(page, [source_json(item, base) for item in page.items])
+
+
+@router.post("", status_code=201)
+async def create_source(
+    body: IngestSourceIn, request: Request, svc: Services = Depends(authenticated)
+) -> Response:
+    fields = _fields_or_error(body)
+    if isinstance(fields, JsonResponse):
+        return fields
+    checked = fields
+
+    async def handler() -> Response:
+        source = await sources.create(svc.db, checked, now_ms())
+        return JsonResponse(source_json(source, public_base(svc, request)), status_code=201)
+
+    return await idempotent(request, svc, handler)
+
+
+@router.get("/{source_id}")
+async def get_source(
+    source_id: str, request: Request, svc: Services = Depends(authenticated)
+) -> Response:
+    source = await sources.get(svc.db, source_id)
+    return JsonResponse(source_json(source, public_base(svc, request)))
+
+
+@router.put("/{source_id}")
+async def upsert_source(
+    source_id: str, body: IngestSourceIn, request: Request, svc: Services = Depends(authenticated)
+) -> Response:
+    fields = _fields_or_error(body)
+    if isinstance(fields, JsonResponse):
+        return fields
+    source, created = await sources.upsert(svc.db, source_id, fields, now_ms())
+    base = public_base(svc, request)
+    return JsonResponse(source_json(source, base), status_code=201 if created else 200)
+
+
+@router.delete("/{source_id}", status_code=204)
+async def delete_source(source_id: str, svc: Services = Depends(authenticated)) -> Response:
+    await sources.delete_source(svc.db, source_id)
+    return Response(status_code=204)
+
+
+@router.get("/{source_id}/request")
+async def list_source_requests(
+    source_id: str,
+    verified: bool | None = None,
+    limit: int | None = Query(None, ge=0),
+    iterator: str | None = None,
+    svc: Services = Depends(authenticated),
+) -> Response:
+    """Hookgate extension: the requests received by a source, newest first."""
+    page = await sources.list_requests(
+        svc.db, source_id, verified=verified, iterator=iterator, limit=limit
+    )
+    return convert.list_json(page, [request_json(item) for item in page.items])

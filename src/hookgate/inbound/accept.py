@@ -1,0 +1,255 @@
+"""The accept path of ``/in/{source}``: check, verify, store, answer.
+
+The caller (the HTTP route) finds the source, calls ``precheck`` before
+reading the body, reads at most ``options.max_body_bytes`` bytes, then calls
+``accept``. Either way every refusal for a known source is stored with its
+reason (``refuse``). Answers:
+
+- the source's configured response (default 200 ``{"ok": true}``) when
+  accepted, and also for a duplicate (stored as rejected "duplicate of
+  inreq_..."), so that the provider stops retrying;
+- 200 ``{"challenge": ...}`` for a verified Slack ``url_verification``;
+- 400 ``missing_header`` / ``malformed_header``; 401 ``bad_signature`` /
+  ``stale_timestamp`` / ``wrong_credentials``; 403 ``ip_not_allowed``;
+  405 ``method_not_allowed``; 413 ``payload_too_large``; 500
+  ``source_misconfigured`` -- all with ``{"code", "detail"}`` bodies.
+
+Verification is CPU only and runs before the one short write transaction
+(``sources.record_request``). Each request has a transaction of its own; a
+group commit as on the message hot path is not needed yet.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qs
+
+from hookgate.core.verify import PRESETS, VerificationError, Verified, verify
+from hookgate.core.verify.errors import MalformedHeader, MissingHeader
+from hookgate.inbound import network
+from hookgate.inbound.config import NO_SCHEME, SourceOptions, load
+from hookgate.store import sources
+from hookgate.store.database import Database
+from hookgate.store.sources import InboundRequest, Source
+
+_CODE_WORDS = re.compile(r"(?<!^)(?=[A-Z])")
+
+
+@dataclass(frozen=True)
+class HttpRequest:
+    """A received request as the route hands it over."""
+
+    method: str
+    path: str
+    query: str
+    #: (name, value) pairs in the order received.
+    headers: list[tuple[str, str]]
+    #: The URL the request arrived at (scheme, host, path and query).
+    url: str
+    peer_ip: str | None
+    body: bytes = b""
+
+    def header(self, name: str) -> str | None:
+        """The first value of header ``name`` (case-insensitive)."""
+        lower = name.lower()
+        return next((v for k, v in self.headers if k.lower() == lower), None)
+
+
+@dataclass(frozen=True)
+class Reply:
+    """The HTTP answer to send."""
+
+    status: int
+    body: bytes
+    headers: Mapping[str, str] = field(default_factory=lambda: {"content-type": "application/json"})
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """Why a request is refused, before or after verification."""
+
+    status: int
+    code: str
+    detail: str
+
+
+def error_reply(status: int, code: str, detail: str) -> Reply:
+    """A Svix-shaped error answer."""
+    return Reply(status, json.dumps({"code": code, "detail": detail}).encode())
+
+
+def precheck(
+    options: SourceOptions, http: HttpRequest, content_length: str | None
+) -> Refusal | None:
+    """A refusal decided before the body is read: method, client address,
+    declared size. None if the request may be read."""
+    if http.method not in options.allowed_methods:
+        allowed = ", ".join(options.allowed_methods)
+        return Refusal(405, "method_not_allowed", f"{http.method} not allowed; use {allowed}")
+    if not network.allowed(http.peer_ip, options.allowed_cidrs):
+        return Refusal(403, "ip_not_allowed", f"client address {http.peer_ip} is not allowed")
+    declared = int(content_length) if content_length and content_length.isdigit() else None
+    if declared is not None and declared > options.max_body_bytes:
+        return too_large(declared, options)
+    return None
+
+
+def too_large(size: int, options: SourceOptions) -> Refusal:
+    detail = f"request body is {size} bytes or more; the limit is {options.max_body_bytes}"
+    return Refusal(413, "payload_too_large", detail)
+
+
+def source_options(source: Source) -> SourceOptions:
+    return load(source.config)
+
+
+def client_ip(options: SourceOptions, peer: str | None, forwarded_for: str | None) -> str | None:
+    return network.client_ip(peer, forwarded_for, options.trusted_proxies)
+
+
+async def refuse(
+    db: Database, source: Source, http: HttpRequest, refusal: Refusal, now: float
+) -> Reply:
+    """Store the refused request with its reason and return the error answer."""
+    await sources.record_request(
+        db, _record(source, http, now, verified=False, rejection=refusal.detail), dedupe_window_ms=0
+    )
+    return error_reply(refusal.status, refusal.code, refusal.detail)
+
+
+async def accept(
+    db: Database,
+    source: Source,
+    options: SourceOptions,
+    http: HttpRequest,
+    *,
+    now: float,
+    public_base: str | None,
+) -> Reply:
+    """Verify ``http`` (whose body is complete) against ``source``, store it
+    and return the answer. ``now`` is the time in seconds; ``public_base``
+    the externally visible base URL of the server, if configured."""
+    if source.scheme == NO_SCHEME:
+        record = _record(source, http, now, verified=False, rejection=None)
+        await sources.record_request(db, record, dedupe_window_ms=0)
+        return _configured(options)
+    try:
+        verified = _verify(source, options, http, now, public_base)
+    except (MissingHeader, MalformedHeader) as exc:
+        return await refuse(db, source, http, Refusal(400, _code(exc), str(exc)), now)
+    except VerificationError as exc:
+        return await refuse(db, source, http, Refusal(401, _code(exc), str(exc)), now)
+    except ValueError as exc:
+        refusal = Refusal(500, "source_misconfigured", f"source configuration error: {exc}")
+        return await refuse(db, source, http, refusal, now)
+    record = _record(
+        source,
+        http,
+        now,
+        verified=True,
+        rejection=None,
+        event_id=verified.event_id,
+        event_type=verified.event_type,
+    )
+    await sources.record_request(db, record, dedupe_window_ms=options.dedupe_window_seconds * 1000)
+    challenge = _slack_challenge(verified, http.body)
+    if challenge is not None:
+        return Reply(200, json.dumps({"challenge": challenge}).encode())
+    return _configured(options)
+
+
+def _verify(
+    source: Source, options: SourceOptions, http: HttpRequest, now: float, public_base: str | None
+) -> Verified:
+    headers: dict[str, str] = {}
+    for name, value in http.headers:
+        headers.setdefault(name.lower(), value)
+    return verify(
+        PRESETS[source.scheme],
+        body=http.body,
+        headers=headers,
+        secrets=options.secrets,
+        now=now,
+        url=signed_url(options, http, public_base),
+        form=_form(headers.get("content-type"), http.body),
+    )
+
+
+def signed_url(options: SourceOptions, http: HttpRequest, public_base: str | None) -> str:
+    """The URL the provider signed: the source's ``public_url`` (with the
+    request's query string if it has none), else the server's public base URL
+    plus the request path, else the URL the request arrived at."""
+    query = f"?{http.query}" if http.query else ""
+    if options.public_url:
+        return options.public_url if "?" in options.public_url else options.public_url + query
+    if public_base:
+        return public_base.rstrip("/") + http.path + query
+    return http.url
+
+
+def _form(content_type: str | None, body: bytes) -> dict[str, list[str]] | None:
+    if not content_type or not content_type.lower().startswith("application/x-www-form-urlencoded"):
+        return None
+    try:
+        return parse_qs(body.decode("utf-8"), keep_blank_values=True)
+    except UnicodeDecodeError:
+        return None
+
+
+def _slack_challenge(verified: Verified, body: bytes) -> str | None:
+    if verified.scheme != "slack":
+        return None
+    try:
+        payload: Any = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    if isinstance(payload, dict) and payload.get("type") == "url_verification":
+        challenge = payload.get("challenge")
+        return challenge if isinstance(challenge, str) else None
+    return None
+
+
+def _configured(options: SourceOptions) -> Reply:
+    spec = options.response
+    return Reply(spec.status, spec.body.encode(), dict(spec.headers))
+
+
+def _code(exc: VerificationError) -> str:
+    """``BadSignature`` -> ``"bad_signature"``."""
+    return _CODE_WORDS.sub("_", type(exc).__name__).lower()
+
+
+def _record(
+    source: Source,
+    http: HttpRequest,
+    now: float,
+    *,
+    verified: bool,
+    rejection: str | None,
+    event_id: str | None = None,
+    event_type: str | None = None,
+) -> InboundRequest:
+    return InboundRequest(
+        id=sources.new_request_id(),
+        source_id=source.id,
+        received_at=int(now * 1000),
+        method=http.method,
+        path=http.path,
+        query=http.query,
+        headers=http.headers,
+        body=http.body,
+        source_ip=http.peer_ip,
+        verified=verified,
+        rejection=rejection,
+        event_id=_clip(event_id),
+        event_type=_clip(event_type),
+    )
+
+
+def _clip(value: str | None) -> str | None:
+    """Event ids/types fit their 256-character text columns (no NULs)."""
+    return None if value is None else value.replace("\x00", "")[:256] or None

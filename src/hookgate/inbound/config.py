@@ -1,0 +1,206 @@
+"""What a source is configured with: its verification scheme and options.
+
+Sources are created with a Svix Ingest ``type`` and ``config``. The type picks
+the ``core.verify.PRESETS`` scheme (``resolve``); ``config`` carries the
+secret(s) plus Hookgate's own options. Keys may be camelCase or snake_case;
+unknown keys are ignored (the SDK sends type-specific ones Hookgate does not
+use).
+
+``config`` keys (all optional unless said otherwise):
+
+- ``secret``: one secret, as in Svix; ``secrets``: a list of secrets, all
+  accepted (for rotation). A verifying scheme needs at least one.
+- ``scheme`` (``generic-webhook`` only): a ``PRESETS`` name (``"twilio"``,
+  ``"gitlab"``, ``"paddle"``, ...). Absent: no verification, as Svix's
+  generic webhook (requests are stored with ``verified = false``).
+- ``publicUrl``: the URL the provider signs (Twilio, Square) when a proxy
+  rewrites the one Hookgate sees.
+- ``allowedMethods``: default ``["POST"]``; others get 405.
+- ``maxBodyBytes``: default 1 MiB; larger bodies get 413.
+- ``allowedCidrs``: if set, only these client networks are accepted (403).
+- ``trustedProxies``: networks whose ``X-Forwarded-For`` is believed.
+- ``dedupeWindowSeconds``: default 86400; 0 turns deduplication off.
+- ``response``: ``{"status": 2xx, "body": "...", "headers": {...}}``, the
+  answer to accepted requests (default 200 ``{"ok": true}``).
+
+Secrets are never part of ``public_config``.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic.alias_generators import to_camel
+
+from hookgate.core.verify import PRESETS
+from hookgate.core.verify.signatures import derive_key
+
+#: ``scheme`` of a source that does not verify requests.
+NO_SCHEME = "none"
+GENERIC = "generic-webhook"
+METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+DEFAULT_MAX_BODY = 1024 * 1024
+MAX_BODY_LIMIT = 32 * 1024 * 1024
+DEFAULT_DEDUPE_WINDOW = 86_400
+
+#: Svix Ingest types whose verification is a preset of the same name.
+_DIRECT = {"github": "github", "stripe": "stripe", "shopify": "shopify", "slack": "slack"}
+#: Svix Ingest types whose senders sign with Standard Webhooks (``SvixConfig``).
+_STANDARD = frozenset(
+    {
+        "svix",
+        "beehiiv",
+        "brex",
+        "clerk",
+        "guesty",
+        "incident-io",
+        "lithic",
+        "nash",
+        "pleo",
+        "psi-fi",
+        "replicate",
+        "resend",
+        "safebase",
+        "sardine",
+        "stych",
+        "open-ai",
+        "render",
+    }
+)
+_HEADER_NAME = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
+_RESERVED_HEADERS = frozenset({"content-length", "transfer-encoding", "connection"})
+
+
+class ConfigError(ValueError):
+    """The source configuration is unusable; the message says why (no secret)."""
+
+
+class ResponseSpec(BaseModel):
+    """The answer to an accepted request."""
+
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
+
+    status: int = Field(200, ge=200, le=299)
+    body: str = Field('{"ok": true}', max_length=65536)
+    headers: dict[str, str] = Field(default_factory=lambda: {"content-type": "application/json"})
+
+    @field_validator("headers")
+    @classmethod
+    def _check_headers(cls, value: dict[str, str]) -> dict[str, str]:
+        for name, text in value.items():
+            if not _HEADER_NAME.match(name) or name.lower() in _RESERVED_HEADERS:
+                raise ValueError(f"header {name!r} may not be set")
+            if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in text):
+                raise ValueError(f"invalid value for header {name!r}")
+        return value
+
+
+class SourceOptions(BaseModel):
+    """A source's normalized configuration, as stored (snake_case JSON)."""
+
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="ignore")
+
+    secret: str | None = Field(None, exclude=True)
+    secrets: list[str] = Field(default_factory=list)
+    scheme: str | None = None
+    public_url: str | None = Field(None, pattern=r"^https?://\S+$")
+    allowed_methods: list[str] = Field(default_factory=lambda: ["POST"], min_length=1)
+    max_body_bytes: int = Field(DEFAULT_MAX_BODY, ge=1, le=MAX_BODY_LIMIT)
+    allowed_cidrs: list[str] | None = None
+    trusted_proxies: list[str] = Field(default_factory=list)
+    dedupe_window_seconds: int = Field(DEFAULT_DEDUPE_WINDOW, ge=0, le=30 * 86_400)
+    response: ResponseSpec = Field(default_factory=ResponseSpec)
+
+    @field_validator("secrets")
+    @classmethod
+    def _check_secrets(cls, value: list[str]) -> list[str]:
+        if any(not s or "\x00" in s or len(s) > 1024 for s in value):
+            raise ValueError("secrets must be non-empty strings of at most 1024 characters")
+        return value
+
+    @field_validator("allowed_methods")
+    @classmethod
+    def _check_methods(cls, value: list[str]) -> list[str]:
+        upper = list(dict.fromkeys(m.upper() for m in value))
+        unknown = [m for m in upper if m not in METHODS]
+        if unknown:
+            raise ValueError(f"unsupported method(s) {unknown}; use {list(METHODS)}")
+        return upper
+
+    @field_validator("allowed_cidrs", "trusted_proxies")
+    @classmethod
+    def _check_networks(cls, value: list[str] | None) -> list[str] | None:
+        for text in value or ():
+            try:
+                ipaddress.ip_network(text, strict=False)
+            except ValueError:
+                raise ValueError(f"{text!r} is not an IP network") from None
+        return value
+
+    @property
+    def all_secrets(self) -> list[str]:
+        """Every configured secret (``secrets`` then ``secret``), deduplicated."""
+        single = [self.secret] if self.secret else []
+        return list(dict.fromkeys([*self.secrets, *single]))
+
+
+def parse(source_type: str, config: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """``(scheme, stored config)`` for a source of ``source_type`` created
+    with ``config``. Raises ``ConfigError`` saying what is wrong."""
+    try:
+        options = SourceOptions.model_validate(config)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        raise ConfigError(f"config.{where}: {first['msg']}") from None
+    secrets = options.all_secrets
+    scheme = resolve(source_type, options.scheme, secrets)
+    if scheme != NO_SCHEME:
+        if not secrets:
+            raise ConfigError(f"a {source_type} source needs config.secret (or config.secrets)")
+        for index, secret in enumerate(secrets):
+            try:
+                derive_key(secret, PRESETS[scheme].key_format, index)
+            except ValueError as exc:
+                raise ConfigError(f"config.secrets: {exc}") from None
+    stored = options.model_dump(exclude={"secret"})
+    stored["secrets"] = secrets
+    stored["scheme"] = None if scheme == NO_SCHEME else scheme
+    return scheme, stored
+
+
+def resolve(source_type: str, scheme: str | None, secrets: list[str]) -> str:
+    """The ``PRESETS`` name (or ``NO_SCHEME``) verifying a ``source_type`` source."""
+    if source_type == GENERIC:
+        if scheme is None:
+            return NO_SCHEME
+        if scheme not in PRESETS:
+            raise ConfigError(f"config.scheme must be one of {sorted(PRESETS)}, not {scheme!r}")
+        return scheme
+    if scheme is not None:
+        raise ConfigError("config.scheme is only for generic-webhook sources")
+    if source_type in _DIRECT:
+        return _DIRECT[source_type]
+    if source_type in _STANDARD or any(s.startswith("whsec_") for s in secrets):
+        return "standard_webhooks"
+    raise ConfigError(
+        f"source type {source_type!r} is not supported; use generic-webhook with config.scheme"
+    )
+
+
+def load(stored: dict[str, Any]) -> SourceOptions:
+    """The options of a stored config (as written by ``parse``)."""
+    return SourceOptions.model_validate(stored)
+
+
+def public_config(stored: dict[str, Any]) -> dict[str, Any]:
+    """The config as the API shows it: camelCase, without secrets."""
+    options = load(stored)
+    shown = options.model_dump(by_alias=True, exclude={"secret", "secrets"})
+    if shown["scheme"] is None:
+        del shown["scheme"]
+    shown["secretCount"] = len(options.secrets)
+    return shown

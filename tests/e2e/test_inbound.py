@@ -1,0 +1,276 @@
+"""Receiving webhooks through the real server: sources managed with the
+official Svix SDK (``svix.ingest.source``) and provider requests to
+``/in/{source}``, checked through the request listing."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import time
+import uuid
+from typing import Any
+
+import httpx
+import pytest
+import stripe
+from slack_sdk.signature import SignatureVerifier
+from svix.api import IngestSourceIn, IngestSourceOut, Svix
+from svix.api.ingest_source import IngestSourceListOptions
+from svix.exceptions import HttpError
+from svix.models import GithubConfig, SlackConfig, StripeConfig
+
+from tests.e2e.harness import ServerProcess, unique
+
+pytestmark = pytest.mark.slow
+
+GITHUB_SECRET = "It's a Secret to Everybody"
+STRIPE_SECRET = "whsec_test_0123456789abcdef"
+SLACK_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
+GITHUB_BODY = '{"action":"opened","issue":{"title":"naïve ✓"}}'.encode()
+STRIPE_BODY = '{"id":"evt_1NxQ","object":"event","type":"invoice.paid"}'
+
+
+def github_source(svix_client: Svix) -> IngestSourceOut:
+    return svix_client.ingest.source.create(
+        IngestSourceIn(
+            name="GitHub",
+            uid=unique("gh"),
+            type="github",
+            config=GithubConfig(secret=GITHUB_SECRET),
+        )
+    )
+
+
+def github_headers(body: bytes, delivery: str | None = None) -> dict[str, str]:
+    digest = hmac.new(GITHUB_SECRET.encode(), body, hashlib.sha256).hexdigest()
+    return {
+        "Content-Type": "application/json",
+        "X-GitHub-Event": "issues",
+        "X-GitHub-Delivery": delivery or str(uuid.uuid4()),
+        "X-Hub-Signature-256": f"sha256={digest}",
+    }
+
+
+def stripe_header(payload: str, timestamp: int) -> str:
+    signature = stripe.WebhookSignature._compute_signature(f"{timestamp}.{payload}", STRIPE_SECRET)
+    return f"t={timestamp},v1={signature}"
+
+
+def send(url: str, body: Any, headers: dict[str, str], method: str = "POST") -> httpx.Response:
+    return httpx.request(method, url, content=body, headers=headers, timeout=15.0)
+
+
+def received(api: httpx.Client, source_id: str, **params: Any) -> list[dict[str, Any]]:
+    response = api.get(f"/ingest/api/v1/source/{source_id}/request", params=params)
+    assert response.status_code == 200, response.text
+    items: list[dict[str, Any]] = response.json()["data"]
+    return items
+
+
+def assert_error(response: httpx.Response, status: int, code: str) -> str:
+    assert response.status_code == status, response.text
+    document = response.json()
+    assert document["code"] == code
+    detail: str = document["detail"]
+    return detail
+
+
+def test_sdk_manages_github_and_stripe_sources(server: ServerProcess, svix_client: Svix) -> None:
+    gh = github_source(svix_client)
+    assert gh.id.startswith("src_")
+    assert gh.type == "github"
+    assert gh.ingest_url == f"{server.url}/in/{gh.id}"
+    st = svix_client.ingest.source.create(
+        IngestSourceIn(
+            name="Stripe",
+            type="stripe",
+            metadata={"team": "billing"},
+            config=StripeConfig(secret=STRIPE_SECRET),
+        )
+    )
+    assert (st.type, st.metadata) == ("stripe", {"team": "billing"})
+    assert svix_client.ingest.source.get(gh.id) == gh
+    assert gh.uid is not None
+    assert svix_client.ingest.source.get(gh.uid) == gh
+
+    seen: set[str] = set()
+    iterator: str | None = None
+    for _ in range(1000):
+        page = svix_client.ingest.source.list(IngestSourceListOptions(limit=2, iterator=iterator))
+        seen.update(source.id for source in page.data)
+        if page.done:
+            break
+        iterator = page.iterator
+    assert {gh.id, st.id} <= seen
+
+    renamed = svix_client.ingest.source.upsert(
+        gh.id,
+        IngestSourceIn(name="GitHub 2", uid=gh.uid, type="github", config=GithubConfig(secret="x")),
+    )
+    assert (renamed.id, renamed.name) == (gh.id, "GitHub 2")
+
+    svix_client.ingest.source.delete(st.id)
+    with pytest.raises(HttpError) as caught:
+        svix_client.ingest.source.get(st.id)
+    assert caught.value.status_code == 404
+
+
+def test_config_never_shows_secrets_and_is_validated(api: httpx.Client) -> None:
+    body = {"name": "t", "type": "generic-webhook", "config": {"scheme": "gitlab", "secret": "tok"}}
+    created = api.post("/ingest/api/v1/source", json=body)
+    assert created.status_code == 201, created.text
+    assert "tok" not in created.text
+    assert created.json()["config"]["scheme"] == "gitlab"
+    missing = api.post("/ingest/api/v1/source", json={"name": "t", "type": "stripe", "config": {}})
+    assert missing.status_code == 422
+    unknown = {"name": "t", "type": "generic-webhook", "config": {"scheme": "nope"}}
+    assert api.post("/ingest/api/v1/source", json=unknown).status_code == 422
+
+
+def test_genuine_github_request_is_accepted_and_stored_byte_for_byte(
+    svix_client: Svix, api: httpx.Client
+) -> None:
+    source = github_source(svix_client)
+    assert source.ingest_url is not None
+    headers = github_headers(GITHUB_BODY, delivery="72d3162e-cc78-11e3-81ab-4c9367dc0958")
+    response = send(source.ingest_url, GITHUB_BODY, headers)
+    assert response.status_code == 200, response.text
+    assert response.json() == {"ok": True}
+
+    [stored] = received(api, source.id)
+    assert base64.b64decode(stored["body"]) == GITHUB_BODY
+    assert stored["verified"] is True
+    assert stored["rejection"] is None
+    assert stored["eventId"] == "72d3162e-cc78-11e3-81ab-4c9367dc0958"
+    assert stored["eventType"] == "issues"
+    assert stored["method"] == "POST"
+    names = [name for name, _ in stored["headers"]]
+    assert names.index("x-github-event") < names.index("x-hub-signature-256")
+    assert ["x-hub-signature-256", headers["X-Hub-Signature-256"]] in stored["headers"]
+
+
+def test_changed_byte_and_missing_header_are_refused_and_stored(
+    svix_client: Svix, api: httpx.Client
+) -> None:
+    source = github_source(svix_client)
+    assert source.ingest_url is not None
+    headers = github_headers(GITHUB_BODY)
+    altered = GITHUB_BODY.replace(b"opened", b"openeD")
+    detail = assert_error(send(source.ingest_url, altered, headers), 401, "bad_signature")
+    assert "X-Hub-Signature-256" in detail
+    del headers["X-Hub-Signature-256"]
+    assert_error(send(source.ingest_url, GITHUB_BODY, headers), 400, "missing_header")
+
+    missing, bad = received(api, source.id)
+    assert (bad["verified"], bad["rejection"]) == (False, detail)
+    assert base64.b64decode(bad["body"]) == altered
+    assert missing["rejection"].startswith("missing header X-Hub-Signature-256")
+    assert received(api, source.id, verified="true") == []
+
+
+def test_same_github_delivery_twice_is_a_duplicate(svix_client: Svix, api: httpx.Client) -> None:
+    source = github_source(svix_client)
+    assert source.ingest_url is not None
+    headers = github_headers(GITHUB_BODY)
+    assert send(source.ingest_url, GITHUB_BODY, headers).status_code == 200
+    again = send(source.ingest_url, GITHUB_BODY, headers)
+    assert again.status_code == 200, again.text
+
+    duplicate, first = received(api, source.id)
+    assert first["rejection"] is None
+    assert duplicate["rejection"] == f"duplicate of {first['id']}"
+    assert duplicate["eventId"] == first["eventId"] == headers["X-GitHub-Delivery"]
+
+
+def test_stripe_requests_signed_by_the_stripe_library(svix_client: Svix, api: httpx.Client) -> None:
+    source = svix_client.ingest.source.create(
+        IngestSourceIn(name="Stripe", type="stripe", config=StripeConfig(secret=STRIPE_SECRET))
+    )
+    assert source.ingest_url is not None
+    now = int(time.time())
+    good = {"Stripe-Signature": stripe_header(STRIPE_BODY, now)}
+    response = send(source.ingest_url, STRIPE_BODY.encode(), good)
+    assert response.status_code == 200, response.text
+
+    stale = {"Stripe-Signature": stripe_header(STRIPE_BODY, now - 400)}
+    detail = assert_error(
+        send(source.ingest_url, STRIPE_BODY.encode(), stale), 401, "stale_timestamp"
+    )
+    assert "tolerance" in detail
+
+    refused, accepted = received(api, source.id)
+    assert (accepted["eventId"], accepted["eventType"]) == ("evt_1NxQ", "invoice.paid")
+    assert base64.b64decode(accepted["body"]) == STRIPE_BODY.encode()
+    assert refused["rejection"] == detail
+
+
+def test_slack_url_verification_is_answered(svix_client: Svix, api: httpx.Client) -> None:
+    source = svix_client.ingest.source.create(
+        IngestSourceIn(name="Slack", type="slack", config=SlackConfig(secret=SLACK_SECRET))
+    )
+    assert source.ingest_url is not None
+    body = json.dumps(
+        {"token": "t", "challenge": "3eZbrw1aBm2rZgRNFdxV", "type": "url_verification"}
+    )
+    timestamp = str(int(time.time()))
+    signature = SignatureVerifier(SLACK_SECRET).generate_signature(timestamp=timestamp, body=body)
+    headers = {
+        "Content-Type": "application/json",
+        "X-Slack-Request-Timestamp": timestamp,
+        "X-Slack-Signature": str(signature),
+    }
+    response = send(source.ingest_url, body.encode(), headers)
+    assert response.status_code == 200, response.text
+    assert response.json() == {"challenge": "3eZbrw1aBm2rZgRNFdxV"}
+    [stored] = received(api, source.id)
+    assert stored["verified"] is True
+
+
+def test_size_method_and_unknown_source(server: ServerProcess, api: httpx.Client) -> None:
+    config = {"maxBodyBytes": 1024, "response": {"status": 202, "body": "thanks", "headers": {}}}
+    created = api.post(
+        "/ingest/api/v1/source",
+        json={"name": "open", "type": "generic-webhook", "config": config},
+    )
+    assert created.status_code == 201, created.text
+    source_id, url = created.json()["id"], created.json()["ingestUrl"]
+
+    ok = send(url, b"x" * 1024, {})
+    assert (ok.status_code, ok.content) == (202, b"thanks")
+    assert_error(send(url, b"x" * 1025, {}), 413, "payload_too_large")
+    chunked = send(url, iter([b"x" * 600, b"x" * 600]), {})
+    assert_error(chunked, 413, "payload_too_large")
+    assert_error(send(url, None, {}, method="GET"), 405, "method_not_allowed")
+
+    rows = received(api, source_id)
+    assert [r["rejection"] is None for r in rows] == [False, False, False, True]
+    assert rows[-1]["verified"] is False  # a source without a scheme verifies nothing
+    assert_error(send(f"{server.url}/in/src_nope", b"{}", {}), 404, "not_found")
+    assert api.get("/ingest/api/v1/source/src_nope/request").status_code == 404
+
+
+def test_client_address_allowlist_behind_a_trusted_proxy(api: httpx.Client) -> None:
+    def source(config: dict[str, Any]) -> str:
+        created = api.post(
+            "/ingest/api/v1/source",
+            json={"name": "ip", "type": "generic-webhook", "config": config},
+        )
+        assert created.status_code == 201, created.text
+        url: str = created.json()["ingestUrl"]
+        return url
+
+    # uvicorn itself trusts X-Forwarded-For from loopback peers (its default
+    # forwarded_allow_ips), so the test client appears as the right-most
+    # forwarded address; a source's trustedProxies then walk further left.
+    chain = {"X-Forwarded-For": "10.1.2.3, 192.0.2.7"}
+    direct = source({"allowedCidrs": ["10.0.0.0/8"]})
+    assert_error(send(direct, b"{}", chain), 403, "ip_not_allowed")
+    assert_error(send(direct, b"{}", {}), 403, "ip_not_allowed")
+    proxied = source({"allowedCidrs": ["10.0.0.0/8"], "trustedProxies": ["192.0.2.0/24"]})
+    assert send(proxied, b"{}", chain).status_code == 200
+    spoofed = {"X-Forwarded-For": "10.1.2.3, 198.51.100.1"}
+    assert_error(send(proxied, b"{}", spoofed), 403, "ip_not_allowed")
+    source_id = proxied.rsplit("/", 1)[1]
+    assert [r["sourceIp"] for r in received(api, source_id)] == ["198.51.100.1", "10.1.2.3"]
