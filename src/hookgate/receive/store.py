@@ -17,15 +17,12 @@ class IdempotencyStore(Protocol):
 
     async def claim(self, key: str) -> bool:
         """Mark ``key`` in progress; False if it is in progress or done already."""
-        ...
 
     async def complete(self, key: str) -> None:
         """``key`` was processed: later claims return False."""
-        ...
 
     async def release(self, key: str) -> None:
         """Processing ``key`` failed: a later claim may take it again."""
-        ...
 
 
 class MemoryStore:
