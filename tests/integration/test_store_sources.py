@@ -142,3 +142,15 @@ async def test_deleting_a_source_deletes_its_requests(db: Database) -> None:
     assert fresh.rejection is None
     with pytest.raises(NotFound):
         await sources.list_requests(db, source.id, verified=None, iterator=None, limit=None)
+
+
+async def test_a_released_event_id_is_no_duplicate(db: Database) -> None:
+    """Forwarding failed: the provider's retry must be processed again."""
+    source = await make_source(db)
+    first = await sources.record_request(db, request(source), dedupe_window_ms=WINDOW_MS)
+    await sources.release_event_id(db, first)
+
+    retry = await sources.record_request(
+        db, request(source, at=NOW + 1), dedupe_window_ms=WINDOW_MS
+    )
+    assert retry.rejection is None

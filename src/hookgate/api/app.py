@@ -22,6 +22,7 @@ from hookgate.api.routes import (
     health,
     inbound,
     ingest,
+    ingest_endpoints,
     messages,
 )
 from hookgate.config import Settings
@@ -65,7 +66,17 @@ def create_app(settings: Settings, *, run_worker: bool = True) -> FastAPI:
     app.router.routes.append(
         Route("/api/v1/app/{app_id}/msg", messages.create_message_fast, methods=["POST"])
     )
-    for module in (messages, endpoints, applications, event_types, health, auth, ingest, inbound):
+    for module in (
+        messages,
+        endpoints,
+        applications,
+        event_types,
+        health,
+        auth,
+        ingest,
+        ingest_endpoints,
+        inbound,
+    ):
         app.include_router(module.router)
     return app
 

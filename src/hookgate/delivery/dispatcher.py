@@ -27,6 +27,7 @@ from sqlalchemy.exc import OperationalError
 from hookgate.core import ids
 from hookgate.core.outcome import Verdict, classify
 from hookgate.core.retry import RetryPolicy
+from hookgate.delivery.forwarding import outbound_headers
 from hookgate.delivery.results import ResultWriter
 from hookgate.delivery.sender import OutboundRequest, Sender
 from hookgate.delivery.signer import Signer
@@ -271,7 +272,9 @@ class Dispatcher:
         headers = self._signer.headers(
             job.msg_id, int(started), job.payload, endpoint.active_secrets(started_ms)
         )
-        if endpoint.headers:  # custom headers go first; they cannot replace the signature
+        if job.headers is not None:  # a forwarded inbound request
+            headers = outbound_headers(job.headers, endpoint.headers, headers)
+        elif endpoint.headers:  # custom headers go first; they cannot replace the signature
             headers = {**endpoint.headers, **headers}
         result = await self._sender.send(
             OutboundRequest(endpoint.url, headers, job.payload, self._settings.request_timeout)

@@ -32,6 +32,7 @@ from hookgate.core.verify import PRESETS, VerificationError, Verified, verify
 from hookgate.core.verify.errors import MalformedHeader, MissingHeader
 from hookgate.inbound import network
 from hookgate.inbound.config import NO_SCHEME, SourceOptions, load
+from hookgate.inbound.forward import Submit, forward
 from hookgate.store import sources
 from hookgate.store.database import Database
 from hookgate.store.sources import InboundRequest, Source
@@ -129,13 +130,16 @@ async def accept(
     *,
     now: float,
     public_base: str | None,
+    submit: Submit | None = None,
 ) -> Reply:
-    """Verify ``http`` (whose body is complete) against ``source``, store it
-    and return the answer. ``now`` is the time in seconds; ``public_base``
-    the externally visible base URL of the server, if configured."""
+    """Verify ``http`` (whose body is complete) against ``source``, store it,
+    forward it with ``submit`` if accepted (``inbound.forward``) and return
+    the answer. ``now`` is the time in seconds; ``public_base`` the
+    externally visible base URL of the server, if configured."""
     if source.scheme == NO_SCHEME:
         record = _record(source, http, now, verified=False, rejection=None)
-        await sources.record_request(db, record, dedupe_window_ms=0)
+        stored = await sources.record_request(db, record, dedupe_window_ms=0)
+        await _forward(db, submit, source, stored)
         return _configured(options)
     try:
         verified = _verify(source, options, http, now, public_base)
@@ -155,11 +159,29 @@ async def accept(
         event_id=verified.event_id,
         event_type=verified.event_type,
     )
-    await sources.record_request(db, record, dedupe_window_ms=options.dedupe_window_seconds * 1000)
+    stored = await sources.record_request(
+        db, record, dedupe_window_ms=options.dedupe_window_seconds * 1000
+    )
+    await _forward(db, submit, source, stored)
     challenge = _slack_challenge(verified, http.body)
     if challenge is not None:
         return Reply(200, json.dumps({"challenge": challenge}).encode())
     return _configured(options)
+
+
+async def _forward(
+    db: Database, submit: Submit | None, source: Source, stored: InboundRequest
+) -> None:
+    """Forward ``stored``; if that fails, release its event id before the
+    error answers the provider, so that the provider's retry is forwarded
+    instead of being taken for a duplicate."""
+    if submit is None:
+        return
+    try:
+        await forward(submit, source, stored)
+    except BaseException:
+        await sources.release_event_id(db, stored)
+        raise
 
 
 def _verify(

@@ -61,6 +61,9 @@ class AcceptItem:
     new_application: NewApplication | None = None
     #: Route to this endpoint only (example sends), whatever its filters.
     only_endpoint_id: str | None = None
+    #: A forwarded inbound request's headers, stored on the message and sent
+    #: with every delivery of it (see ``delivery.forwarding``).
+    headers: list[tuple[str, str]] | None = None
 
 
 @dataclass(slots=True)
@@ -237,6 +240,7 @@ async def _insert_messages(
             tags=item.tags,
             payload=item.payload,
             created_at=now_ms,
+            headers=item.headers,
         )
         message_rows.append(
             {
@@ -248,6 +252,7 @@ async def _insert_messages(
                 "tags": message.tags,
                 "payload": message.payload,
                 "created_at": now_ms,
+                "headers": None if item.headers is None else [list(h) for h in item.headers],
             }
         )
         jobs: list[Job] = []
@@ -269,6 +274,7 @@ async def _insert_messages(
                 endpoint=ep,
                 payload=item.payload,
                 attempt_count=0,
+                headers=item.headers,
             )
             jobs.append(job)
             delivery_rows.append(new_delivery_row(job, now_ms, lease_until_ms))

@@ -95,7 +95,9 @@ async def expunge_message(db: Database, app_ref: str, msg_ref: str) -> None:
     async with db.write() as conn:
         app = await applications.find(conn, app_ref)
         msg = await _find_message(conn, app.id, msg_ref)
-        await conn.execute(update(messages).where(messages.c.id == msg.id).values(payload=None))
+        await conn.execute(
+            update(messages).where(messages.c.id == msg.id).values(payload=None, headers=None)
+        )
 
 
 def _attempt_filters(db: Database, query: Select[Any], f: ListFilter) -> Select[Any]:
@@ -295,5 +297,6 @@ async def resend(db: Database, app_ref: str, msg_ref: str, endpoint_ref: str, no
                 payload=msg.payload,
                 attempt_count=0,
                 trigger_type=TriggerType.MANUAL,
+                headers=msg.headers,
             )
             await conn.execute(deliveries.insert().values(new_delivery_row(job, now_ms, 0)))

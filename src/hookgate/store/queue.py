@@ -70,11 +70,15 @@ class SqlDeliveryQueue:
             )
             by_endpoint = {ep.id: ep for ep in map(rows.endpoint, endpoint_rows)}
             payload_rows = await conn.execute(
-                select(messages.c.id, messages.c.payload).where(
+                select(messages.c.id, messages.c.payload, messages.c.headers).where(
                     messages.c.id.in_({r.msg_id for r in claimed})
                 )
             )
-            payloads: dict[str, bytes | None] = dict(payload_rows.all())
+            payloads: dict[str, bytes | None] = {}
+            forwarded: dict[str, list[tuple[str, str]] | None] = {}
+            for msg_id, msg_payload, msg_headers in payload_rows:
+                payloads[msg_id] = msg_payload
+                forwarded[msg_id] = rows.header_pairs(msg_headers)
             jobs: list[Job] = []
             unsendable: list[str] = []
             for r in claimed:
@@ -92,6 +96,7 @@ class SqlDeliveryQueue:
                         payload=payload,
                         attempt_count=r.attempt_count,
                         trigger_type=r.trigger_type,
+                        headers=forwarded.get(r.msg_id),
                     )
                 )
             if unsendable:

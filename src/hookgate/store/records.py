@@ -89,6 +89,8 @@ class Message:
     tags: list[str] | None
     payload: bytes | None
     created_at: int
+    #: A forwarded inbound request's headers to send, in order; else None.
+    headers: list[tuple[str, str]] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,6 +137,9 @@ class Job:
     payload: bytes
     attempt_count: int
     trigger_type: int = TriggerType.SCHEDULED
+    #: A forwarded inbound request's headers, sent before our own (see
+    #: ``delivery.forwarding``); None for ordinary messages.
+    headers: list[tuple[str, str]] | None = None
 
 
 @dataclass(frozen=True, slots=True)

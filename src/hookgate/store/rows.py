@@ -78,7 +78,13 @@ def message(row: Row[Any]) -> Message:
         tags=m["tags"],
         payload=m["payload"],
         created_at=m["created_at"],
+        headers=header_pairs(m["headers"]),
     )
+
+
+def header_pairs(value: Any) -> list[tuple[str, str]] | None:
+    """A stored ``[[name, value], ...]`` JSON list as pairs (None stays None)."""
+    return None if value is None else [(str(k), str(v)) for k, v in value]
 
 
 def attempt(row: Row[Any]) -> Attempt:

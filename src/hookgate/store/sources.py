@@ -18,7 +18,7 @@ from hookgate.core import ids
 from hookgate.store.database import Database
 from hookgate.store.errors import Conflict, NotFound
 from hookgate.store.pagination import Page, paginate
-from hookgate.store.tables import inbound_dedupe, inbound_requests, sources
+from hookgate.store.tables import applications, inbound_dedupe, inbound_requests, sources
 
 #: Id prefixes of this module's tables.
 SOURCE = "src"
@@ -40,6 +40,9 @@ class Source:
     metadata: dict[str, str]
     created_at: int
     updated_at: int
+    #: The internal application whose endpoints are the source's destinations;
+    #: None until the first destination is created.
+    app_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +76,7 @@ def _source(row: Row[Any]) -> Source:
         metadata=dict(m["metadata"] or {}),
         created_at=m["created_at"],
         updated_at=m["updated_at"],
+        app_id=m["app_id"],
     )
 
 
@@ -181,10 +185,43 @@ async def list_page(
 
 async def delete_source(db: Database, ref: str) -> None:
     """Delete the source ``ref`` with its requests and dedupe entries."""
-    async with db.write() as conn:
+    async with db.write(changes_config=True) as conn:
         source = await find(conn, ref)
         await conn.execute(delete(inbound_dedupe).where(inbound_dedupe.c.source_id == source.id))
         await conn.execute(delete(sources).where(sources.c.id == source.id))
+        if source.app_id is not None:
+            await conn.execute(delete(applications).where(applications.c.id == source.app_id))
+
+
+async def ensure_app(db: Database, ref: str, now_ms: int) -> str:
+    """The id of source ``ref``'s internal application, created if it has
+    none yet. Raises ``NotFound`` for no source."""
+    source = await get(db, ref)
+    if source.app_id is not None:
+        return source.app_id
+    app_id = ids.new_id(ids.APP)
+    async with db.write(changes_config=True) as conn:
+        await conn.execute(
+            applications.insert().values(
+                id=app_id,
+                uid=None,
+                name=f"Source {source.id} destinations",
+                throttle_rate=None,
+                metadata={"hookgate:source": source.id},
+                created_at=now_ms,
+                updated_at=now_ms,
+            )
+        )
+        claimed = await conn.execute(
+            update(sources)
+            .where(sources.c.id == source.id, sources.c.app_id.is_(None))
+            .values(app_id=app_id)
+        )
+        if claimed.rowcount:
+            return app_id
+        # Another request gave the source its application first.
+        await conn.execute(delete(applications).where(applications.c.id == app_id))
+        return (await find(conn, source.id)).app_id or app_id
 
 
 # -- received requests ---------------------------------------------------------
@@ -286,6 +323,22 @@ async def list_requests(
             iterator=iterator,
             limit=limit,
             descending=True,
+        )
+
+
+async def release_event_id(db: Database, request: InboundRequest) -> None:
+    """Forget that ``request``'s event id was seen (if ``request`` is what
+    claimed it): its forwarding failed, so the provider's retry must be
+    processed, not dropped as a duplicate."""
+    if request.event_id is None:
+        return
+    async with db.write() as conn:
+        await conn.execute(
+            delete(inbound_dedupe).where(
+                inbound_dedupe.c.source_id == request.source_id,
+                inbound_dedupe.c.event_id == request.event_id,
+                inbound_dedupe.c.request_id == request.id,
+            )
         )
 
 

@@ -106,6 +106,8 @@ messages = Table(
     # The exact bytes we sign and send; NULL once expunged.
     Column("payload", LargeBinary, nullable=True),
     Column("created_at", BigInteger, nullable=False),
+    # Forwarded inbound requests only: the [[name, value], ...] headers to send.
+    Column("headers", JSON, nullable=True),
     Index("ix_messages_app", "app_id", "id"),
 )
 
@@ -195,6 +197,9 @@ sources = Table(
     Column("metadata", JSON, nullable=False),
     Column("created_at", BigInteger, nullable=False),
     Column("updated_at", BigInteger, nullable=False),
+    # The internal application whose endpoints are the source's destinations
+    # (created with the first destination).
+    Column("app_id", ID, nullable=True),
 )
 
 # Every request received for a known source, accepted or not, byte for byte.

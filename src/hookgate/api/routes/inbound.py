@@ -54,7 +54,13 @@ async def receive(source: str, request: Request) -> Response:
     if refusal is not None:
         return _send(await accept.refuse(svc.db, found, http, refusal, time.time()))
     reply = await accept.accept(
-        svc.db, found, options, http, now=time.time(), public_base=svc.settings.public_url
+        svc.db,
+        found,
+        options,
+        http,
+        now=time.time(),
+        public_base=svc.settings.public_url,
+        submit=svc.engine.accept,
     )
     return _send(reply)
 

@@ -7,6 +7,12 @@ Hookgate's own config keys. Responses are ``IngestSourceOut``: ``config``
 shows the options without secrets (plus ``secretCount``) and ``ingestUrl`` is
 ``<public base URL>/in/<source id>``.
 
+Hookgate extension: ``appId`` in ``IngestSourceOut`` is the id of the
+source's internal application, whose endpoints are the source's destinations
+(``/ingest/api/v1/source/{source_id}/endpoint``): null until the first
+destination is created. Its messages and attempts (forwarded requests) can be
+read and resent through the ordinary ``/api/v1/app/{appId}/...`` API.
+
 Hookgate extension: ``GET /ingest/api/v1/source/{source_id}/request`` lists
 the requests received, newest first (``?verified=true|false``, ``limit``,
 ``iterator``), as a ``ListResponse`` of::
@@ -104,6 +110,7 @@ def source_json(source: Source, base: str) -> dict[str, Any]:
         "metadata": source.metadata,
         "type": source.type,
         "config": source_config.public_config(source.config),
+        "appId": source.app_id,
     }
 
 
