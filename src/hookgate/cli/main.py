@@ -7,20 +7,20 @@ import fcntl
 import logging
 import os
 import signal
-from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import IO, Annotated, TypeVar
+from typing import IO, Annotated
 
 import typer
-from pydantic import ValidationError
-from rich.console import Console
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import OperationalError
 
+from hookgate.cli import sources as source_cli
+from hookgate.cli.common import console, err_console
+from hookgate.cli.common import redacted as _redacted
+from hookgate.cli.common import run_with_database as _run_with_database
+from hookgate.cli.common import settings_from as _settings
 from hookgate.config import Settings
 from hookgate.delivery.engine import Engine, now_ms
 from hookgate.store import tokens
-from hookgate.store.database import Database, open_database
+from hookgate.store.database import Database
 
 app = typer.Typer(
     name="hookgate",
@@ -31,54 +31,7 @@ app = typer.Typer(
 )
 token_app = typer.Typer(help="Manage API tokens.", no_args_is_help=True)
 app.add_typer(token_app, name="token")
-
-T = TypeVar("T")
-
-console = Console()
-err_console = Console(stderr=True)
-
-
-def _settings(data_dir: Path | None, **overrides: object) -> Settings:
-    """Settings from the environment plus command-line overrides; invalid
-    values end the command with one line per problem."""
-    values = {k: v for k, v in overrides.items() if v is not None}
-    if data_dir is not None:
-        values["data_dir"] = data_dir
-    try:
-        return Settings(**values)  # type: ignore[arg-type]
-    except ValidationError as exc:
-        for error in exc.errors():
-            name = "HOOKGATE_" + "_".join(str(part) for part in error["loc"]).upper()
-            err_console.print(f"[red]Invalid {name}:[/red] {error['msg']}")
-        raise typer.Exit(2) from None
-
-
-def _run_with_database(
-    settings: Settings, work: Callable[[Database], Awaitable[T]], *, wait: bool = False
-) -> T:
-    """Open the configured database (creating the data directory for SQLite),
-    bring its schema up to date, run ``work`` and close it. A database that
-    cannot be reached ends the command with a clear message, or with ``wait``
-    is retried with back-off until it answers."""
-    if settings.is_sqlite:
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
-
-    async def run() -> T:
-        db = open_database(settings)
-        try:
-            await (db.wait_until_ready() if wait else db.create_schema())
-            return await work(db)
-        finally:
-            await db.dispose()
-
-    try:
-        return asyncio.run(run())
-    except (OperationalError, OSError) as exc:
-        err_console.print(
-            f"[red]Cannot use the database {_redacted(settings.resolved_database_url)}:[/red] "
-            f"{getattr(exc, 'orig', None) or exc}"
-        )
-        raise typer.Exit(1) from None
+app.add_typer(source_cli.app, name="source")
 
 
 def _lock_data_dir(settings: Settings) -> IO[str]:
@@ -200,11 +153,6 @@ def migrate(
 
     _run_with_database(settings, nothing)
     console.print(f"Schema is up to date ({_redacted(settings.resolved_database_url)}).")
-
-
-def _redacted(url: str) -> str:
-    """The database URL without its password, for printing."""
-    return make_url(url).render_as_string(hide_password=True)
 
 
 @token_app.command("create")

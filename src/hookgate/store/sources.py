@@ -25,6 +25,8 @@ SOURCE = "src"
 REQUEST = "inreq"
 
 UID_TAKEN = "A source with this uid already exists"
+#: How ``record_request`` starts the ``rejection`` of a repeated event id.
+DUPLICATE_PREFIX = "duplicate of "
 
 
 @dataclass(frozen=True, slots=True)
@@ -247,7 +249,7 @@ async def record_request(
         if request.rejection is None and request.event_id and dedupe_window_ms > 0:
             first = await _claim_event_id(db, conn, request, dedupe_window_ms)
             if first is not None:
-                request = replace(request, rejection=f"duplicate of {first}")
+                request = replace(request, rejection=f"{DUPLICATE_PREFIX}{first}")
         await conn.execute(
             inbound_requests.insert().values(
                 id=request.id,
@@ -324,6 +326,25 @@ async def list_requests(
             limit=limit,
             descending=True,
         )
+
+
+async def get_request(db: Database, source_ref: str, request_id: str) -> InboundRequest:
+    """The request ``request_id`` received by ``source_ref``; raises
+    ``NotFound`` for no such source or no such request of it."""
+    async with db.read() as conn:
+        source = await find(conn, source_ref)
+        query = select(inbound_requests).where(
+            inbound_requests.c.source_id == source.id, inbound_requests.c.id == request_id
+        )
+        row = (await conn.execute(query)).first()
+    if row is None:
+        raise NotFound("Request")
+    return _request(row)
+
+
+def is_duplicate(request: InboundRequest) -> bool:
+    """Whether ``request`` was refused only as a repeat of an accepted one."""
+    return (request.rejection or "").startswith(DUPLICATE_PREFIX)
 
 
 async def release_event_id(db: Database, request: InboundRequest) -> None:

@@ -26,12 +26,22 @@ the requests received, newest first (``?verified=true|false``, ``limit``,
      "eventId": "..." | null, "eventType": "..." | null}
 
 Values of credential headers (``Authorization``, ``Cookie``, ...) are shown
-as ``"<redacted>"``.
+as ``"<redacted>"``. ``GET .../request/{request_id}`` gives one of them.
+
+Hookgate extension: ``POST .../request/{request_id}/replay`` forwards a stored
+request to the source's destinations again (``hookgate.inbound.forward``, the
+exact bytes and headers received) as a new message of the internal
+application, answering 202 ``{"msgId": "msg_..."}``. Accepted requests and
+duplicates (``rejection`` "duplicate of ...") can be replayed; requests
+refused for any other reason (bad signature, method, size, ...) answer 409,
+as does a source without destinations (nothing would be delivered). Unknown
+sources or requests answer 404.
 """
 
 from __future__ import annotations
 
 import base64
+from dataclasses import replace
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
@@ -41,11 +51,12 @@ from hookgate.api import convert
 from hookgate.api import schemas as s
 from hookgate.api.convert import SENSITIVE_HEADERS, iso
 from hookgate.api.deps import Services, authenticated, idempotent, now_ms
-from hookgate.api.errors import validation_response
+from hookgate.api.errors import ApiError, validation_response
 from hookgate.api.responses import JsonResponse
 from hookgate.api.routing import JsonRoute
 from hookgate.api.schemas.base import Metadata, RequestModel, Uid
 from hookgate.inbound import config as source_config
+from hookgate.inbound.forward import forward
 from hookgate.store import sources
 from hookgate.store.sources import InboundRequest, Source
 
@@ -205,3 +216,28 @@ async def list_source_requests(
         svc.db, source_id, verified=verified, iterator=iterator, limit=limit
     )
     return convert.list_json(page, [request_json(item) for item in page.items])
+
+
+@router.get("/{source_id}/request/{request_id}")
+async def get_source_request(
+    source_id: str, request_id: str, svc: Services = Depends(authenticated)
+) -> Response:
+    """Hookgate extension: one request received by a source."""
+    return JsonResponse(request_json(await sources.get_request(svc.db, source_id, request_id)))
+
+
+@router.post("/{source_id}/request/{request_id}/replay", status_code=202)
+async def replay_source_request(
+    source_id: str, request_id: str, svc: Services = Depends(authenticated)
+) -> Response:
+    """Hookgate extension: forward a stored request to the destinations again."""
+    source = await sources.get(svc.db, source_id)
+    stored = await sources.get_request(svc.db, source.id, request_id)
+    if stored.rejection is not None and not sources.is_duplicate(stored):
+        raise ApiError(409, f"The request was rejected ({stored.rejection}); it cannot be replayed")
+    if source.app_id is None:
+        raise ApiError(409, "The source has no destinations")
+    outcome = await forward(svc.engine.accept, source, replace(stored, rejection=None))
+    if outcome is None or outcome.message is None:
+        raise ApiError(409, "The request could not be forwarded")
+    return JsonResponse({"msgId": outcome.message.id}, status_code=202)

@@ -1,0 +1,57 @@
+"""``hookgate source``: sources created from the command line work on a server."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.harness import Receiver, ServerProcess
+from tests.e2e.test_cli import _run
+from tests.e2e.test_inbound_forwarding import BODY, GITHUB_SECRET, github_headers, post
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.mark.sqlite_only  # the CLI writes the data dir's embedded database
+def test_source_create_makes_a_forwarding_source(
+    tmp_path: Path, server_factory: Callable[..., ServerProcess], receiver: Receiver
+) -> None:
+    data_dir = tmp_path / "data"
+    path = receiver.new_path("cli-source")
+    created = _run(
+        "source",
+        "create",
+        "github",
+        "--secret",
+        GITHUB_SECRET,
+        "--forward",
+        receiver.url(path),
+        "--uid",
+        "cli-gh",
+        "--data-dir",
+        str(data_dir),
+    )
+    assert created.returncode == 0, created.stderr
+    match = re.search(
+        r"Send GitHub webhooks to http://\S+(/in/src_\w+)\s+\(or \S+/in/cli-gh\)", created.stdout
+    )
+    assert match, created.stdout
+    listed = _run("source", "list", "--data-dir", str(data_dir))
+    assert listed.returncode == 0, listed.stderr
+    assert "cli-gh\tgithub\tGitHub" in listed.stdout
+
+    server = server_factory(data_dir)
+    for ingest in (match.group(1), "/in/cli-gh"):
+        assert post(server.url + ingest, BODY, github_headers(BODY)).status_code == 200
+    first, second = receiver.wait_for(path, 2)
+    assert first.body == second.body == BODY
+    assert first.headers["x-hookgate-verified"] == "github"
+
+
+def test_source_create_refuses_a_missing_secret(tmp_path: Path) -> None:
+    result = _run("source", "create", "github", "--data-dir", str(tmp_path / "data"))
+    assert result.returncode == 2
+    assert "needs config.secret" in result.stdout + result.stderr
