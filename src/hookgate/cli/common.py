@@ -11,11 +11,10 @@ from typing import TypeVar
 import typer
 from pydantic import ValidationError
 from rich.console import Console
-from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
 from hookgate.config import Settings
-from hookgate.store.database import Database, open_database
+from hookgate.store.database import Database, display_url, open_database
 
 T = TypeVar("T")
 
@@ -60,12 +59,7 @@ def run_with_database(
         return asyncio.run(run())
     except (OperationalError, OSError) as exc:
         err_console.print(
-            f"[red]Cannot use the database {redacted(settings.resolved_database_url)}:[/red] "
+            f"[red]Cannot use the database {display_url(settings.resolved_database_url)}:[/red] "
             f"{getattr(exc, 'orig', None) or exc}"
         )
         raise typer.Exit(1) from None
-
-
-def redacted(url: str) -> str:
-    """The database URL without its password, for printing."""
-    return make_url(url).render_as_string(hide_password=True)

@@ -13,14 +13,11 @@ from typing import IO, Annotated
 import typer
 
 from hookgate.cli import sources as source_cli
-from hookgate.cli.common import console, err_console
-from hookgate.cli.common import redacted as _redacted
-from hookgate.cli.common import run_with_database as _run_with_database
-from hookgate.cli.common import settings_from as _settings
+from hookgate.cli.common import console, err_console, run_with_database, settings_from
 from hookgate.config import Settings
 from hookgate.delivery.engine import Engine, now_ms
 from hookgate.store import tokens
-from hookgate.store.database import Database
+from hookgate.store.database import Database, display_url
 
 app = typer.Typer(
     name="hookgate",
@@ -69,14 +66,14 @@ def serve(
     worker: Annotated[bool, typer.Option(help="Deliver webhooks in this process too.")] = True,
 ) -> None:
     """Run the management API and the delivery workers in one process."""
-    settings = _settings(data_dir, host=host, port=port)
+    settings = settings_from(data_dir, host=host, port=port)
     lock = _lock_data_dir(settings) if settings.is_sqlite else None
     _configure_logging()
-    new_token = _run_with_database(settings, lambda db: _first_start_token(settings, db), wait=True)
+    new_token = run_with_database(settings, lambda db: _first_start_token(settings, db), wait=True)
     where = (
         f"data: {settings.data_dir}"
         if settings.is_sqlite
-        else f"database: {_redacted(settings.resolved_database_url)}"
+        else f"database: {display_url(settings.resolved_database_url)}"
     )
     console.print(f"Hookgate listening on http://{settings.host}:{settings.port}  ({where})")
     if new_token:
@@ -111,7 +108,7 @@ def worker(
 ) -> None:
     """Deliver webhooks without serving the API. On PostgreSQL run as many
     workers as you like, on any machine; SIGTERM stops one gracefully."""
-    settings = _settings(data_dir, max_in_flight=concurrency)
+    settings = settings_from(data_dir, max_in_flight=concurrency)
     lock = _lock_data_dir(settings) if settings.is_sqlite else None
     _configure_logging()
 
@@ -128,7 +125,7 @@ def worker(
         await engine.stop()
 
     try:
-        _run_with_database(settings, run, wait=True)
+        run_with_database(settings, run, wait=True)
     finally:
         if lock is not None:
             lock.close()
@@ -146,13 +143,13 @@ def migrate(
     data_dir: Annotated[Path | None, typer.Option(help="The server's data directory.")] = None,
 ) -> None:
     """Create or upgrade the database schema (HOOKGATE_DATABASE_URL, or SQLite)."""
-    settings = _settings(data_dir)
+    settings = settings_from(data_dir)
 
     async def nothing(_: Database) -> None:
         return None
 
-    _run_with_database(settings, nothing)
-    console.print(f"Schema is up to date ({_redacted(settings.resolved_database_url)}).")
+    run_with_database(settings, nothing)
+    console.print(f"Schema is up to date ({display_url(settings.resolved_database_url)}).")
 
 
 @token_app.command("create")
@@ -161,9 +158,9 @@ def token_create(
     data_dir: Annotated[Path | None, typer.Option(help="The server's data directory.")] = None,
 ) -> None:
     """Create an API token and print it (it is stored hashed, shown once)."""
-    settings = _settings(data_dir)
+    settings = settings_from(data_dir)
 
-    token = _run_with_database(settings, lambda db: tokens.create(db, name, now_ms()))
+    token = run_with_database(settings, lambda db: tokens.create(db, name, now_ms()))
     console.print(token, soft_wrap=True)
 
 

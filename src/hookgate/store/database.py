@@ -136,7 +136,7 @@ class Database:
     @property
     def display_url(self) -> str:
         """The URL without its password, for messages."""
-        return make_url(self.url).render_as_string(hide_password=True)
+        return display_url(self.url)
 
     # -- dialect differences -------------------------------------------------
 
@@ -161,6 +161,11 @@ class Database:
         if self.is_sqlite:
             return query
         return query.with_for_update(skip_locked=True)
+
+
+def display_url(url: str) -> str:
+    """A database URL without its password, for messages and logs."""
+    return make_url(url).render_as_string(hide_password=True)
 
 
 def _configure_sqlite(engine: AsyncEngine, synchronous: str) -> None:
