@@ -58,6 +58,11 @@ class Settings(BaseSettings):
     accept_batch_size: int = Field(1000, ge=1)
     sqlite_synchronous: str = Field("FULL", pattern="^(?i:OFF|NORMAL|FULL|EXTRA)$")
 
+    # Inbound (``/in/...``).
+    inbound_retention_days: float = Field(
+        30.0, ge=0, description="Days received requests are kept; 0 = forever"
+    )
+
     @field_validator("retry_schedule")
     @classmethod
     def _check_schedule(cls, value: str) -> str:

@@ -36,15 +36,16 @@ def test_source_create_makes_a_forwarding_source(
     )
     assert created.returncode == 0, created.stderr
     match = re.search(
-        r"Send GitHub webhooks to http://\S+(/in/src_\w+)\s+\(or \S+/in/cli-gh\)", created.stdout
+        r"Send GitHub webhooks to (http://\S+(/in/[\w-]{32}))\nSource src_\w+ \(uid cli-gh\)",
+        created.stdout,
     )
     assert match, created.stdout
     listed = _run("source", "list", "--data-dir", str(data_dir))
     assert listed.returncode == 0, listed.stderr
-    assert "cli-gh\tgithub\tGitHub" in listed.stdout
+    assert f"cli-gh\tgithub\tGitHub\t{match.group(1)}" in listed.stdout
 
     server = server_factory(data_dir)
-    for ingest in (match.group(1), "/in/cli-gh"):
+    for ingest in (match.group(2), "/in/cli-gh"):
         assert post(server.url + ingest, BODY, github_headers(BODY)).status_code == 200
     first, second = receiver.wait_for(path, 2)
     assert first.body == second.body == BODY

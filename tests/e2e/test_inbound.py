@@ -8,6 +8,7 @@ import base64
 import hashlib
 import hmac
 import json
+import re
 import time
 import uuid
 from typing import Any
@@ -17,7 +18,7 @@ import pytest
 import stripe
 from slack_sdk.signature import SignatureVerifier
 from svix.api import IngestSourceIn, IngestSourceOut, Svix
-from svix.api.ingest_source import IngestSourceListOptions
+from svix.api.ingest_source import IngestSourceListOptions, IngestSourceRotateTokenOptions
 from svix.exceptions import HttpError
 from svix.models import GithubConfig, SlackConfig, StripeConfig
 
@@ -81,7 +82,8 @@ def test_sdk_manages_github_and_stripe_sources(server: ServerProcess, svix_clien
     gh = github_source(svix_client)
     assert gh.id.startswith("src_")
     assert gh.type == "github"
-    assert gh.ingest_url == f"{server.url}/in/{gh.id}"
+    assert gh.ingest_url is not None
+    assert re.fullmatch(rf"{re.escape(server.url)}/in/[\w-]{{32}}", gh.ingest_url)
     st = svix_client.ingest.source.create(
         IngestSourceIn(
             name="Stripe",
@@ -252,25 +254,67 @@ def test_size_method_and_unknown_source(server: ServerProcess, api: httpx.Client
 
 
 def test_client_address_allowlist_behind_a_trusted_proxy(api: httpx.Client) -> None:
-    def source(config: dict[str, Any]) -> str:
+    def source(config: dict[str, Any]) -> tuple[str, str]:
         created = api.post(
             "/ingest/api/v1/source",
             json={"name": "ip", "type": "generic-webhook", "config": config},
         )
         assert created.status_code == 201, created.text
-        url: str = created.json()["ingestUrl"]
-        return url
+        return created.json()["ingestUrl"], created.json()["id"]
 
     # uvicorn itself trusts X-Forwarded-For from loopback peers (its default
     # forwarded_allow_ips), so the test client appears as the right-most
     # forwarded address; a source's trustedProxies then walk further left.
     chain = {"X-Forwarded-For": "10.1.2.3, 192.0.2.7"}
-    direct = source({"allowedCidrs": ["10.0.0.0/8"]})
+    direct, _ = source({"allowedCidrs": ["10.0.0.0/8"]})
     assert_error(send(direct, b"{}", chain), 403, "ip_not_allowed")
     assert_error(send(direct, b"{}", {}), 403, "ip_not_allowed")
-    proxied = source({"allowedCidrs": ["10.0.0.0/8"], "trustedProxies": ["192.0.2.0/24"]})
+    proxied, source_id = source(
+        {"allowedCidrs": ["10.0.0.0/8"], "trustedProxies": ["192.0.2.0/24"]}
+    )
     assert send(proxied, b"{}", chain).status_code == 200
     spoofed = {"X-Forwarded-For": "10.1.2.3, 198.51.100.1"}
     assert_error(send(proxied, b"{}", spoofed), 403, "ip_not_allowed")
-    source_id = proxied.rsplit("/", 1)[1]
     assert [r["sourceIp"] for r in received(api, source_id)] == ["198.51.100.1", "10.1.2.3"]
+
+
+def test_rotating_the_token_changes_the_url_and_keeps_the_old_one_for_a_while(
+    server: ServerProcess, svix_client: Svix, api: httpx.Client
+) -> None:
+    """Expiry after the 24-hour grace is tested in the store (injected clock)."""
+    source = github_source(svix_client)
+    original = source.ingest_url
+    assert original is not None
+    rotated = svix_client.ingest.source.rotate_token(source.id)
+    assert rotated.ingest_url != original
+    assert re.fullmatch(rf"{re.escape(server.url)}/in/[\w-]{{32}}", rotated.ingest_url)
+    assert svix_client.ingest.source.get(source.id).ingest_url == rotated.ingest_url
+
+    for url in (rotated.ingest_url, original):
+        response = send(url, GITHUB_BODY, github_headers(GITHUB_BODY))
+        assert response.status_code == 200, response.text
+    assert [r["rejection"] for r in received(api, source.id)] == [None, None]
+
+    # Rotating again retires the original token at once: only one previous is kept.
+    again = svix_client.ingest.source.rotate_token(source.id)
+    assert again.ingest_url not in (original, rotated.ingest_url)
+    assert_error(send(original, GITHUB_BODY, github_headers(GITHUB_BODY)), 404, "not_found")
+    for url in (again.ingest_url, rotated.ingest_url):
+        assert send(url, GITHUB_BODY, github_headers(GITHUB_BODY)).status_code == 200
+    assert len(received(api, source.id)) == 4
+
+
+def test_token_rotation_honours_idempotency_keys(svix_client: Svix, api: httpx.Client) -> None:
+    source = github_source(svix_client)
+    options = IngestSourceRotateTokenOptions(idempotency_key=unique("rotate"))
+    first = svix_client.ingest.source.rotate_token(source.id, options)
+    replayed = svix_client.ingest.source.rotate_token(source.id, options)
+    assert replayed.ingest_url == first.ingest_url
+    # The replay did not rotate: the original URL is still the previous one.
+    assert source.ingest_url is not None
+    assert send(source.ingest_url, GITHUB_BODY, github_headers(GITHUB_BODY)).status_code == 200
+
+    with pytest.raises(HttpError) as caught:
+        svix_client.ingest.source.rotate_token("src_nope")
+    assert caught.value.status_code == 404
+    assert_error(api.post("/ingest/api/v1/source/nope/token/rotate"), 404, "not_found")

@@ -27,7 +27,7 @@ from hookgate.api.routes import (
 )
 from hookgate.config import Settings
 from hookgate.delivery.engine import Engine
-from hookgate.store import idempotency
+from hookgate.store import idempotency, inbound_requests
 from hookgate.store.database import Database, open_database
 
 log = logging.getLogger(__name__)
@@ -45,7 +45,7 @@ def create_app(settings: Settings, *, run_worker: bool = True) -> FastAPI:
         engine = Engine(settings, db, run_worker=run_worker)
         await engine.start(sole_process=db.is_sqlite)
         app.state.services = Services(settings, db, engine, TokenChecker(db, settings.admin_token))
-        maintenance = asyncio.create_task(_maintain(db))
+        maintenance = asyncio.create_task(_maintain(db, settings))
         try:
             yield
         finally:
@@ -81,10 +81,21 @@ def create_app(settings: Settings, *, run_worker: bool = True) -> FastAPI:
     return app
 
 
-async def _maintain(db: Database) -> None:
+async def _maintain(db: Database, settings: Settings) -> None:
+    """Every few minutes, forget what has expired: idempotency keys, inbound
+    dedupe entries and received requests older than the retention."""
     while True:
         await asyncio.sleep(_MAINTENANCE_INTERVAL_S)
         try:
-            await idempotency.purge_expired(db, now_ms())
+            await purge_expired(db, settings, now_ms())
         except Exception:
             log.exception("maintenance failed")
+
+
+async def purge_expired(db: Database, settings: Settings, now: int) -> None:
+    """One maintenance pass (idempotent: every API process may run it)."""
+    await idempotency.purge_expired(db, now)
+    await inbound_requests.purge_expired_dedupe(db, now)
+    if settings.inbound_retention_days > 0:
+        cutoff = now - int(settings.inbound_retention_days * 86_400_000)
+        await inbound_requests.purge_requests(db, cutoff)

@@ -4,7 +4,7 @@ idempotency helpers."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from fastapi import Query, Request, Response
@@ -13,6 +13,7 @@ from hookgate.api import schemas as s
 from hookgate.api.auth import TokenChecker
 from hookgate.api.convert import to_ms
 from hookgate.config import Settings
+from hookgate.core.ratelimit import RateLimiter
 from hookgate.delivery.engine import Engine
 from hookgate.delivery.engine import now_ms as now_ms
 from hookgate.store import idempotency
@@ -28,6 +29,8 @@ class Services:
     db: Database
     engine: Engine
     tokens: TokenChecker
+    #: The ``rateLimit`` buckets of inbound sources, by source id.
+    inbound_limits: RateLimiter = field(default_factory=RateLimiter)
 
 
 def services(request: Request) -> Services:

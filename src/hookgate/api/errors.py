@@ -107,5 +107,8 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JsonResponse:
-        log.exception("unexpected error on %s %s", request.method, request.url.path)
+        # The route's template, not the path: an ingest path carries a token.
+        route = request.scope.get("route")
+        where = getattr(route, "path", None) or request.url.path
+        log.exception("unexpected error on %s %s", request.method, where)
         return error_response(500, "Internal error", "internal_error")

@@ -4,8 +4,9 @@ configured database (like ``hookgate token create``; no server needed).
 ``hookgate source create github --secret S --forward https://ci.internal/hook``
 creates a source verifying GitHub signatures (types and options as the
 ``/ingest/api/v1/source`` API, see ``hookgate.inbound.config``) with one
-destination per ``--forward`` URL, and prints where to send webhooks:
-``<HOOKGATE_PUBLIC_URL or http://<host>:<port>>/in/<source id>``.
+destination per ``--forward`` URL, and prints where to send webhooks, the
+source's ingest URL ``<HOOKGATE_PUBLIC_URL or http://<host>:<port>>/in/<token>``
+(the token is a secret of the source), and its id (and uid).
 """
 
 from __future__ import annotations
@@ -102,17 +103,15 @@ def create(
         err_console.print(f"[red]Cannot create the source:[/red] {exc}")
         raise typer.Exit(1) from None
     base = public_base(settings)
-    line = f"Send {display_name(source_type)} webhooks to {base}/in/{source.id}"
-    if source.uid:
-        line += f"  (or {base}/in/{source.uid})"
-    typer.echo(line)
+    typer.echo(f"Send {display_name(source_type)} webhooks to {base}/in/{source.token}")
+    typer.echo(f"Source {source.id}" + (f" (uid {source.uid})" if source.uid else ""))
     for url in urls:
         typer.echo(f"Forwarding accepted requests to {url}")
 
 
 @app.command("list")
 def list_sources(data_dir: DataDir = None) -> None:
-    """List the sources: id, uid, type, name and ingest URL."""
+    """List the sources: id, uid, type, name and ingest URL (with its token)."""
     settings = settings_from(data_dir)
 
     async def work(db: Database) -> list[Source]:
@@ -127,6 +126,5 @@ def list_sources(data_dir: DataDir = None) -> None:
 
     base = public_base(settings)
     for source in run_with_database(settings, work):
-        typer.echo(
-            f"{source.id}\t{source.uid or '-'}\t{source.type}\t{source.name}\t{base}/in/{source.id}"
-        )
+        columns = (source.id, source.uid or "-", source.type, source.name)
+        typer.echo("\t".join((*columns, f"{base}/in/{source.token}")))

@@ -11,11 +11,18 @@ reason (``refuse``). Answers:
 - 200 ``{"challenge": ...}`` for a verified Slack ``url_verification``;
 - 400 ``missing_header`` / ``malformed_header``; 401 ``bad_signature`` /
   ``stale_timestamp`` / ``wrong_credentials``; 403 ``ip_not_allowed``;
-  405 ``method_not_allowed``; 413 ``payload_too_large``; 500
-  ``source_misconfigured`` -- all with ``{"code", "detail"}`` bodies.
+  405 ``method_not_allowed``; 413 ``payload_too_large``; 415
+  ``unsupported_media_type``; 429 ``rate_limited`` (with ``Retry-After``,
+  and not stored); 500 ``source_misconfigured`` -- all with
+  ``{"code", "detail"}`` bodies.
+
+The event id deduplicated on, and the event type, are located by the
+source's ``dedupeKey`` / ``eventTypeKey`` when configured, else by its
+verification scheme; a source that does not verify deduplicates only when it
+has a ``dedupeKey``.
 
 Verification is CPU only and runs before the one short write transaction
-(``sources.record_request``). Each request has a transaction of its own; a
+(``inbound_requests.record_request``). Each request has a transaction of its own; a
 group commit as on the message hot path is not needed yet.
 """
 
@@ -24,18 +31,20 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import parse_qs
 
-from hookgate.core.verify import PRESETS, VerificationError, Verified, verify
+from hookgate.core.ratelimit import RateLimiter, retry_after_header
+from hookgate.core.verify import PRESETS, VerificationError, Verified, locate, verify
 from hookgate.core.verify.errors import MalformedHeader, MissingHeader
 from hookgate.inbound import network
 from hookgate.inbound.config import NO_SCHEME, SourceOptions, load
 from hookgate.inbound.forward import Submit, forward
-from hookgate.store import sources
+from hookgate.store import inbound_requests
 from hookgate.store.database import Database
-from hookgate.store.sources import InboundRequest, Source
+from hookgate.store.inbound_requests import InboundRequest
+from hookgate.store.sources import Source
 
 _CODE_WORDS = re.compile(r"(?<!^)(?=[A-Z])")
 
@@ -83,16 +92,40 @@ def error_reply(status: int, code: str, detail: str) -> Reply:
     return Reply(status, json.dumps({"code": code, "detail": detail}).encode())
 
 
+def rate_limited(
+    limiter: RateLimiter, source: Source, options: SourceOptions, now: float
+) -> Reply | None:
+    """The 429 answer if ``source`` is over its ``rateLimit``, else None (and
+    the request is counted). Checked first, and not stored, so that a flood
+    costs no write."""
+    spec = options.rate_limit
+    if spec is None:
+        return None
+    wait = limiter.take(source.id, spec.per_second, spec.capacity, now)
+    if wait <= 0:
+        return None
+    retry_after = retry_after_header(wait)
+    detail = f"more than {spec.per_second:g} requests per second; retry in {retry_after} s"
+    reply = error_reply(429, "rate_limited", detail)
+    return replace(reply, headers={**reply.headers, "retry-after": retry_after})
+
+
 def precheck(
     options: SourceOptions, http: HttpRequest, content_length: str | None
 ) -> Refusal | None:
     """A refusal decided before the body is read: method, client address,
-    declared size. None if the request may be read."""
+    content type, declared size. None if the request may be read."""
     if http.method not in options.allowed_methods:
         allowed = ", ".join(options.allowed_methods)
         return Refusal(405, "method_not_allowed", f"{http.method} not allowed; use {allowed}")
     if not network.allowed(http.peer_ip, options.allowed_cidrs):
         return Refusal(403, "ip_not_allowed", f"client address {http.peer_ip} is not allowed")
+    content_type = http.header("content-type")
+    if not options.content_type_allowed(content_type):
+        allowed = ", ".join(options.allowed_content_types or ())
+        shown = f"Content-Type {content_type!r}" if content_type else "no Content-Type"
+        detail = f"{shown} is not accepted; use {allowed}"
+        return Refusal(415, "unsupported_media_type", detail)
     declared = int(content_length) if content_length and content_length.isdigit() else None
     if declared is not None and declared > options.max_body_bytes:
         return too_large(declared, options)
@@ -116,7 +149,7 @@ async def refuse(
     db: Database, source: Source, http: HttpRequest, refusal: Refusal, now: float
 ) -> Reply:
     """Store the refused request with its reason and return the error answer."""
-    await sources.record_request(
+    await inbound_requests.record_request(
         db, _record(source, http, now, verified=False, rejection=refusal.detail), dedupe_window_ms=0
     )
     return error_reply(refusal.status, refusal.code, refusal.detail)
@@ -136,9 +169,11 @@ async def accept(
     forward it with ``submit`` if accepted (``inbound.forward``) and return
     the answer. ``now`` is the time in seconds; ``public_base`` the
     externally visible base URL of the server, if configured."""
+    window_ms = options.dedupe_window_seconds * 1000
     if source.scheme == NO_SCHEME:
-        record = _record(source, http, now, verified=False, rejection=None)
-        stored = await sources.record_request(db, record, dedupe_window_ms=0)
+        event = _locate_event(options, None, http)
+        record = _record(source, http, now, verified=False, rejection=None, event=event)
+        stored = await inbound_requests.record_request(db, record, dedupe_window_ms=window_ms)
         await _forward(db, submit, source, stored)
         return _configured(options)
     try:
@@ -150,18 +185,9 @@ async def accept(
     except ValueError as exc:
         refusal = Refusal(500, "source_misconfigured", f"source configuration error: {exc}")
         return await refuse(db, source, http, refusal, now)
-    record = _record(
-        source,
-        http,
-        now,
-        verified=True,
-        rejection=None,
-        event_id=verified.event_id,
-        event_type=verified.event_type,
-    )
-    stored = await sources.record_request(
-        db, record, dedupe_window_ms=options.dedupe_window_seconds * 1000
-    )
+    event = _locate_event(options, verified, http)
+    record = _record(source, http, now, verified=True, rejection=None, event=event)
+    stored = await inbound_requests.record_request(db, record, dedupe_window_ms=window_ms)
     await _forward(db, submit, source, stored)
     challenge = _slack_challenge(verified, http.body)
     if challenge is not None:
@@ -180,8 +206,24 @@ async def _forward(
     try:
         await forward(submit, source, stored)
     except BaseException:
-        await sources.release_event_id(db, stored)
+        await inbound_requests.release_event_id(db, stored)
         raise
+
+
+def _locate_event(
+    options: SourceOptions, verified: Verified | None, http: HttpRequest
+) -> tuple[str | None, str | None]:
+    """``(event id, event type)``: where the source's config says, else as
+    the verification found them."""
+    found = (verified.event_id, verified.event_type) if verified else (None, None)
+    if options.dedupe_key is None and options.event_type_key is None:
+        return found
+    lower = {name.lower(): value for name, value in reversed(http.headers)}
+    located = [
+        locate((spec.locator(),), lower, http.body) if spec is not None else default
+        for spec, default in zip((options.dedupe_key, options.event_type_key), found, strict=True)
+    ]
+    return located[0], located[1]
 
 
 def _verify(
@@ -252,11 +294,11 @@ def _record(
     *,
     verified: bool,
     rejection: str | None,
-    event_id: str | None = None,
-    event_type: str | None = None,
+    event: tuple[str | None, str | None] = (None, None),
 ) -> InboundRequest:
+    """``http`` as stored; ``event`` is its ``(event id, event type)``."""
     return InboundRequest(
-        id=sources.new_request_id(),
+        id=inbound_requests.new_request_id(),
         source_id=source.id,
         received_at=int(now * 1000),
         method=http.method,
@@ -267,8 +309,8 @@ def _record(
         source_ip=http.peer_ip,
         verified=verified,
         rejection=rejection,
-        event_id=_clip(event_id),
-        event_type=_clip(event_type),
+        event_id=_clip(event[0]),
+        event_type=_clip(event[1]),
     )
 
 

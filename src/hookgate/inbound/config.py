@@ -22,6 +22,17 @@ use).
 - ``dedupeWindowSeconds``: default 86400; 0 turns deduplication off.
 - ``response``: ``{"status": 2xx, "body": "...", "headers": {...}}``, the
   answer to accepted requests (default 200 ``{"ok": true}``).
+- ``rateLimit``: ``{"perSecond": 50, "burst": 100}``; requests beyond it get
+  429 with ``Retry-After`` and are not stored (so a flood cannot fill the
+  store). ``burst`` defaults to ``perSecond`` rounded up. Counted per process.
+- ``allowedContentTypes``: media types such as ``"application/json"`` or
+  ``"text/*"``; other (or missing) ``Content-Type`` gets 415.
+- ``dedupeKey`` / ``eventTypeKey``: where the provider's event id / event type
+  is, as ``{"header": "X-Request-Id"}`` or ``{"jsonPath": "data.id"}`` (object
+  keys separated by dots). They replace the scheme's own locations and also
+  apply to sources that do not verify.
+- ``requireToken``: if true, only the ``ingestUrl`` (which embeds the
+  source's token) is accepted; ``/in/<id>`` and ``/in/<uid>`` answer 404.
 
 Secrets are never part of ``public_config``.
 """
@@ -32,10 +43,17 @@ import ipaddress
 import re
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic.alias_generators import to_camel
 
-from hookgate.core.verify import PRESETS
+from hookgate.core.verify import PRESETS, FromHeader, FromJson, Locator
 from hookgate.core.verify.signatures import derive_key
 
 #: ``scheme`` of a source that does not verify requests.
@@ -72,6 +90,7 @@ _STANDARD = frozenset(
 )
 _HEADER_NAME = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
 _RESERVED_HEADERS = frozenset({"content-length", "transfer-encoding", "connection"})
+_MEDIA_TYPE = re.compile(r"^[a-z0-9][a-z0-9!#$&^_.+-]*/(\*|[a-z0-9][a-z0-9!#$&^_.+-]*)$")
 
 
 class ConfigError(ValueError):
@@ -98,6 +117,46 @@ class ResponseSpec(BaseModel):
         return value
 
 
+class RateLimitSpec(BaseModel):
+    """At most ``per_second`` requests per second on average, ``burst`` at once."""
+
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
+
+    per_second: float = Field(gt=0, le=1_000_000)
+    burst: int | None = Field(None, ge=1, le=1_000_000)
+
+    @property
+    def capacity(self) -> int:
+        """The bucket size: ``burst``, else ``per_second`` rounded up."""
+        return self.burst or max(1, int(-(-self.per_second // 1)))
+
+
+class FieldSpec(BaseModel):
+    """Where a value is in a request: a header, or a JSON path in the body."""
+
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
+
+    header: str | None = Field(None, min_length=1, max_length=256, pattern=_HEADER_NAME.pattern)
+    json_path: str | None = Field(None, min_length=1, max_length=512)
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> FieldSpec:
+        if (self.header is None) == (self.json_path is None):
+            raise ValueError("give exactly one of header or jsonPath")
+        if self.json_path is not None and any(not key for key in self.path):
+            raise ValueError("jsonPath must be object keys separated by dots, like data.id")
+        return self
+
+    @property
+    def path(self) -> tuple[str, ...]:
+        text = self.json_path or ""
+        return tuple((text[2:] if text.startswith("$.") else text).split("."))
+
+    def locator(self) -> Locator:
+        """The ``core.verify`` locator of this field."""
+        return FromHeader(self.header) if self.header is not None else FromJson(self.path)
+
+
 class SourceOptions(BaseModel):
     """A source's normalized configuration, as stored (snake_case JSON)."""
 
@@ -113,6 +172,22 @@ class SourceOptions(BaseModel):
     trusted_proxies: list[str] = Field(default_factory=list)
     dedupe_window_seconds: int = Field(DEFAULT_DEDUPE_WINDOW, ge=0, le=30 * 86_400)
     response: ResponseSpec = Field(default_factory=ResponseSpec)
+    rate_limit: RateLimitSpec | None = None
+    allowed_content_types: list[str] | None = Field(None, min_length=1)
+    dedupe_key: FieldSpec | None = None
+    event_type_key: FieldSpec | None = None
+    require_token: bool = False
+
+    @field_validator("allowed_content_types")
+    @classmethod
+    def _check_media_types(cls, value: list[str] | None) -> list[str] | None:
+        if value is None:
+            return None
+        lowered = list(dict.fromkeys(v.strip().lower() for v in value))
+        bad = [v for v in lowered if not _MEDIA_TYPE.match(v)]
+        if bad:
+            raise ValueError(f"{bad[0]!r} is not a media type like application/json or text/*")
+        return lowered
 
     @field_validator("secrets")
     @classmethod
@@ -139,6 +214,16 @@ class SourceOptions(BaseModel):
             except ValueError:
                 raise ValueError(f"{text!r} is not an IP network") from None
         return value
+
+    def content_type_allowed(self, content_type: str | None) -> bool:
+        """Whether a request with this ``Content-Type`` header may be accepted."""
+        if self.allowed_content_types is None:
+            return True
+        media = (content_type or "").split(";", 1)[0].strip().lower()
+        if not media:
+            return False
+        family = media.split("/", 1)[0] + "/*"
+        return media in self.allowed_content_types or family in self.allowed_content_types
 
     @property
     def all_secrets(self) -> list[str]:

@@ -17,7 +17,8 @@ from collections.abc import Awaitable, Callable
 
 from hookgate.delivery.forwarding import forwardable
 from hookgate.store.accept import AcceptItem, AcceptOutcome
-from hookgate.store.sources import InboundRequest, Source
+from hookgate.store.inbound_requests import InboundRequest
+from hookgate.store.sources import Source
 
 #: Submits a message (``Engine.accept``).
 Submit = Callable[[AcceptItem], Awaitable[AcceptOutcome]]

@@ -1,13 +1,19 @@
-"""Sources and the requests they receive.
+"""Sources: where providers send webhooks, and the tokens that address them.
 
-A source is addressed by id (``src_...``) or uid. Every request received for a
-source is stored by ``record_request`` in one short transaction together with
-its deduplication check; nothing slow happens inside it.
+A source is managed by id (``src_...``) or uid. Providers send to its ingest
+URL, ``/in/{token}``: the token is an unguessable credential (never log it),
+replaced by ``rotate_token``; the previous token keeps working for
+``TOKEN_GRACE_MS`` so that providers can be re-pointed without losing
+events. ``get_for_ingest`` resolves what ``/in/{key}`` names (id, uid, token
+or previous token). The requests a source receives are
+``hookgate.store.inbound_requests``.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+import hmac
+import secrets
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Row, delete, or_, select, update
@@ -18,15 +24,15 @@ from hookgate.core import ids
 from hookgate.store.database import Database
 from hookgate.store.errors import Conflict, NotFound
 from hookgate.store.pagination import Page, paginate
-from hookgate.store.tables import applications, inbound_dedupe, inbound_requests, sources
+from hookgate.store.tables import applications, inbound_dedupe, sources
 
-#: Id prefixes of this module's tables.
+#: Id prefix of sources.
 SOURCE = "src"
-REQUEST = "inreq"
 
 UID_TAKEN = "A source with this uid already exists"
-#: How ``record_request`` starts the ``rejection`` of a repeated event id.
-DUPLICATE_PREFIX = "duplicate of "
+
+#: How long a rotated-out token keeps working: 24 hours.
+TOKEN_GRACE_MS = 24 * 3600 * 1000
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,28 +48,15 @@ class Source:
     metadata: dict[str, str]
     created_at: int
     updated_at: int
+    #: The secret part of the ingest URL (``/in/{token}``); kept out of reprs.
+    token: str = field(repr=False)
     #: The internal application whose endpoints are the source's destinations;
     #: None until the first destination is created.
     app_id: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class InboundRequest:
-    """One received request, byte for byte. ``rejection`` is None if accepted."""
-
-    id: str
-    source_id: str
-    received_at: int
-    method: str
-    path: str
-    query: str
-    headers: list[tuple[str, str]]
-    body: bytes
-    source_ip: str | None
-    verified: bool
-    rejection: str | None
-    event_id: str | None = None
-    event_type: str | None = None
+    #: The token replaced by the last rotation, valid until
+    #: ``previous_token_expires_at`` (epoch ms); None if never rotated.
+    previous_token: str | None = field(default=None, repr=False)
+    previous_token_expires_at: int | None = None
 
 
 def _source(row: Row[Any]) -> Source:
@@ -79,25 +72,9 @@ def _source(row: Row[Any]) -> Source:
         created_at=m["created_at"],
         updated_at=m["updated_at"],
         app_id=m["app_id"],
-    )
-
-
-def _request(row: Row[Any]) -> InboundRequest:
-    m = row._mapping
-    return InboundRequest(
-        id=m["id"],
-        source_id=m["source_id"],
-        received_at=m["received_at"],
-        method=m["method"],
-        path=m["path"],
-        query=m["query"],
-        headers=[(str(k), str(v)) for k, v in m["headers"]],
-        body=bytes(m["body"]),
-        source_ip=m["source_ip"],
-        verified=bool(m["verified"]),
-        rejection=m["rejection"],
-        event_id=m["event_id"],
-        event_type=m["event_type"],
+        token=m["token"],
+        previous_token=m["previous_token"],
+        previous_token_expires_at=m["previous_token_expires_at"],
     )
 
 
@@ -114,8 +91,49 @@ async def find(conn: AsyncConnection, ref: str) -> Source:
 
 
 async def get(db: Database, ref: str) -> Source:
+    """The source whose id or uid is ``ref`` (never its token); raises ``NotFound``."""
     async with db.read() as conn:
         return await find(conn, ref)
+
+
+def new_token() -> str:
+    """A fresh ingest token: 24 random bytes, URL-safe base64 (32 characters)."""
+    return secrets.token_urlsafe(24)
+
+
+def matched_by_token(source: Source, key: str) -> bool:
+    """Whether ``key`` is ``source``'s current or previous token (compared in
+    constant time). Expiry of the previous token is not checked here: that is
+    ``get_for_ingest``'s job, so use this on the source it returned."""
+    wanted = key.encode()
+    tokens = (source.token, source.previous_token)
+    return any(t is not None and hmac.compare_digest(t.encode(), wanted) for t in tokens)
+
+
+async def get_for_ingest(db: Database, key: str, now_ms: int) -> Source:
+    """The source ``/in/{key}`` addresses: the one whose id, uid, current
+    token or unexpired previous token (``previous_token_expires_at`` after
+    ``now_ms``) is ``key``, in that order of precedence should several
+    sources match. Raises ``NotFound`` otherwise (also for an empty key)."""
+    if not key:
+        raise NotFound("Source")
+    c = sources.c
+    live_previous = (c.previous_token == key) & (c.previous_token_expires_at > now_ms)
+    query = select(sources).where(or_(c.id == key, c.uid == key, c.token == key, live_previous))
+    async with db.read() as conn:
+        found = [_source(row) for row in await conn.execute(query)]
+    if not found:
+        raise NotFound("Source")
+    return min(found, key=lambda source: _precedence(source, key))
+
+
+def _precedence(source: Source, key: str) -> int:
+    """0 if ``key`` is ``source``'s id, 1 its uid, 2 its token, 3 otherwise
+    (its previous token)."""
+    for rank, value in enumerate((source.id, source.uid, source.token)):
+        if value == key:
+            return rank
+    return 3
 
 
 async def create(db: Database, fields: dict[str, Any], now_ms: int) -> Source:
@@ -132,6 +150,9 @@ async def create(db: Database, fields: dict[str, Any], now_ms: int) -> Source:
         "metadata": fields.get("metadata") or {},
         "created_at": now_ms,
         "updated_at": now_ms,
+        "token": new_token(),
+        "previous_token": None,
+        "previous_token_expires_at": None,
     }
     try:
         async with db.write() as conn:
@@ -226,147 +247,27 @@ async def ensure_app(db: Database, ref: str, now_ms: int) -> str:
         return (await find(conn, source.id)).app_id or app_id
 
 
-# -- received requests ---------------------------------------------------------
+async def rotate_token(
+    db: Database, ref: str, now_ms: int, *, grace_ms: int = TOKEN_GRACE_MS
+) -> Source:
+    """Give the source ``ref`` (id or uid) a new token and return it updated.
 
-
-def new_request_id() -> str:
-    return ids.new_id(REQUEST)
-
-
-async def record_request(
-    db: Database, request: InboundRequest, *, dedupe_window_ms: int
-) -> InboundRequest:
-    """Store ``request`` and return it as stored.
-
-    A request that is accepted (``rejection`` None) and carries an
-    ``event_id`` is checked against the event ids accepted for its source in
-    the last ``dedupe_window_ms`` (0: no check); a repeat is stored with
-    ``rejection = "duplicate of <first request id>"``. The check and the
-    insert share one transaction, so concurrent repeats (even in other
-    processes) yield exactly one accepted request.
+    The current token becomes the previous one, valid until ``now_ms +
+    grace_ms``; a previous token from an earlier rotation stops working at
+    once (there is only one). The token moves in one atomic ``UPDATE``, so
+    of two concurrent rotations the later one keeps the token the earlier
+    one set as its previous token. Raises ``NotFound`` for no source.
     """
     async with db.write() as conn:
-        if request.rejection is None and request.event_id and dedupe_window_ms > 0:
-            first = await _claim_event_id(db, conn, request, dedupe_window_ms)
-            if first is not None:
-                request = replace(request, rejection=f"{DUPLICATE_PREFIX}{first}")
+        source = await find(conn, ref)
         await conn.execute(
-            inbound_requests.insert().values(
-                id=request.id,
-                source_id=request.source_id,
-                received_at=request.received_at,
-                method=request.method,
-                path=request.path,
-                query=request.query,
-                headers=[list(pair) for pair in request.headers],
-                body=request.body,
-                source_ip=request.source_ip,
-                verified=request.verified,
-                rejection=request.rejection,
-                event_id=request.event_id,
-                event_type=request.event_type,
+            update(sources)
+            .where(sources.c.id == source.id)
+            .values(
+                previous_token=sources.c.token,
+                previous_token_expires_at=now_ms + grace_ms,
+                token=new_token(),
+                updated_at=now_ms,
             )
         )
-    return request
-
-
-async def _claim_event_id(
-    db: Database, conn: AsyncConnection, request: InboundRequest, window_ms: int
-) -> str | None:
-    """Record ``request``'s event id as seen; the id of the first request
-    with it if that one is still inside the window (a duplicate), else None."""
-    key = (inbound_dedupe.c.source_id == request.source_id) & (
-        inbound_dedupe.c.event_id == request.event_id
-    )
-    inserted = await conn.execute(
-        db.insert_ignoring_conflicts(inbound_dedupe).values(
-            source_id=request.source_id,
-            event_id=request.event_id,
-            request_id=request.id,
-            created_at=request.received_at,
-        )
-    )
-    if inserted.rowcount:
-        return None
-    # Seen before: take the entry over if it has left the window.
-    refreshed = await conn.execute(
-        update(inbound_dedupe)
-        .where(key & (inbound_dedupe.c.created_at <= request.received_at - window_ms))
-        .values(request_id=request.id, created_at=request.received_at)
-    )
-    if refreshed.rowcount:
-        return None
-    first: str | None = (
-        await conn.execute(select(inbound_dedupe.c.request_id).where(key))
-    ).scalar()
-    return first
-
-
-async def list_requests(
-    db: Database,
-    source_ref: str,
-    *,
-    verified: bool | None,
-    iterator: str | None,
-    limit: int | None,
-) -> Page[InboundRequest]:
-    """The requests of ``source_ref``, newest first (optionally only
-    verified or only unverified ones). Raises ``NotFound`` for no source."""
-    async with db.read() as conn:
-        source = await find(conn, source_ref)
-        query = select(inbound_requests).where(inbound_requests.c.source_id == source.id)
-        if verified is not None:
-            query = query.where(inbound_requests.c.verified == verified)
-        return await paginate(
-            conn,
-            query,
-            inbound_requests.c.id,
-            _request,
-            iterator=iterator,
-            limit=limit,
-            descending=True,
-        )
-
-
-async def get_request(db: Database, source_ref: str, request_id: str) -> InboundRequest:
-    """The request ``request_id`` received by ``source_ref``; raises
-    ``NotFound`` for no such source or no such request of it."""
-    async with db.read() as conn:
-        source = await find(conn, source_ref)
-        query = select(inbound_requests).where(
-            inbound_requests.c.source_id == source.id, inbound_requests.c.id == request_id
-        )
-        row = (await conn.execute(query)).first()
-    if row is None:
-        raise NotFound("Request")
-    return _request(row)
-
-
-def is_duplicate(request: InboundRequest) -> bool:
-    """Whether ``request`` was refused only as a repeat of an accepted one."""
-    return (request.rejection or "").startswith(DUPLICATE_PREFIX)
-
-
-async def release_event_id(db: Database, request: InboundRequest) -> None:
-    """Forget that ``request``'s event id was seen (if ``request`` is what
-    claimed it): its forwarding failed, so the provider's retry must be
-    processed, not dropped as a duplicate."""
-    if request.event_id is None:
-        return
-    async with db.write() as conn:
-        await conn.execute(
-            delete(inbound_dedupe).where(
-                inbound_dedupe.c.source_id == request.source_id,
-                inbound_dedupe.c.event_id == request.event_id,
-                inbound_dedupe.c.request_id == request.id,
-            )
-        )
-
-
-async def purge_dedupe(db: Database, older_than_ms: int) -> int:
-    """Forget event ids first seen before ``older_than_ms``; returns how many."""
-    async with db.write() as conn:
-        result = await conn.execute(
-            delete(inbound_dedupe).where(inbound_dedupe.c.created_at < older_than_ms)
-        )
-    return int(result.rowcount or 0)
+        return await find(conn, source.id)

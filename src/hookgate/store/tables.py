@@ -180,11 +180,12 @@ attempts = Table(
 
 # -- receiving webhooks --------------------------------------------------------
 
-# A source is one inbound URL (``/in/{id or uid}``) with its verification
-# scheme. ``type`` is the Svix Ingest source type as the client sent it
-# ("github", "clerk", "generic-webhook", ...); ``scheme`` the name of the
-# ``core.verify.PRESETS`` scheme it resolves to, or "none" (no verification);
-# ``config`` the normalized options, secrets included (see inbound.config).
+# A source is one inbound URL (``/in/{token}``; its id and uid work too) with
+# its verification scheme. ``type`` is the Svix Ingest source type as the
+# client sent it ("github", "clerk", "generic-webhook", ...); ``scheme`` the
+# name of the ``core.verify.PRESETS`` scheme it resolves to, or "none" (no
+# verification); ``config`` the normalized options, secrets included (see
+# inbound.config).
 sources = Table(
     "sources",
     metadata,
@@ -200,6 +201,16 @@ sources = Table(
     # The internal application whose endpoints are the source's destinations
     # (created with the first destination).
     Column("app_id", ID, nullable=True),
+    # The unguessable part of the ingest URL (``/in/{token}``): a credential.
+    # After a rotation the previous token keeps working until
+    # ``previous_token_expires_at``. Uniqueness is a unique index (not a
+    # constraint) so that migration 0004 could add it on SQLite without
+    # rebuilding the table (see there).
+    Column("token", String(64), nullable=False),
+    Column("previous_token", String(64), nullable=True),
+    Column("previous_token_expires_at", BigInteger, nullable=True),
+    Index("ix_sources_token", "token", unique=True),
+    Index("ix_sources_previous_token", "previous_token"),
 )
 
 # Every request received for a known source, accepted or not, byte for byte.
@@ -221,11 +232,19 @@ inbound_requests = Table(
     Column("rejection", Text, nullable=True),
     Column("event_id", String(256), nullable=True),
     Column("event_type", String(256), nullable=True),
+    # The request listing: newest first, by time, by event id; retention.
     Index("ix_inbound_requests_source", "source_id", "id"),
+    Index("ix_inbound_requests_source_received", "source_id", "received_at"),
+    Index("ix_inbound_requests_source_event", "source_id", "event_id", "id"),
+    Index("ix_inbound_requests_received", "received_at"),
 )
 
 # The verified event ids seen per source, for the dedupe window: one
-# primary-key probe per request, valid across API processes.
+# primary-key probe per request, valid across API processes. An entry blocks
+# repeats of its event id until ``expires_at`` (``created_at`` plus the
+# source's window when it was written), then may be taken over or purged.
+# ``request_id`` names the request that claimed the event id; it is no
+# foreign key: purging old requests leaves the entry (and the dedupe) intact.
 inbound_dedupe = Table(
     "inbound_dedupe",
     metadata,
@@ -233,4 +252,6 @@ inbound_dedupe = Table(
     Column("event_id", String(256), primary_key=True),
     Column("request_id", ID, nullable=False),
     Column("created_at", BigInteger, nullable=False),
+    Column("expires_at", BigInteger, nullable=False),
+    Index("ix_inbound_dedupe_expires", "expires_at"),
 )

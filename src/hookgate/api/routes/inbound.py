@@ -4,7 +4,9 @@ prove themselves with the source's verification scheme).
 The body is read here, capped at the source's ``maxBodyBytes`` (413 before
 reading when ``Content-Length`` is over it, or as soon as a streamed body
 passes it); everything else is ``hookgate.inbound.accept``. Unknown sources
-answer 404 and are not stored.
+answer 404 and are not stored (so does a source's id or uid when it has
+``requireToken``: only its token URL is accepted); nor are requests over the source's
+``rateLimit`` (429).
 """
 
 from __future__ import annotations
@@ -19,10 +21,12 @@ from hookgate.api.routing import refuse_nul_in_url
 from hookgate.inbound import accept
 from hookgate.inbound.accept import HttpRequest
 from hookgate.inbound.config import METHODS
+from hookgate.receive.adapters.starlette import raw_url
 from hookgate.store import sources
 from hookgate.store.errors import NotFound
 
 router = APIRouter(tags=["Inbound"])
+_NOT_FOUND = accept.error_reply(404, "not_found", "Source not found")
 
 
 @router.api_route("/in/{source}", methods=list(METHODS))
@@ -31,17 +35,22 @@ async def receive(source: str, request: Request) -> Response:
     refuse_nul_in_url(request)
     svc = services(request)
     try:
-        found = await sources.get(svc.db, source)
+        found = await sources.get_for_ingest(svc.db, source, int(time.time() * 1000))
     except NotFound:
-        return _send(accept.error_reply(404, "not_found", "Source not found"))
+        return _send(_NOT_FOUND)
     options = accept.source_options(found)
+    if options.require_token and not sources.matched_by_token(found, source):
+        return _send(_NOT_FOUND)
+    limited = accept.rate_limited(svc.inbound_limits, found, options, time.monotonic())
+    if limited is not None:
+        return _send(limited)
     peer = request.client.host if request.client else None
     http = HttpRequest(
         method=request.method,
         path=request.url.path,
         query=request.scope.get("query_string", b"").decode("latin-1"),
         headers=[(k.decode("latin-1"), v.decode("latin-1")) for k, v in request.scope["headers"]],
-        url=str(request.url),
+        url=raw_url(request),
         peer_ip=accept.client_ip(options, peer, request.headers.get("x-forwarded-for")),
     )
     refusal = accept.precheck(options, http, request.headers.get("content-length"))

@@ -5,7 +5,16 @@ the official SDKs use it (create, get by id or uid, list, upsert, delete).
 ``hookgate.inbound.config`` for the mapping to verification schemes and for
 Hookgate's own config keys. Responses are ``IngestSourceOut``: ``config``
 shows the options without secrets (plus ``secretCount``) and ``ingestUrl`` is
-``<public base URL>/in/<source id>``.
+``<public base URL>/in/<token>``, where the token is an unguessable secret
+of the source (``/in/<source id or uid>`` keeps working too).
+
+``POST .../{source_id}/token/rotate`` (Svix ``RotateTokenOut``) gives the
+source a new token and answers 200 ``{"ingestUrl": "<new URL>"}``; the
+previous URL keeps working for 24 hours (``sources.TOKEN_GRACE_MS``; Svix
+documents 48), so that the provider can be re-pointed without losing events.
+Rotating again within that time retires the previous token at once (only one
+is kept). Honours ``Idempotency-Key`` (a replay answers the same URL without
+rotating again); 404 for an unknown source.
 
 Hookgate extension: ``appId`` in ``IngestSourceOut`` is the id of the
 source's internal application, whose endpoints are the source's destinations
@@ -14,8 +23,19 @@ destination is created. Its messages and attempts (forwarded requests) can be
 read and resent through the ordinary ``/api/v1/app/{appId}/...`` API.
 
 Hookgate extension: ``GET /ingest/api/v1/source/{source_id}/request`` lists
-the requests received, newest first (``?verified=true|false``, ``limit``,
-``iterator``), as a ``ListResponse`` of::
+the requests received, newest first (``limit``, ``iterator``), as a
+``ListResponse``. Filters, all optional and combinable (pass the same ones
+with every page's ``iterator``):
+
+- ``verified``: ``true`` | ``false``;
+- ``after`` / ``before``: ISO 8601 datetimes (UTC if no offset), exclusive
+  bounds on ``receivedAt``, as in the message list;
+- ``eventId`` / ``eventType``: exact match (1 to 256 characters);
+- ``status``: ``accepted`` (no rejection), ``duplicate`` (rejection
+  "duplicate of ...") or ``rejected`` (any other rejection).
+
+A bad value answers 422 with the Svix validation body naming the parameter
+(``"loc": ["query", "eventId"]``). Each item is::
 
     {"id": "inreq_...", "sourceId": "src_...", "receivedAt": "<ISO 8601>",
      "method": "POST", "path": "/in/...", "query": "a=1",
@@ -42,6 +62,7 @@ from __future__ import annotations
 
 import base64
 from dataclasses import replace
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
@@ -50,15 +71,16 @@ from pydantic import AfterValidator, Field, StringConstraints
 from hookgate.api import convert
 from hookgate.api import schemas as s
 from hookgate.api.convert import SENSITIVE_HEADERS, iso
-from hookgate.api.deps import Services, authenticated, idempotent, now_ms
+from hookgate.api.deps import Services, authenticated, idempotent, ms_or_none, now_ms
 from hookgate.api.errors import ApiError, validation_response
 from hookgate.api.responses import JsonResponse
 from hookgate.api.routing import JsonRoute
 from hookgate.api.schemas.base import Metadata, RequestModel, Uid
 from hookgate.inbound import config as source_config
 from hookgate.inbound.forward import forward
-from hookgate.store import sources
-from hookgate.store.sources import InboundRequest, Source
+from hookgate.store import inbound_requests, sources
+from hookgate.store.inbound_requests import InboundRequest, RequestFilter, RequestStatus
+from hookgate.store.sources import Source
 
 router = APIRouter(prefix="/ingest/api/v1/source", tags=["Ingest Source"], route_class=JsonRoute)
 
@@ -109,13 +131,18 @@ def public_base(svc: Services, request: Request) -> str:
     return (svc.settings.public_url or str(request.base_url)).rstrip("/")
 
 
+def ingest_url(source: Source, base: str) -> str:
+    """Where providers send to ``source``: its current token's URL."""
+    return f"{base}/in/{source.token}"
+
+
 def source_json(source: Source, base: str) -> dict[str, Any]:
     """``IngestSourceOut``."""
     return {
         "id": source.id,
         "uid": source.uid,
         "name": source.name,
-        "ingestUrl": f"{base}/in/{source.id}",
+        "ingestUrl": ingest_url(source, base),
         "createdAt": iso(source.created_at),
         "updatedAt": iso(source.updated_at),
         "metadata": source.metadata,
@@ -203,17 +230,48 @@ async def delete_source(source_id: str, svc: Services = Depends(authenticated)) 
     return Response(status_code=204)
 
 
+@router.post("/{source_id}/token/rotate")
+async def rotate_source_token(
+    source_id: str, request: Request, svc: Services = Depends(authenticated)
+) -> Response:
+    """Give the source a new ingest URL; the previous one works 24 hours more."""
+
+    async def handler() -> Response:
+        source = await sources.rotate_token(svc.db, source_id, now_ms())
+        return JsonResponse({"ingestUrl": ingest_url(source, public_base(svc, request))})
+
+    return await idempotent(request, svc, handler)
+
+
+#: An ``eventId`` / ``eventType`` filter: as long as the stored values can be.
+SearchText = Annotated[str, StringConstraints(min_length=1, max_length=256)]
+
+
 @router.get("/{source_id}/request")
 async def list_source_requests(
     source_id: str,
     verified: bool | None = None,
+    after: datetime | None = None,
+    before: datetime | None = None,
+    event_id: SearchText | None = Query(None, alias="eventId"),
+    event_type: SearchText | None = Query(None, alias="eventType"),
+    status: RequestStatus | None = None,
     limit: int | None = Query(None, ge=0),
     iterator: str | None = None,
     svc: Services = Depends(authenticated),
 ) -> Response:
-    """Hookgate extension: the requests received by a source, newest first."""
-    page = await sources.list_requests(
-        svc.db, source_id, verified=verified, iterator=iterator, limit=limit
+    """Hookgate extension: the requests received by a source, newest first,
+    filtered (see the module docstring)."""
+    search = RequestFilter(
+        verified=verified,
+        after=ms_or_none(after),
+        before=ms_or_none(before),
+        event_id=event_id,
+        event_type=event_type,
+        status=status,
+    )
+    page = await inbound_requests.list_requests(
+        svc.db, source_id, search, iterator=iterator, limit=limit
     )
     return convert.list_json(page, [request_json(item) for item in page.items])
 
@@ -223,7 +281,8 @@ async def get_source_request(
     source_id: str, request_id: str, svc: Services = Depends(authenticated)
 ) -> Response:
     """Hookgate extension: one request received by a source."""
-    return JsonResponse(request_json(await sources.get_request(svc.db, source_id, request_id)))
+    stored = await inbound_requests.get_request(svc.db, source_id, request_id)
+    return JsonResponse(request_json(stored))
 
 
 @router.post("/{source_id}/request/{request_id}/replay", status_code=202)
@@ -232,8 +291,8 @@ async def replay_source_request(
 ) -> Response:
     """Hookgate extension: forward a stored request to the destinations again."""
     source = await sources.get(svc.db, source_id)
-    stored = await sources.get_request(svc.db, source.id, request_id)
-    if stored.rejection is not None and not sources.is_duplicate(stored):
+    stored = await inbound_requests.get_request(svc.db, source.id, request_id)
+    if stored.rejection is not None and not inbound_requests.is_duplicate(stored):
         raise ApiError(409, f"The request was rejected ({stored.rejection}); it cannot be replayed")
     if source.app_id is None:
         raise ApiError(409, "The source has no destinations")

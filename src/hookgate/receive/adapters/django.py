@@ -4,8 +4,9 @@
 
     path("hooks/stripe", django_view(receiver))
 
-Read nothing else from the request before it (``request.POST`` would consume
-the stream on some servers).
+Variables in the route (``path("<tenant>/hooks/stripe", ...)``) are accepted
+and ignored. Let nothing read ``request.POST`` before it: for a multipart
+body that consumes the stream and ``request.body`` then raises.
 """
 
 from __future__ import annotations
@@ -17,10 +18,11 @@ from typing import Any
 from ..http import Receiver
 
 
-def django_view(receiver: Receiver) -> Callable[[Any], Awaitable[Any]]:
-    """An async Django view verifying and dispatching with ``receiver``."""
+def django_view(receiver: Receiver) -> Callable[..., Awaitable[Any]]:
+    """An async, CSRF-exempt Django view verifying and dispatching with
+    ``receiver``; it works under WSGI and ASGI."""
 
-    async def view(request: Any) -> Any:
+    async def view(request: Any, *_route_args: object, **_route_kwargs: object) -> Any:
         http = importlib.import_module("django.http")
         body: bytes = request.body
         headers = dict(request.headers.items())

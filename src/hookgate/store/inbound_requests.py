@@ -1,0 +1,328 @@
+"""The requests sources receive: recording with deduplication, search, and
+retention.
+
+Every request received for a source is stored by ``record_request`` in one
+short transaction together with its deduplication check; nothing slow
+happens inside it. ``list_requests`` searches them; ``purge_requests`` and
+``purge_expired_dedupe`` are the retention jobs (each works in bounded
+batches, one short write transaction per batch).
+
+Dedupe entries (``inbound_dedupe``) name the request that claimed their
+event id, but purging requests ignores them: retention is a promise about
+stored bytes, and deduplication needs only the event id, so an entry keeps
+blocking repeats until it expires even when the request it names is gone
+(a later duplicate's rejection then names a purged request id).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, replace
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import ColumnElement, Row, Select, delete, func, select, tuple_, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from hookgate.core import ids
+from hookgate.store.database import Database
+from hookgate.store.errors import NotFound
+from hookgate.store.pagination import Page, paginate
+from hookgate.store.sources import find
+from hookgate.store.tables import inbound_dedupe, inbound_requests
+
+#: Id prefix of received requests.
+REQUEST = "inreq"
+#: How ``record_request`` starts the ``rejection`` of a repeated event id.
+DUPLICATE_PREFIX = "duplicate of "
+#: Rows deleted per transaction by the purges.
+PURGE_BATCH = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class InboundRequest:
+    """One received request, byte for byte. ``rejection`` is None if accepted."""
+
+    id: str
+    source_id: str
+    received_at: int
+    method: str
+    path: str
+    query: str
+    headers: list[tuple[str, str]]
+    body: bytes
+    source_ip: str | None
+    verified: bool
+    rejection: str | None
+    event_id: str | None = None
+    event_type: str | None = None
+
+
+class RequestStatus(StrEnum):
+    """What became of a received request (also the API's ``status`` filter)."""
+
+    #: Stored with no rejection (and forwarded, if the source has destinations).
+    ACCEPTED = "accepted"
+    #: Refused: bad signature, method, size, address, ...
+    REJECTED = "rejected"
+    #: A repeat of an accepted event id inside the dedupe window.
+    DUPLICATE = "duplicate"
+
+
+@dataclass(frozen=True, slots=True)
+class RequestFilter:
+    """Search criteria of ``list_requests``; None means any. Times are epoch
+    ms and exclusive, as in the message list: ``after`` < received_at <
+    ``before``."""
+
+    verified: bool | None = None
+    after: int | None = None
+    before: int | None = None
+    event_id: str | None = None
+    event_type: str | None = None
+    status: RequestStatus | None = None
+
+
+ANY = RequestFilter()
+
+
+def _request(row: Row[Any]) -> InboundRequest:
+    m = row._mapping
+    return InboundRequest(
+        id=m["id"],
+        source_id=m["source_id"],
+        received_at=m["received_at"],
+        method=m["method"],
+        path=m["path"],
+        query=m["query"],
+        headers=[(str(k), str(v)) for k, v in m["headers"]],
+        body=bytes(m["body"]),
+        source_ip=m["source_ip"],
+        verified=bool(m["verified"]),
+        rejection=m["rejection"],
+        event_id=m["event_id"],
+        event_type=m["event_type"],
+    )
+
+
+def new_request_id() -> str:
+    return ids.new_id(REQUEST)
+
+
+def is_duplicate(request: InboundRequest) -> bool:
+    """Whether ``request`` was refused only as a repeat of an accepted one."""
+    return (request.rejection or "").startswith(DUPLICATE_PREFIX)
+
+
+# -- recording -----------------------------------------------------------------
+
+
+async def record_request(
+    db: Database, request: InboundRequest, *, dedupe_window_ms: int
+) -> InboundRequest:
+    """Store ``request`` and return it as stored.
+
+    A request that is accepted (``rejection`` None) and carries an
+    ``event_id`` claims that event id for its source for ``dedupe_window_ms``
+    (0: no check, no claim); while an earlier claim has not expired, the
+    request is stored with ``rejection = "duplicate of <first request id>"``.
+    A claim lasts for the window in force when it was made. The check and
+    the insert share one transaction, so concurrent repeats (even in other
+    processes) yield exactly one accepted request.
+    """
+    async with db.write() as conn:
+        if request.rejection is None and request.event_id and dedupe_window_ms > 0:
+            first = await _claim_event_id(db, conn, request, dedupe_window_ms)
+            if first is not None:
+                request = replace(request, rejection=f"{DUPLICATE_PREFIX}{first}")
+        await conn.execute(
+            inbound_requests.insert().values(
+                id=request.id,
+                source_id=request.source_id,
+                received_at=request.received_at,
+                method=request.method,
+                path=request.path,
+                query=request.query,
+                headers=[list(pair) for pair in request.headers],
+                body=request.body,
+                source_ip=request.source_ip,
+                verified=request.verified,
+                rejection=request.rejection,
+                event_id=request.event_id,
+                event_type=request.event_type,
+            )
+        )
+    return request
+
+
+async def _claim_event_id(
+    db: Database, conn: AsyncConnection, request: InboundRequest, window_ms: int
+) -> str | None:
+    """Claim ``request``'s event id until ``received_at + window_ms``; the
+    id of the request holding an unexpired claim on it (a duplicate), else None."""
+    key = (inbound_dedupe.c.source_id == request.source_id) & (
+        inbound_dedupe.c.event_id == request.event_id
+    )
+    claim = {
+        "request_id": request.id,
+        "created_at": request.received_at,
+        "expires_at": request.received_at + window_ms,
+    }
+    # Twice at most: an entry seen but purged before it could be read is retried.
+    for _ in range(2):
+        inserted = await conn.execute(
+            db.insert_ignoring_conflicts(inbound_dedupe).values(
+                source_id=request.source_id, event_id=request.event_id, **claim
+            )
+        )
+        if inserted.rowcount:
+            return None
+        # Seen before: take the entry over if it has expired.
+        refreshed = await conn.execute(
+            update(inbound_dedupe)
+            .where(key & (inbound_dedupe.c.expires_at <= request.received_at))
+            .values(**claim)
+        )
+        if refreshed.rowcount:
+            return None
+        first: str | None = (
+            await conn.execute(select(inbound_dedupe.c.request_id).where(key))
+        ).scalar()
+        if first is not None:
+            return first
+    return None
+
+
+async def release_event_id(db: Database, request: InboundRequest) -> None:
+    """Forget that ``request``'s event id was seen (if ``request`` is what
+    claimed it): its forwarding failed, so the provider's retry must be
+    processed, not dropped as a duplicate."""
+    if request.event_id is None:
+        return
+    async with db.write() as conn:
+        await conn.execute(
+            delete(inbound_dedupe).where(
+                inbound_dedupe.c.source_id == request.source_id,
+                inbound_dedupe.c.event_id == request.event_id,
+                inbound_dedupe.c.request_id == request.id,
+            )
+        )
+
+
+# -- search ----------------------------------------------------------------------
+
+
+def _is_duplicate_sql() -> ColumnElement[bool]:
+    # substr, not LIKE: SQLite's LIKE ignores case, and the prefix must match exactly.
+    rejection = inbound_requests.c.rejection
+    return func.substr(rejection, 1, len(DUPLICATE_PREFIX)) == DUPLICATE_PREFIX
+
+
+def _filtered(query: Select[Any], f: RequestFilter) -> Select[Any]:
+    c = inbound_requests.c
+    if f.verified is not None:
+        query = query.where(c.verified == f.verified)
+    if f.after is not None:
+        query = query.where(c.received_at > f.after)
+    if f.before is not None:
+        query = query.where(c.received_at < f.before)
+    if f.event_id is not None:
+        query = query.where(c.event_id == f.event_id)
+    if f.event_type is not None:
+        query = query.where(c.event_type == f.event_type)
+    if f.status is RequestStatus.ACCEPTED:
+        query = query.where(c.rejection.is_(None))
+    elif f.status is RequestStatus.DUPLICATE:
+        query = query.where(_is_duplicate_sql())
+    elif f.status is RequestStatus.REJECTED:
+        query = query.where(c.rejection.is_not(None), ~_is_duplicate_sql())
+    return query
+
+
+async def list_requests(
+    db: Database,
+    source_ref: str,
+    f: RequestFilter = ANY,
+    *,
+    iterator: str | None,
+    limit: int | None,
+) -> Page[InboundRequest]:
+    """The requests of ``source_ref`` (id or uid) that match ``f``, newest
+    first, one page (``store.pagination``; the iterator is a request id, so
+    pass the same filter for every page). Raises ``NotFound`` for no source."""
+    async with db.read() as conn:
+        source = await find(conn, source_ref)
+        query = select(inbound_requests).where(inbound_requests.c.source_id == source.id)
+        return await paginate(
+            conn,
+            _filtered(query, f),
+            inbound_requests.c.id,
+            _request,
+            iterator=iterator,
+            limit=limit,
+            descending=True,
+        )
+
+
+async def get_request(db: Database, source_ref: str, request_id: str) -> InboundRequest:
+    """The request ``request_id`` received by ``source_ref``; raises
+    ``NotFound`` for no such source or no such request of it."""
+    async with db.read() as conn:
+        source = await find(conn, source_ref)
+        query = select(inbound_requests).where(
+            inbound_requests.c.source_id == source.id, inbound_requests.c.id == request_id
+        )
+        row = (await conn.execute(query)).first()
+    if row is None:
+        raise NotFound("Request")
+    return _request(row)
+
+
+# -- retention -------------------------------------------------------------------
+
+
+async def purge_requests(db: Database, received_before_ms: int, *, batch: int = PURGE_BATCH) -> int:
+    """Delete the stored requests (of every source) received before
+    ``received_before_ms``, oldest first, ``batch`` rows per write
+    transaction, so that a large purge never holds SQLite's write lock for
+    long; returns how many were deleted. Dedupe entries are left alone (see
+    the module docstring). On PostgreSQL, rows another purge is deleting are
+    skipped, not waited for."""
+    _check_batch(batch)
+    c = inbound_requests.c
+    doomed = db.skip_locked(
+        select(c.id).where(c.received_at < received_before_ms).order_by(c.received_at).limit(batch)
+    )
+    statement = delete(inbound_requests).where(c.id.in_(doomed))
+    return await _purge_in_batches(db, statement, batch)
+
+
+async def purge_expired_dedupe(db: Database, now_ms: int, *, batch: int = PURGE_BATCH) -> int:
+    """Delete the dedupe entries expired at ``now_ms`` (``expires_at <=
+    now_ms``: their event ids would be accepted again anyway), ``batch``
+    per write transaction; returns how many were deleted. An entry taken
+    over meanwhile by a new request (a fresh expiry) is kept."""
+    _check_batch(batch)
+    c = inbound_dedupe.c
+    expired = c.expires_at <= now_ms
+    doomed = db.skip_locked(select(c.source_id, c.event_id).where(expired).limit(batch))
+    statement = delete(inbound_dedupe).where(tuple_(c.source_id, c.event_id).in_(doomed), expired)
+    return await _purge_in_batches(db, statement, batch)
+
+
+def _check_batch(batch: int) -> None:
+    if batch < 1:
+        raise ValueError(f"batch must be at least 1, not {batch}")
+
+
+async def _purge_in_batches(db: Database, statement: Any, batch: int) -> int:
+    """Run the bounded ``statement`` in its own transaction until a run
+    deletes fewer than ``batch`` rows; the total deleted."""
+    total = 0
+    while True:
+        async with db.write() as conn:
+            deleted = int((await conn.execute(statement)).rowcount or 0)
+        total += deleted
+        if deleted < batch:
+            return total
+        await asyncio.sleep(0)  # let waiting writers in between batches
