@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import socket
 import urllib.request
@@ -43,6 +45,83 @@ def webhook_like_headers() -> dict[str, str]:
         "svix-id": msg_id,
         "svix-timestamp": ts,
         "svix-signature": _FAKE_SIGNATURE,
+    }
+
+
+#: The inbound phase's GitHub source: uid and webhook secret.
+GITHUB_SOURCE_UID = "bench-gh"
+GITHUB_SECRET = "bench-secret"
+
+
+def github_push_payload() -> dict[str, Any]:
+    """A GitHub ``push`` event shaped like a real one (one commit, trimmed
+    repository and user objects): about 1.8 KB of JSON."""
+    user = {
+        "name": "octocat",
+        "email": "octocat@users.noreply.github.com",
+        "username": "octocat",
+    }
+    account = {
+        "login": "octocat",
+        "id": 583231,
+        "node_id": "MDQ6VXNlcjU4MzIzMQ==",
+        "type": "User",
+        "site_admin": False,
+    }
+    commit = {
+        "id": "0d1a26e67d8f5eaf1f6ba5c57fc3c7d91ac0fd1c",
+        "distinct": True,
+        "message": "Fix the retry schedule for endpoints that answer 429",
+        "timestamp": "2024-05-14T12:34:56+02:00",
+        "url": "https://github.com/octocat/hello-world/commit/0d1a26e67d8f5eaf1f6ba5c57fc3c7d91ac0fd1c",
+        "author": user,
+        "committer": user,
+        "added": [],
+        "removed": [],
+        "modified": ["src/retry.py", "tests/test_retry.py"],
+    }
+    return {
+        "ref": "refs/heads/main",
+        "before": "6113728f27ae82c7b1a177c8d03f9e96e0adf246",
+        "after": commit["id"],
+        "repository": {
+            "id": 1296269,
+            "node_id": "MDEwOlJlcG9zaXRvcnkxMjk2MjY5",
+            "name": "hello-world",
+            "full_name": "octocat/hello-world",
+            "private": False,
+            "owner": account,
+            "html_url": "https://github.com/octocat/hello-world",
+            "fork": False,
+            "default_branch": "main",
+            "pushed_at": 1715682896,
+        },
+        "pusher": {"name": "octocat", "email": "octocat@users.noreply.github.com"},
+        "sender": account,
+        "created": False,
+        "deleted": False,
+        "forced": False,
+        "base_ref": None,
+        "commits": [commit],
+        "head_commit": commit,
+    }
+
+
+def github_headers(body: bytes, secret: str) -> dict[str, str]:
+    """The headers GitHub sends with ``body`` (a ``push``), both signatures
+    included, except ``X-GitHub-Delivery`` (unique per request)."""
+    key = secret.encode()
+    sha256 = hmac.new(key, body, hashlib.sha256).hexdigest()
+    sha1 = hmac.new(key, body, hashlib.sha1).hexdigest()
+    return {
+        "Content-Type": "application/json",
+        "User-Agent": "GitHub-Hookshot/a1b2c3d",
+        "X-GitHub-Event": "push",
+        "X-GitHub-Hook-ID": "292430182",
+        "X-GitHub-Hook-Installation-Target-ID": "1296269",
+        "X-GitHub-Hook-Installation-Target-Type": "repository",
+        "X-Hub-Signature": f"sha1={sha1}",
+        "X-Hub-Signature-256": f"sha256={sha256}",
     }
 
 

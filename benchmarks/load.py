@@ -2,7 +2,12 @@
 with what it measures. Prints one JSON object on stdout.
 
 ``closed``: ``--count`` POSTs over ``--concurrency`` keep-alive connections, each
-connection sending its next request as soon as the previous one answered.
+connection sending its next request as soon as the previous one answered. What is
+posted depends on ``--kind``: ``msg`` message-create bodies (``--token``), ``raw``
+delivery-like bodies and headers, ``inbound`` one GitHub ``push`` body signed with
+``--secret`` (``X-Hub-Signature-256``), each request with its own
+``X-GitHub-Delivery`` (a fresh event for Hookgate's dedupe). Every request is built
+before the clock starts.
 
 ``open``: POSTs at a fixed ``--rate`` for ``--duration`` seconds whatever the
 responses do (open loop); each payload carries its send time (``time.time()``).
@@ -13,6 +18,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import time
+import uuid
 from collections import Counter
 from typing import Any
 
@@ -20,7 +26,14 @@ import aiohttp
 import orjson
 import uvloop
 
-from benchmarks.common import event_payload, message_body, webhook_like_headers
+from benchmarks.common import (
+    GITHUB_SECRET,
+    event_payload,
+    github_headers,
+    github_push_payload,
+    message_body,
+    webhook_like_headers,
+)
 
 #: What Hookgate's sender puts on every delivery besides the signature headers.
 DELIVERY_SESSION_HEADERS = {
@@ -45,11 +58,29 @@ def _headers(kind: str, token: str | None) -> tuple[dict[str, str], dict[str, st
     return session, {}
 
 
+#: One request: (body, per-request headers).
+Request = tuple[bytes, dict[str, str]]
+
+
+def _signed_push(secret: str) -> tuple[bytes, dict[str, str]]:
+    """The GitHub ``push`` body and every header but the delivery id (the
+    signature covers only the body, so one body serves every request)."""
+    body = orjson.dumps(github_push_payload())
+    return body, github_headers(body, secret)
+
+
+def _requests(args: argparse.Namespace, start: int, count: int) -> list[Request]:
+    if args.kind == "inbound":
+        body, _ = _signed_push(args.secret)
+        return [(body, {"X-GitHub-Delivery": str(uuid.uuid4())}) for _ in range(count)]
+    _, headers = _headers(args.kind, args.token)
+    return [(body, headers) for body in _bodies(args.kind, start, count)]
+
+
 async def _closed_batch(
     session: aiohttp.ClientSession,
     url: str,
-    bodies: list[bytes],
-    headers: dict[str, str],
+    requests: list[Request],
     concurrency: int,
     statuses: Counter[str],
 ) -> None:
@@ -57,8 +88,8 @@ async def _closed_batch(
 
     async def worker() -> None:
         nonlocal position
-        while position < len(bodies):
-            body = bodies[position]
+        while position < len(requests):
+            body, headers = requests[position]
             position += 1
             try:
                 async with session.post(url, data=body, headers=headers) as response:
@@ -71,28 +102,31 @@ async def _closed_batch(
 
 
 async def closed_loop(args: argparse.Namespace) -> dict[str, Any]:
-    session_headers, request_headers = _headers(args.kind, args.token)
-    warmup = _bodies(args.kind, 0, args.warmup)
-    timed = _bodies(args.kind, args.warmup, args.count)
+    if args.kind == "inbound":
+        _, session_headers = _signed_push(args.secret)
+    else:
+        session_headers, _ = _headers(args.kind, args.token)
+    warmup = _requests(args, 0, args.warmup)
+    timed = _requests(args, args.warmup, args.count)
     connector = aiohttp.TCPConnector(limit=args.concurrency)
     async with aiohttp.ClientSession(
         connector=connector, headers=session_headers, timeout=aiohttp.ClientTimeout(total=60)
     ) as session:
         warm: Counter[str] = Counter()
         if warmup:
-            await _closed_batch(session, args.url, warmup, request_headers, args.concurrency, warm)
+            await _closed_batch(session, args.url, warmup, args.concurrency, warm)
         statuses: Counter[str] = Counter()
         started = time.time()
         t0 = time.perf_counter()
         cpu0 = time.process_time()
-        await _closed_batch(session, args.url, timed, request_headers, args.concurrency, statuses)
+        await _closed_batch(session, args.url, timed, args.concurrency, statuses)
         elapsed = time.perf_counter() - t0
         cpu = time.process_time() - cpu0
     return {
         "mode": "closed",
         "count": args.count,
         "concurrency": args.concurrency,
-        "body_bytes": len(timed[0]) if timed else 0,
+        "body_bytes": len(timed[0][0]) if timed else 0,
         "started": started,
         "elapsed": elapsed,
         "rps": args.count / elapsed if elapsed > 0 else 0.0,
@@ -168,8 +202,9 @@ def main() -> None:
     closed.add_argument("--count", type=int, required=True)
     closed.add_argument("--concurrency", type=int, default=64)
     closed.add_argument("--warmup", type=int, default=0)
-    closed.add_argument("--kind", choices=("msg", "raw"), default="msg")
+    closed.add_argument("--kind", choices=("msg", "raw", "inbound"), default="msg")
     closed.add_argument("--token")
+    closed.add_argument("--secret", default=GITHUB_SECRET, help="--kind inbound: signing secret")
     opened = sub.add_parser("open")
     opened.add_argument("--url", required=True)
     opened.add_argument("--rate", type=float, required=True)

@@ -1,5 +1,9 @@
-"""The accept benchmark's baseline: a do-nothing FastAPI endpoint served with
-the same uvicorn options as ``hookgate serve`` (see ``hookgate.cli.main``).
+"""The accept and inbound benchmarks' baseline: do-nothing FastAPI endpoints
+served with the same uvicorn options as ``hookgate serve`` (see ``hookgate.cli.main``).
+
+``POST /api/v1/app/{app_id}/msg`` answers 202 like message creation;
+``POST /in/{source}`` reads the body and answers 200 ``{"ok": true}`` like an
+accepted inbound request.
 
 Run: ``python -m benchmarks.noop_app --port 8092``.
 """
@@ -9,7 +13,7 @@ from __future__ import annotations
 import argparse
 
 import uvicorn
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 
 app = FastAPI(title="noop")
 
@@ -17,6 +21,12 @@ app = FastAPI(title="noop")
 @app.post("/api/v1/app/{app_id}/msg", status_code=202)
 async def create_message(app_id: str) -> dict[str, str]:
     return {"id": "msg_noop", "app": app_id}
+
+
+@app.post("/in/{source}")
+async def receive(source: str, request: Request) -> dict[str, bool]:
+    await request.body()
+    return {"ok": True}
 
 
 def main() -> None:

@@ -1,4 +1,4 @@
-"""The three measured phases: delivery, accept and latency.
+"""The measured phases: delivery, accept, inbound and latency.
 
 Each phase starts its own servers (fresh data directories), measures, and stops
 them before returning; every wait is bounded.
@@ -6,11 +6,13 @@ them before returning; every wait is bounded.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import secrets
 import shutil
 import signal
+import sqlite3
 import statistics
 import subprocess
 import time
@@ -19,7 +21,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from benchmarks.common import free_port, http_json
+import asyncpg
+
+from benchmarks.common import GITHUB_SECRET, GITHUB_SOURCE_UID, free_port, http_json
 from benchmarks.procs import PYTHON, PhaseError, Procs, clean_env, cpu_seconds, wait_http
 
 STARTUP_TIMEOUT_S = 30.0
@@ -345,16 +349,36 @@ class _Load:
     rps: float
     server_cpu_s: float
     load_cores: float
+    body_bytes: int = 0
 
 
-def _drive(ctx: Context, name: str, pid: int, url: str, n: int, warmup: int) -> _Load:
-    args = [*closed_args(url, n, ctx.concurrency, "msg", warmup), "--token", ctx.token]
+def _drive(
+    ctx: Context, name: str, pid: int, url: str, n: int, warmup: int, kind: str = "msg"
+) -> _Load:
+    """``warmup`` then ``n`` timed requests of ``kind`` (``msg``: message creation,
+    every answer must be 202; ``inbound``: signed GitHub pushes, every answer 200)."""
+    extra = ["--token", ctx.token] if kind == "msg" else ["--secret", GITHUB_SECRET]
+    ok = "202" if kind == "msg" else "200"
+    args = [*closed_args(url, n, ctx.concurrency, kind, warmup), *extra]
     cpu0 = cpu_seconds(pid)
     result = run_load(ctx, name, args, 300)
     cpu = cpu_seconds(pid) - cpu0
-    if ok_count(result, "202") != n:
+    if ok_count(result, ok) != n:
         raise PhaseError(f"{name}: {result['statuses']}")
-    return _Load(float(result["rps"]), cpu, float(result["cpu_s"]) / float(result["elapsed"]))
+    if int(result["warmup_statuses"].get(ok, 0)) != warmup:
+        raise PhaseError(f"{name} warm-up: {result['warmup_statuses']}")
+    load_cores = float(result["cpu_s"]) / float(result["elapsed"])
+    return _Load(float(result["rps"]), cpu, load_cores, int(result["body_bytes"]))
+
+
+def start_noop(ctx: Context) -> tuple[subprocess.Popen[bytes], str]:
+    """The no-op FastAPI app (``noop_app.py``); returns (process, base URL)."""
+    port = free_port()
+    noop = ctx.procs.start(
+        "noop-app", [PYTHON, "-m", "benchmarks.noop_app", "--port", str(port)], clean_env()
+    )
+    wait_http(f"http://127.0.0.1:{port}/docs", noop, STARTUP_TIMEOUT_S, what="noop app")
+    return noop, f"http://127.0.0.1:{port}"
 
 
 def bench_accept(
@@ -362,12 +386,8 @@ def bench_accept(
 ) -> AcceptResult:
     """Alternate the no-op app and Hookgate ``rounds`` times under identical load
     (both servers stay up; only the one being measured gets requests)."""
-    port = free_port()
-    noop = ctx.procs.start(
-        "noop-app", [PYTHON, "-m", "benchmarks.noop_app", "--port", str(port)], clean_env()
-    )
-    wait_http(f"http://127.0.0.1:{port}/docs", noop, STARTUP_TIMEOUT_S, what="noop app")
-    noop_url = f"http://127.0.0.1:{port}/api/v1/app/bench/msg"
+    noop, noop_base = start_noop(ctx)
+    noop_url = f"{noop_base}/api/v1/app/bench/msg"
     server = start_hookgate(
         ctx,
         "hookgate-accept",
@@ -398,6 +418,198 @@ def bench_accept(
         hookgate_cpu_ms=sum(r.server_cpu_s for r in hookgate_runs) * 1000 / requests,
         noop_cpu_ms=sum(r.server_cpu_s for r in noop_runs) * 1000 / requests,
         load_cores_vs_noop=statistics.median(r.load_cores for r in noop_runs),
+    )
+
+
+# -- (b') inbound -------------------------------------------------------------------
+
+#: The inbound phase's second source, with one destination (forwarding on).
+FORWARD_SOURCE_UID = GITHUB_SOURCE_UID + "-fwd"
+
+
+@dataclass
+class InboundStored:
+    """What the database holds after the inbound rounds (counted directly)."""
+
+    requests: dict[str, int]  # source uid -> requests stored
+    accepted: dict[str, int]  # source uid -> verified and not rejected (no duplicate)
+    messages: int  # forwarded (enqueued) messages, all sources
+
+
+@dataclass
+class InboundResult:
+    n: int
+    concurrency: int
+    warmup: int
+    body_bytes: int
+    hookgate_rps: list[float]  # one per round, source without destinations
+    forward_rps: list[float]  # one per round, source with one destination
+    noop_rps: list[float]
+    hookgate_cpu_ms: float  # server CPU per request (warm-ups included), all rounds
+    forward_cpu_ms: float
+    noop_cpu_ms: float
+    load_cores_vs_noop: float
+    stored: InboundStored
+
+    @property
+    def hookgate(self) -> float:
+        return statistics.median(self.hookgate_rps)
+
+    @property
+    def forward(self) -> float:
+        return statistics.median(self.forward_rps)
+
+    @property
+    def noop(self) -> float:
+        return statistics.median(self.noop_rps)
+
+    @property
+    def ratio(self) -> float:
+        return self.hookgate / self.noop
+
+    @property
+    def forward_ratio(self) -> float:
+        return self.forward / self.noop
+
+    @property
+    def round_ratios(self) -> list[float]:
+        return [h / b for h, b in zip(self.hookgate_rps, self.noop_rps, strict=True)]
+
+    @property
+    def forward_round_ratios(self) -> list[float]:
+        return [h / b for h, b in zip(self.forward_rps, self.noop_rps, strict=True)]
+
+
+def create_github_source(ctx: Context, server: Server, uid: str) -> dict[str, Any]:
+    """A ``github`` source verifying with ``GITHUB_SECRET`` (no destinations)."""
+    body = {"name": uid, "uid": uid, "type": "github", "config": {"secret": GITHUB_SECRET}}
+    status, source = http_json("POST", f"{server.base}/ingest/api/v1/source", body, token=ctx.token)
+    if status != 201:
+        raise PhaseError(f"creating source {uid} answered {status}: {source}")
+    assert isinstance(source, dict)
+    return source
+
+
+def add_source_destination(ctx: Context, server: Server, uid: str, url: str) -> None:
+    status, endpoint = http_json(
+        "POST",
+        f"{server.base}/ingest/api/v1/source/{uid}/endpoint",
+        {"url": url, "description": "benchmark receiver"},
+        token=ctx.token,
+    )
+    if status != 201:
+        raise PhaseError(f"creating the destination of {uid} answered {status}: {endpoint}")
+
+
+def _check_newest_request(ctx: Context, server: Server, uid: str) -> None:
+    """The API lists stored requests for ``uid``; the newest is verified and accepted."""
+    status, page = http_json(
+        "GET", f"{server.base}/ingest/api/v1/source/{uid}/request?limit=1", token=ctx.token
+    )
+    items = page.get("data") if status == 200 and isinstance(page, dict) else None
+    if not items:
+        raise PhaseError(f"listing the requests of {uid} answered {status}: {page}")
+    newest = items[0]
+    if not newest["verified"] or newest["rejection"] is not None:
+        raise PhaseError(f"newest request of {uid} was not accepted: {newest['rejection']}")
+
+
+_COUNT_REQUESTS = (
+    "SELECT s.uid, COUNT(r.id), "
+    "COALESCE(SUM(CASE WHEN r.verified AND r.rejection IS NULL THEN 1 ELSE 0 END), 0) "
+    "FROM sources s LEFT JOIN inbound_requests r ON r.source_id = s.id GROUP BY s.uid"
+)
+_COUNT_MESSAGES = "SELECT COUNT(*) FROM messages"
+
+
+async def _fetch_counts(database_url: str) -> tuple[list[tuple[Any, ...]], int]:
+    conn = await asyncpg.connect(database_url)
+    try:
+        rows = [tuple(row) for row in await conn.fetch(_COUNT_REQUESTS)]
+        return rows, int(await conn.fetchval(_COUNT_MESSAGES))
+    finally:
+        await conn.close()
+
+
+def _count_stored(data_dir: Path, database_url: str | None) -> InboundStored:
+    """Count stored requests and messages straight from the database (server stopped)."""
+    if database_url is not None:
+        rows, messages = asyncio.run(_fetch_counts(database_url))
+    else:
+        conn = sqlite3.connect(data_dir / "hookgate.db")
+        try:
+            rows = conn.execute(_COUNT_REQUESTS).fetchall()
+            messages = int(conn.execute(_COUNT_MESSAGES).fetchone()[0])
+        finally:
+            conn.close()
+    return InboundStored(
+        requests={str(uid): int(total) for uid, total, _ in rows},
+        accepted={str(uid): int(good) for uid, _, good in rows},
+        messages=messages,
+    )
+
+
+def bench_inbound(
+    ctx: Context, n: int, warmup: int, rounds: int, database_url: str | None = None
+) -> InboundResult:
+    """Signed GitHub pushes to ``/in/{source}``: verified, stored and answered by
+    ``hookgate serve --no-worker``, against the no-op app's ``/in/{source}``. Each
+    round drives the no-op app, then a source without destinations (the figure),
+    then a source with one destination (each request also enqueues a message)."""
+    noop, noop_base = start_noop(ctx)
+    data_dir = ctx.work_dir / "inbound-data"
+    server = start_hookgate(
+        ctx, "hookgate-inbound", data_dir, worker=False, database_url=database_url
+    )
+    create_github_source(ctx, server, GITHUB_SOURCE_UID)
+    create_github_source(ctx, server, FORWARD_SOURCE_UID)
+    add_source_destination(ctx, server, FORWARD_SOURCE_UID, f"{ctx.receiver}/hook")
+
+    def drive(name: str, pid: int, base: str, uid: str) -> _Load:
+        return _drive(ctx, name, pid, f"{base}/in/{uid}", n, warmup, "inbound")
+
+    noop_runs: list[_Load] = []
+    stored_runs: list[_Load] = []
+    forward_runs: list[_Load] = []
+    pid = server.proc.pid
+    for index in range(rounds):
+        suffix = "" if index == 0 else f"-{index}"
+        noop_runs.append(
+            drive(f"load-inbound-noop-{index}", noop.pid, noop_base, GITHUB_SOURCE_UID)
+        )
+        with profiled(ctx, f"inbound{suffix}", pid):
+            stored_runs.append(drive(f"load-inbound-{index}", pid, server.base, GITHUB_SOURCE_UID))
+        with profiled(ctx, f"inbound-forward{suffix}", pid):
+            forward_runs.append(
+                drive(f"load-inbound-forward-{index}", pid, server.base, FORWARD_SOURCE_UID)
+            )
+    for uid in (GITHUB_SOURCE_UID, FORWARD_SOURCE_UID):
+        _check_newest_request(ctx, server, uid)
+    ctx.procs.stop(noop)
+    ctx.procs.stop(server.proc)
+    stored = _count_stored(data_dir, database_url)
+    expected = rounds * (n + warmup)
+    for uid in (GITHUB_SOURCE_UID, FORWARD_SOURCE_UID):
+        if stored.accepted.get(uid) != expected or stored.requests.get(uid) != expected:
+            raise PhaseError(
+                f"{uid}: {stored.requests.get(uid)} requests stored, "
+                f"{stored.accepted.get(uid)} verified and accepted; expected {expected}"
+            )
+    if stored.messages != expected:
+        raise PhaseError(f"{stored.messages} messages enqueued for {expected} forwarded requests")
+    return InboundResult(
+        n=n,
+        concurrency=ctx.concurrency,
+        warmup=warmup,
+        body_bytes=stored_runs[0].body_bytes,
+        hookgate_rps=[r.rps for r in stored_runs],
+        forward_rps=[r.rps for r in forward_runs],
+        noop_rps=[r.rps for r in noop_runs],
+        hookgate_cpu_ms=sum(r.server_cpu_s for r in stored_runs) * 1000 / expected,
+        forward_cpu_ms=sum(r.server_cpu_s for r in forward_runs) * 1000 / expected,
+        noop_cpu_ms=sum(r.server_cpu_s for r in noop_runs) * 1000 / expected,
+        load_cores_vs_noop=statistics.median(r.load_cores for r in noop_runs),
+        stored=stored,
     )
 
 

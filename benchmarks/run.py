@@ -7,6 +7,8 @@ machine (absolute numbers on a shared machine lie; ratios hold):
     vs a raw aiohttp client posting equivalent requests with the same concurrency;
 (b) accept: durable message-create requests/s vs a do-nothing FastAPI endpoint
     served with the same uvicorn options;
+(b') inbound: verified + stored + acked provider requests/s (signed GitHub pushes
+    to ``/in/{source}``) vs a do-nothing FastAPI endpoint reading the same requests;
 (c) latency: accept -> received p50/p99 at a steady open-loop rate.
 
 With ``--postgres`` the figures are taken on PostgreSQL (127.0.0.1:5432, one fresh
@@ -36,9 +38,11 @@ from benchmarks.phases import (
     AcceptResult,
     Context,
     DeliveryResult,
+    InboundResult,
     LatencyResult,
     bench_accept,
     bench_delivery,
+    bench_inbound,
     bench_latency,
     start_receiver,
 )
@@ -46,8 +50,9 @@ from benchmarks.procs import PhaseError, Procs, cpu_pressure_us
 
 DELIVERY_TARGET = 0.7
 ACCEPT_TARGET = 0.7
+INBOUND_TARGET = 0.7
 LATENCY_P99_TARGET_MS = 50.0
-PHASES = ("delivery", "accept", "latency")
+PHASES = ("delivery", "accept", "inbound", "latency")
 
 
 @dataclass(frozen=True)
@@ -60,10 +65,13 @@ class Plan:
     latency_seconds: float
     latency_warmup_s: float
     pg_delivery_messages: int  # per worker count, --postgres
+    inbound_requests: int
+    inbound_warmup: int
+    inbound_rounds: int
 
 
-FULL = Plan(20_000, 10_000, 1_000, 3, 500.0, 10.0, 1.0, 20_000)
-QUICK = Plan(20_000, 2_000, 300, 1, 500.0, 3.0, 0.5, 5_000)
+FULL = Plan(20_000, 10_000, 1_000, 3, 500.0, 10.0, 1.0, 20_000, 2_500, 250, 3)
+QUICK = Plan(20_000, 2_000, 300, 1, 500.0, 3.0, 0.5, 5_000, 1_500, 300, 1)
 
 
 def _mark(ok: bool) -> str:
@@ -130,6 +138,30 @@ def report_accept(r: AcceptResult, where: str = "") -> list[str]:
         f"    server CPU per request: hookgate {r.hookgate_cpu_ms:.3f} ms vs no-op "
         f"{r.noop_cpu_ms:.3f} ms; load generator used {r.load_cores_vs_noop:.2f} cores "
         "driving the no-op app",
+    ]
+
+
+def report_inbound(r: InboundResult, where: str = "") -> list[str]:
+    ok = r.ratio >= INBOUND_TARGET
+    rounds = len(r.hookgate_rps)
+    per_round = ", ".join(f"{x:.2f}" for x in r.round_ratios)
+    forward_per_round = ", ".join(f"{x:.2f}" for x in r.forward_round_ratios)
+    stored = sum(r.stored.requests.values())
+    return [
+        f"inbound{where}: hookgate {r.hookgate:,.0f}/s vs no-op FastAPI {r.noop:,.0f}/s "
+        f"-> ratio {r.ratio:.2f} (target >= {INBOUND_TARGET}) [{_mark(ok)}]",
+        f"    {r.n:,} POST /in/{{source}} per round after {r.warmup:,} warm-up: GitHub push, "
+        f"{r.body_bytes:,}-byte body, X-Hub-Signature-256 verified, unique X-GitHub-Delivery; "
+        f"{r.concurrency} keep-alive connections, source without destinations, server "
+        f"--no-worker; median of {rounds} alternating round(s), per-round ratios {per_round}",
+        f"    with 1 destination (each request also enqueues a message): hookgate "
+        f"{r.forward:,.0f}/s -> ratio {r.forward_ratio:.2f}; per-round ratios "
+        f"{forward_per_round}",
+        f"    server CPU per request: hookgate {r.hookgate_cpu_ms:.3f} ms "
+        f"({r.forward_cpu_ms:.3f} ms forwarding) vs no-op {r.noop_cpu_ms:.3f} ms; load "
+        f"generator used {r.load_cores_vs_noop:.2f} cores driving the no-op app",
+        f"    checked: every answer 200; {stored:,} requests stored, all verified and "
+        f"accepted (no duplicate); {r.stored.messages:,} messages enqueued",
     ]
 
 
@@ -201,7 +233,18 @@ def _phase_runner(ctx: Context, plan: Plan, phase: str, postgres: bool) -> Calla
             )
         return report_latency(result, where)
 
-    return accept if phase == "accept" else latency
+    def inbound() -> list[str]:
+        with _database(ctx, postgres, phase) as db:
+            result = bench_inbound(
+                ctx,
+                plan.inbound_requests,
+                plan.inbound_warmup,
+                plan.inbound_rounds,
+                database_url=db.url if db else None,
+            )
+        return report_inbound(result, where)
+
+    return {"accept": accept, "inbound": inbound}.get(phase, latency)
 
 
 def main() -> int:

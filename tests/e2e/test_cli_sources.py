@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -50,6 +51,29 @@ def test_source_create_makes_a_forwarding_source(
     first, second = receiver.wait_for(path, 2)
     assert first.body == second.body == BODY
     assert first.headers["x-hookgate-verified"] == "github"
+
+
+@pytest.mark.sqlite_only
+def test_a_source_created_beside_a_running_server_is_served_within_seconds(
+    tmp_path: Path, server_factory: Callable[..., ServerProcess], receiver: Receiver
+) -> None:
+    data_dir = tmp_path / "data"
+    server = server_factory(data_dir)
+    # The server has looked the uid up (and found nothing) before it exists.
+    assert post(server.url + "/in/late-gh", BODY, github_headers(BODY)).status_code == 404
+    path = receiver.new_path("cli-late")
+    args = ["--secret", GITHUB_SECRET, "--forward", receiver.url(path), "--uid", "late-gh"]
+    created = _run("source", "create", "github", *args, "--data-dir", str(data_dir))
+    assert created.returncode == 0, created.stderr
+
+    deadline = time.monotonic() + 10
+    while (
+        status := post(server.url + "/in/late-gh", BODY, github_headers(BODY)).status_code
+    ) == 404:
+        assert time.monotonic() < deadline, "the new source was never served"
+        time.sleep(0.2)
+    assert status == 200
+    assert receiver.wait_for(path, 1)[0].body == BODY
 
 
 def test_source_create_refuses_a_missing_secret(tmp_path: Path) -> None:

@@ -27,6 +27,7 @@ from hookgate.api.routes import (
 )
 from hookgate.config import Settings
 from hookgate.delivery.engine import Engine
+from hookgate.inbound.recorder import Recorder
 from hookgate.store import idempotency, inbound_requests
 from hookgate.store.database import Database, open_database
 
@@ -44,7 +45,8 @@ def create_app(settings: Settings, *, run_worker: bool = True) -> FastAPI:
         await db.wait_until_ready()
         engine = Engine(settings, db, run_worker=run_worker)
         await engine.start(sole_process=db.is_sqlite)
-        app.state.services = Services(settings, db, engine, TokenChecker(db, settings.admin_token))
+        tokens = TokenChecker(db, settings.admin_token)
+        app.state.services = Services(settings, db, engine, tokens, Recorder(db))
         maintenance = asyncio.create_task(_maintain(db, settings))
         try:
             yield
@@ -62,10 +64,11 @@ def create_app(settings: Settings, *, run_worker: bool = True) -> FastAPI:
         lifespan=lifespan,
     )
     errors.install(app)
-    # The hot path first, as a plain route (see ``create_message_fast``).
+    # The hot paths first, as plain routes (see ``create_message_fast``).
     app.router.routes.append(
         Route("/api/v1/app/{app_id}/msg", messages.create_message_fast, methods=["POST"])
     )
+    app.router.routes.append(Route("/in/{source}", inbound.receive, methods=list(inbound.METHODS)))
     for module in (
         messages,
         endpoints,
@@ -75,7 +78,6 @@ def create_app(settings: Settings, *, run_worker: bool = True) -> FastAPI:
         auth,
         ingest,
         ingest_endpoints,
-        inbound,
     ):
         app.include_router(module.router)
     return app

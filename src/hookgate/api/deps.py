@@ -16,6 +16,7 @@ from hookgate.config import Settings
 from hookgate.core.ratelimit import RateLimiter
 from hookgate.delivery.engine import Engine
 from hookgate.delivery.engine import now_ms as now_ms
+from hookgate.inbound.recorder import Recorder
 from hookgate.store import idempotency
 from hookgate.store.database import Database
 from hookgate.store.messages import ListFilter
@@ -29,6 +30,8 @@ class Services:
     db: Database
     engine: Engine
     tokens: TokenChecker
+    #: Stores ``/in`` requests, group-committed.
+    recorder: Recorder
     #: The ``rateLimit`` buckets of inbound sources, by source id.
     inbound_limits: RateLimiter = field(default_factory=RateLimiter)
 

@@ -21,9 +21,9 @@ source's ``dedupeKey`` / ``eventTypeKey`` when configured, else by its
 verification scheme; a source that does not verify deduplicates only when it
 has a ``dedupeKey``.
 
-Verification is CPU only and runs before the one short write transaction
-(``inbound_requests.record_request``). Each request has a transaction of its own; a
-group commit as on the message hot path is not needed yet.
+Verification is CPU only and runs before the request is stored by the
+``Recorder``, which group-commits concurrent requests into one short
+transaction.
 """
 
 from __future__ import annotations
@@ -35,14 +35,16 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import parse_qs
 
+import orjson
+
 from hookgate.core.ratelimit import RateLimiter, retry_after_header
 from hookgate.core.verify import PRESETS, VerificationError, Verified, locate, verify
 from hookgate.core.verify.errors import MalformedHeader, MissingHeader
 from hookgate.inbound import network
 from hookgate.inbound.config import NO_SCHEME, SourceOptions, load
 from hookgate.inbound.forward import Submit, forward
+from hookgate.inbound.recorder import Recorder
 from hookgate.store import inbound_requests
-from hookgate.store.database import Database
 from hookgate.store.inbound_requests import InboundRequest
 from hookgate.store.sources import Source
 
@@ -138,7 +140,19 @@ def too_large(size: int, options: SourceOptions) -> Refusal:
 
 
 def source_options(source: Source) -> SourceOptions:
-    return load(source.config)
+    """``source``'s parsed config, parsed once per distinct config."""
+    key = orjson.dumps(source.config, option=orjson.OPT_SORT_KEYS)
+    options = _OPTIONS.get(key)
+    if options is None:
+        if len(_OPTIONS) >= _OPTIONS_MAX:
+            _OPTIONS.clear()
+        options = _OPTIONS[key] = load(source.config)
+    return options
+
+
+#: Parsed configs by their canonical JSON (sources are few; parsing is not free).
+_OPTIONS: dict[bytes, SourceOptions] = {}
+_OPTIONS_MAX = 1000
 
 
 def client_ip(options: SourceOptions, peer: str | None, forwarded_for: str | None) -> str | None:
@@ -146,17 +160,16 @@ def client_ip(options: SourceOptions, peer: str | None, forwarded_for: str | Non
 
 
 async def refuse(
-    db: Database, source: Source, http: HttpRequest, refusal: Refusal, now: float
+    recorder: Recorder, source: Source, http: HttpRequest, refusal: Refusal, now: float
 ) -> Reply:
     """Store the refused request with its reason and return the error answer."""
-    await inbound_requests.record_request(
-        db, _record(source, http, now, verified=False, rejection=refusal.detail), dedupe_window_ms=0
-    )
+    record = _record(source, http, now, verified=False, rejection=refusal.detail)
+    await recorder.record(record, dedupe_window_ms=0)
     return error_reply(refusal.status, refusal.code, refusal.detail)
 
 
 async def accept(
-    db: Database,
+    recorder: Recorder,
     source: Source,
     options: SourceOptions,
     http: HttpRequest,
@@ -173,22 +186,22 @@ async def accept(
     if source.scheme == NO_SCHEME:
         event = _locate_event(options, None, http)
         record = _record(source, http, now, verified=False, rejection=None, event=event)
-        stored = await inbound_requests.record_request(db, record, dedupe_window_ms=window_ms)
-        await _forward(db, submit, source, stored)
+        stored = await recorder.record(record, dedupe_window_ms=window_ms)
+        await _forward(recorder, submit, source, stored)
         return _configured(options)
     try:
         verified = _verify(source, options, http, now, public_base)
     except (MissingHeader, MalformedHeader) as exc:
-        return await refuse(db, source, http, Refusal(400, _code(exc), str(exc)), now)
+        return await refuse(recorder, source, http, Refusal(400, _code(exc), str(exc)), now)
     except VerificationError as exc:
-        return await refuse(db, source, http, Refusal(401, _code(exc), str(exc)), now)
+        return await refuse(recorder, source, http, Refusal(401, _code(exc), str(exc)), now)
     except ValueError as exc:
         refusal = Refusal(500, "source_misconfigured", f"source configuration error: {exc}")
-        return await refuse(db, source, http, refusal, now)
+        return await refuse(recorder, source, http, refusal, now)
     event = _locate_event(options, verified, http)
     record = _record(source, http, now, verified=True, rejection=None, event=event)
-    stored = await inbound_requests.record_request(db, record, dedupe_window_ms=window_ms)
-    await _forward(db, submit, source, stored)
+    stored = await recorder.record(record, dedupe_window_ms=window_ms)
+    await _forward(recorder, submit, source, stored)
     challenge = _slack_challenge(verified, http.body)
     if challenge is not None:
         return Reply(200, json.dumps({"challenge": challenge}).encode())
@@ -196,7 +209,7 @@ async def accept(
 
 
 async def _forward(
-    db: Database, submit: Submit | None, source: Source, stored: InboundRequest
+    recorder: Recorder, submit: Submit | None, source: Source, stored: InboundRequest
 ) -> None:
     """Forward ``stored``; if that fails, release its event id before the
     error answers the provider, so that the provider's retry is forwarded
@@ -206,7 +219,7 @@ async def _forward(
     try:
         await forward(submit, source, stored)
     except BaseException:
-        await inbound_requests.release_event_id(db, stored)
+        await recorder.release_event_id(stored)
         raise
 
 

@@ -24,6 +24,7 @@ from sqlalchemy.sql.dml import Insert
 from hookgate.config import Settings
 from hookgate.store.fanout import FanoutCache
 from hookgate.store.migrate import upgrade_to_head
+from hookgate.store.sources import IngestCache
 
 log = logging.getLogger(__name__)
 
@@ -72,12 +73,14 @@ class Database:
                 }
         self.engine: AsyncEngine = create_async_engine(url, **options)
         self._write_lock = asyncio.Lock() if self.is_sqlite else None
-        #: Bumped by every write that changes applications or endpoints.
+        #: Bumped by every write that changes applications, endpoints or sources.
         self.config_generation = 0
         #: Applications and endpoints by reference, for the accept path. Only
         #: the embedded SQLite mode, where every writer is in this process,
         #: can keep it exact; PostgreSQL reads them in each batch.
         self.fanout_cache: FanoutCache | None = FanoutCache() if self.is_sqlite else None
+        #: Sources by ``/in/{key}``, likewise (``sources.get_for_ingest``).
+        self.ingest_cache: IngestCache | None = IngestCache() if self.is_sqlite else None
         if self.is_sqlite:
             _configure_sqlite(self.engine, sqlite_synchronous)
 
@@ -85,8 +88,9 @@ class Database:
     async def write(self, *, changes_config: bool = False) -> AsyncIterator[AsyncConnection]:
         """A transaction that commits when the block exits without error.
 
-        ``changes_config`` marks writes to applications or endpoints: they
-        invalidate the in-process fan-out cache (``fanout_cache``).
+        ``changes_config`` marks writes to applications, endpoints or
+        sources: they invalidate the in-process caches (``fanout_cache``,
+        ``ingest_cache``).
         """
         if self._write_lock is None:
             async with self.engine.begin() as conn:

@@ -1,9 +1,10 @@
 """The requests sources receive: recording with deduplication, search, and
 retention.
 
-Every request received for a source is stored by ``record_request`` in one
-short transaction together with its deduplication check; nothing slow
-happens inside it. ``list_requests`` searches them; ``purge_requests`` and
+Requests received for sources are stored by ``record_batch`` (many at a
+time: ``hookgate.inbound.recorder`` group-commits them) in one short
+transaction together with their deduplication checks; nothing slow happens
+inside it. ``list_requests`` searches them; ``purge_requests`` and
 ``purge_expired_dedupe`` are the retention jobs (each works in bounded
 batches, one short write transaction per batch).
 
@@ -17,6 +18,7 @@ blocking repeats until it expires even when the request it names is gone
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Any
@@ -120,39 +122,99 @@ def is_duplicate(request: InboundRequest) -> bool:
 async def record_request(
     db: Database, request: InboundRequest, *, dedupe_window_ms: int
 ) -> InboundRequest:
-    """Store ``request`` and return it as stored.
+    """Store ``request`` and return it as stored (``record_batch`` of one)."""
+    return (await record_batch(db, [(request, dedupe_window_ms)]))[0]
+
+
+async def record_batch(
+    db: Database, items: Sequence[tuple[InboundRequest, int]]
+) -> list[InboundRequest]:
+    """Store every ``(request, dedupe_window_ms)`` in one transaction and
+    return the requests as stored, in order.
 
     A request that is accepted (``rejection`` None) and carries an
-    ``event_id`` claims that event id for its source for ``dedupe_window_ms``
-    (0: no check, no claim); while an earlier claim has not expired, the
-    request is stored with ``rejection = "duplicate of <first request id>"``.
-    A claim lasts for the window in force when it was made. The check and
-    the insert share one transaction, so concurrent repeats (even in other
+    ``event_id`` claims that event id for its source for its
+    ``dedupe_window_ms`` (0: no check, no claim); while an earlier claim has
+    not expired, the request is stored with ``rejection = "duplicate of
+    <first request id>"`` -- also when the first is earlier in the same
+    batch. A claim lasts for the window in force when it was made. Claims
+    and inserts share the transaction, so concurrent repeats (even in other
     processes) yield exactly one accepted request.
     """
     async with db.write() as conn:
-        if request.rejection is None and request.event_id and dedupe_window_ms > 0:
-            first = await _claim_event_id(db, conn, request, dedupe_window_ms)
-            if first is not None:
-                request = replace(request, rejection=f"{DUPLICATE_PREFIX}{first}")
-        await conn.execute(
-            inbound_requests.insert().values(
-                id=request.id,
-                source_id=request.source_id,
-                received_at=request.received_at,
-                method=request.method,
-                path=request.path,
-                query=request.query,
-                headers=[list(pair) for pair in request.headers],
-                body=request.body,
-                source_ip=request.source_ip,
-                verified=request.verified,
-                rejection=request.rejection,
-                event_id=request.event_id,
-                event_type=request.event_type,
-            )
+        stored = await _claim_all(db, conn, items)
+        await conn.execute(inbound_requests.insert(), [_row(request) for request in stored])
+    return stored
+
+
+async def _claim_all(
+    db: Database, conn: AsyncConnection, items: Sequence[tuple[InboundRequest, int]]
+) -> list[InboundRequest]:
+    """``items``' requests with the duplicates marked, their claims made:
+    one multi-row insert for every new event id, one look per repeat."""
+    claiming = [
+        (request.source_id, request.event_id)
+        if request.rejection is None and request.event_id and window > 0
+        else None
+        for request, window in items
+    ]
+    first_of: dict[tuple[str, str], int] = {}
+    for index, key in enumerate(claiming):
+        if key is not None:
+            first_of.setdefault(key, index)
+    holders: dict[tuple[str, str], str | None] = {}
+    if first_of:
+        claims = [_claim_values(*items[index]) for index in first_of.values()]
+        # executemany (SQLAlchemy's "insertmanyvalues"): one compiled statement
+        # whatever the batch size, sent as multi-row INSERTs.
+        inserted = await conn.execute(
+            db.insert_ignoring_conflicts(inbound_dedupe).returning(
+                inbound_dedupe.c.source_id, inbound_dedupe.c.event_id
+            ),
+            claims,
         )
-    return request
+        holders = {(row[0], row[1]): None for row in inserted}
+        for key, index in first_of.items():
+            if key not in holders:  # claimed before this batch
+                holders[key] = await _claim_event_id(db, conn, *items[index])
+    stored = []
+    for index, ((request, _), key) in enumerate(zip(items, claiming, strict=True)):
+        if key is not None:
+            holder = holders[key]
+            if first_of[key] != index:
+                holder = holder or items[first_of[key]][0].id
+            if holder is not None:
+                request = replace(request, rejection=f"{DUPLICATE_PREFIX}{holder}")
+        stored.append(request)
+    return stored
+
+
+def _claim_values(request: InboundRequest, window_ms: int) -> dict[str, Any]:
+    return {
+        "source_id": request.source_id,
+        "event_id": request.event_id,
+        "request_id": request.id,
+        "created_at": request.received_at,
+        "expires_at": request.received_at + window_ms,
+    }
+
+
+def _row(request: InboundRequest) -> dict[str, Any]:
+    return {
+        "id": request.id,
+        "source_id": request.source_id,
+        "received_at": request.received_at,
+        "method": request.method,
+        "path": request.path,
+        "query": request.query,
+        "headers": [list(pair) for pair in request.headers],
+        "body": request.body,
+        "source_ip": request.source_ip,
+        "verified": request.verified,
+        "rejection": request.rejection,
+        "event_id": request.event_id,
+        "event_type": request.event_type,
+    }
 
 
 async def _claim_event_id(
@@ -163,18 +225,11 @@ async def _claim_event_id(
     key = (inbound_dedupe.c.source_id == request.source_id) & (
         inbound_dedupe.c.event_id == request.event_id
     )
-    claim = {
-        "request_id": request.id,
-        "created_at": request.received_at,
-        "expires_at": request.received_at + window_ms,
-    }
+    values = _claim_values(request, window_ms)
+    claim = {name: values[name] for name in ("request_id", "created_at", "expires_at")}
     # Twice at most: an entry seen but purged before it could be read is retried.
     for _ in range(2):
-        inserted = await conn.execute(
-            db.insert_ignoring_conflicts(inbound_dedupe).values(
-                source_id=request.source_id, event_id=request.event_id, **claim
-            )
-        )
+        inserted = await conn.execute(db.insert_ignoring_conflicts(inbound_dedupe).values(values))
         if inserted.rowcount:
             return None
         # Seen before: take the entry over if it has expired.

@@ -13,18 +13,21 @@ from __future__ import annotations
 
 import hmac
 import secrets
+import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Row, delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hookgate.core import ids
-from hookgate.store.database import Database
 from hookgate.store.errors import Conflict, NotFound
 from hookgate.store.pagination import Page, paginate
 from hookgate.store.tables import applications, inbound_dedupe, sources
+
+if TYPE_CHECKING:
+    from hookgate.store.database import Database
 
 #: Id prefix of sources.
 SOURCE = "src"
@@ -33,6 +36,11 @@ UID_TAKEN = "A source with this uid already exists"
 
 #: How long a rotated-out token keeps working: 24 hours.
 TOKEN_GRACE_MS = 24 * 3600 * 1000
+#: How long ``IngestCache`` trusts an entry: writes by other processes on the
+#: same SQLite file (``hookgate source create`` beside a running server) are
+#: seen within this time; this process's own writes at once.
+CACHE_TTL_S = 2.0
+_CACHE_MAX = 10_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,13 +118,63 @@ def matched_by_token(source: Source, key: str) -> bool:
     return any(t is not None and hmac.compare_digest(t.encode(), wanted) for t in tokens)
 
 
+@dataclass
+class IngestCache:
+    """What ``/in/{key}`` keys resolved to (None: no source), for one
+    configuration generation of the database and at most ``CACHE_TTL_S``
+    seconds per entry. Only the embedded SQLite mode keeps one."""
+
+    generation: int = -1
+    entries: dict[str, tuple[float, Source | None]] = field(default_factory=dict)
+
+    def get(self, key: str, generation: int, now: float) -> tuple[bool, Source | None]:
+        """``(hit, source)``; a miss after the configuration changed."""
+        if generation != self.generation:
+            self.entries.clear()
+            self.generation = generation
+        entry = self.entries.get(key)
+        if entry is None or now - entry[0] > CACHE_TTL_S:
+            return False, None
+        return True, entry[1]
+
+    def put(self, key: str, source: Source | None, now: float) -> None:
+        if len(self.entries) >= _CACHE_MAX:
+            self.entries.clear()
+        self.entries[key] = (now, source)
+
+
 async def get_for_ingest(db: Database, key: str, now_ms: int) -> Source:
     """The source ``/in/{key}`` addresses: the one whose id, uid, current
     token or unexpired previous token (``previous_token_expires_at`` after
     ``now_ms``) is ``key``, in that order of precedence should several
-    sources match. Raises ``NotFound`` otherwise (also for an empty key)."""
+    sources match. Raises ``NotFound`` otherwise (also for an empty key).
+    Answers from ``db.ingest_cache`` when it has one."""
     if not key:
         raise NotFound("Source")
+    cache = db.ingest_cache
+    if cache is None:
+        return await _lookup_for_ingest(db, key, now_ms)
+    now = time.monotonic()
+    hit, source = cache.get(key, db.config_generation, now)
+    if not hit:
+        try:
+            source = await _lookup_for_ingest(db, key, now_ms)
+        except NotFound:
+            source = None
+        cache.put(key, source, now)
+    if source is None or _expired_previous(source, key, now_ms):
+        raise NotFound("Source")
+    return source
+
+
+def _expired_previous(source: Source, key: str, now_ms: int) -> bool:
+    """Whether ``key`` names ``source`` only by a previous token that has expired."""
+    if key in (source.id, source.uid, source.token):
+        return False
+    return (source.previous_token_expires_at or 0) <= now_ms
+
+
+async def _lookup_for_ingest(db: Database, key: str, now_ms: int) -> Source:
     c = sources.c
     live_previous = (c.previous_token == key) & (c.previous_token_expires_at > now_ms)
     query = select(sources).where(or_(c.id == key, c.uid == key, c.token == key, live_previous))
@@ -155,7 +213,7 @@ async def create(db: Database, fields: dict[str, Any], now_ms: int) -> Source:
         "previous_token_expires_at": None,
     }
     try:
-        async with db.write() as conn:
+        async with db.write(changes_config=True) as conn:
             await conn.execute(sources.insert().values(values))
     except IntegrityError as exc:
         raise Conflict(UID_TAKEN) from exc
@@ -170,7 +228,7 @@ async def upsert(
     full = {key: fields.get(key) for key in ("uid", "name", "type", "scheme", "config")}
     full["metadata"] = fields.get("metadata") or {}
     try:
-        async with db.write() as conn:
+        async with db.write(changes_config=True) as conn:
             try:
                 current = await find(conn, ref)
             except NotFound:
@@ -258,7 +316,7 @@ async def rotate_token(
     of two concurrent rotations the later one keeps the token the earlier
     one set as its previous token. Raises ``NotFound`` for no source.
     """
-    async with db.write() as conn:
+    async with db.write(changes_config=True) as conn:
         source = await find(conn, ref)
         await conn.execute(
             update(sources)

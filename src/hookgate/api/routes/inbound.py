@@ -14,25 +14,28 @@ from __future__ import annotations
 import time
 from dataclasses import replace
 
-from fastapi import APIRouter, Request, Response
+from starlette.requests import Request
+from starlette.responses import Response
 
 from hookgate.api.deps import services
 from hookgate.api.routing import refuse_nul_in_url
 from hookgate.inbound import accept
 from hookgate.inbound.accept import HttpRequest
-from hookgate.inbound.config import METHODS
+from hookgate.inbound.config import METHODS as ALL_METHODS
 from hookgate.receive.adapters.starlette import raw_url
 from hookgate.store import sources
 from hookgate.store.errors import NotFound
 
-router = APIRouter(tags=["Inbound"])
+#: The methods ``/in/{source}`` is routed for; each source allows its own.
+METHODS = ALL_METHODS
 _NOT_FOUND = accept.error_reply(404, "not_found", "Source not found")
 
 
-@router.api_route("/in/{source}", methods=list(METHODS))
-async def receive(source: str, request: Request) -> Response:
-    """Verify, store and answer one provider request."""
+async def receive(request: Request) -> Response:
+    """Verify, store and answer one provider request (a plain Starlette
+    endpoint at the front of the routes: it is a hot path)."""
     refuse_nul_in_url(request)
+    source: str = request.path_params["source"]
     svc = services(request)
     try:
         found = await sources.get_for_ingest(svc.db, source, int(time.time() * 1000))
@@ -61,9 +64,9 @@ async def receive(source: str, request: Request) -> Response:
         else:
             http = replace(http, body=body)
     if refusal is not None:
-        return _send(await accept.refuse(svc.db, found, http, refusal, time.time()))
+        return _send(await accept.refuse(svc.recorder, found, http, refusal, time.time()))
     reply = await accept.accept(
-        svc.db,
+        svc.recorder,
         found,
         options,
         http,
