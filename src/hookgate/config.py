@@ -12,6 +12,7 @@ from pathlib import Path
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from hookgate.core.endpoint_health import DEFAULT_DISABLE_AFTER_DAYS
 from hookgate.core.netpolicy import IPNetwork, parse_subnets
 from hookgate.core.retry import DEFAULT_RETRY_SCHEDULE, RetryPolicy, parse_schedule
 
@@ -52,6 +53,14 @@ class Settings(BaseSettings):
     poll_interval: float = Field(1.0, gt=0)
     claim_batch_size: int = Field(500, ge=1)
     slow_down_seconds: float = Field(5.0, ge=0)
+    disable_after_days: float = Field(
+        DEFAULT_DISABLE_AFTER_DAYS,
+        ge=0,
+        description=(
+            "Disable an endpoint once every attempt to it has failed for this many days"
+            " (no success in between); 0 = never"
+        ),
+    )
 
     # Accept path.
     max_payload_bytes: int = Field(1024 * 1024, ge=1)

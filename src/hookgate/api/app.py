@@ -28,7 +28,7 @@ from hookgate.api.routes import (
 from hookgate.config import Settings
 from hookgate.delivery.engine import Engine
 from hookgate.inbound.recorder import Recorder
-from hookgate.store import idempotency, inbound_requests
+from hookgate.store import idempotency, inbound_requests, retention
 from hookgate.store.database import Database, open_database
 
 log = logging.getLogger(__name__)
@@ -84,8 +84,9 @@ def create_app(settings: Settings, *, run_worker: bool = True) -> FastAPI:
 
 
 async def _maintain(db: Database, settings: Settings) -> None:
-    """Every few minutes, forget what has expired: idempotency keys, inbound
-    dedupe entries and received requests older than the retention."""
+    """Every few minutes, forget what has expired: idempotency keys, message
+    payloads past their ``payloadRetentionPeriod``, inbound dedupe entries and
+    received requests older than the retention."""
     while True:
         await asyncio.sleep(_MAINTENANCE_INTERVAL_S)
         try:
@@ -97,6 +98,7 @@ async def _maintain(db: Database, settings: Settings) -> None:
 async def purge_expired(db: Database, settings: Settings, now: int) -> None:
     """One maintenance pass (idempotent: every API process may run it)."""
     await idempotency.purge_expired(db, now)
+    await retention.expunge_expired_payloads(db, now)
     await inbound_requests.purge_expired_dedupe(db, now)
     if settings.inbound_retention_days > 0:
         cutoff = now - int(settings.inbound_retention_days * 86_400_000)

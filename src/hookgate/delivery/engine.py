@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from sqlalchemy.exc import DataError
 
 from hookgate.config import Settings
+from hookgate.core.endpoint_health import DAY_MS
 from hookgate.core.netpolicy import AddressPolicy
 from hookgate.delivery.batcher import GroupCommitter
 from hookgate.delivery.dispatcher import Dispatcher, DispatchSettings
@@ -55,7 +56,11 @@ class Engine:
     ) -> None:
         self.settings = settings
         self.db = db
-        self.queue = SqlDeliveryQueue(db, endpoint_cap=settings.endpoint_concurrency)
+        self.queue = SqlDeliveryQueue(
+            db,
+            endpoint_cap=settings.endpoint_concurrency,
+            disable_after_ms=int(settings.disable_after_days * DAY_MS),
+        )
         self.sender: Sender = sender or HttpSender(
             AddressPolicy(settings.allowed_networks),
             max_response_bytes=settings.max_response_bytes,

@@ -28,6 +28,7 @@ from hookgate.store.records import (
     Message,
     NewApplication,
 )
+from hookgate.store.retention import DEFAULT_RETENTION_DAYS, payload_expires_at
 from hookgate.store.tables import (
     deliveries,
     idempotency_keys,
@@ -64,6 +65,9 @@ class AcceptItem:
     #: A forwarded inbound request's headers, stored on the message and sent
     #: with every delivery of it (see ``delivery.forwarding``).
     headers: list[tuple[str, str]] | None = None
+    #: Days the payload is kept (``payloadRetentionPeriod``); then it is
+    #: expunged (see ``store.retention``).
+    payload_retention_days: int = DEFAULT_RETENTION_DAYS
 
 
 @dataclass(slots=True)
@@ -253,6 +257,7 @@ async def _insert_messages(
                 "payload": message.payload,
                 "created_at": now_ms,
                 "headers": None if item.headers is None else [list(h) for h in item.headers],
+                "payload_expires_at": payload_expires_at(now_ms, item.payload_retention_days),
             }
         )
         jobs: list[Job] = []

@@ -89,6 +89,9 @@ async def create(db: Database, app_ref: str, fields: dict[str, Any], now_ms: int
 async def update_fields(
     db: Database, app_ref: str, ref: str, fields: dict[str, Any], now_ms: int
 ) -> Endpoint:
+    """Change the editable fields given in ``fields``. Enabling a disabled
+    endpoint also forgets its failure streak, so that an endpoint disabled
+    for failing (``core.endpoint_health``) gets a full period again."""
     changes = {k: v for k, v in fields.items() if k in EDITABLE}
     for key in ("event_types", "channels"):
         if key in changes and not changes[key]:
@@ -96,6 +99,8 @@ async def update_fields(
     try:
         async with db.write(changes_config=True) as conn:
             ep = await find(conn, app_ref, ref)
+            if ep.disabled and changes.get("disabled") is False:
+                changes["failing_since"] = None
             if changes:
                 await conn.execute(
                     update(endpoints)

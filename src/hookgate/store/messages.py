@@ -24,6 +24,7 @@ from hookgate.store.records import (
     Message,
     TriggerType,
 )
+from hookgate.store.retention import EXPUNGED_VALUES
 from hookgate.store.tables import attempts, deliveries, endpoints, messages
 
 
@@ -91,12 +92,13 @@ async def list_messages(
 
 
 async def expunge_message(db: Database, app_ref: str, msg_ref: str) -> None:
-    """Delete the payload of a message; the record and its attempts stay."""
+    """Delete the payload of a message; the record and its attempts stay.
+    (Retention does the same when the payload expires: ``store.retention``.)"""
     async with db.write() as conn:
         app = await applications.find(conn, app_ref)
         msg = await _find_message(conn, app.id, msg_ref)
         await conn.execute(
-            update(messages).where(messages.c.id == msg.id).values(payload=None, headers=None)
+            update(messages).where(messages.c.id == msg.id).values(**EXPUNGED_VALUES)
         )
 
 

@@ -8,16 +8,21 @@ A holder that dies simply stops renewing and the row becomes due again.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Collection, Sequence
 from typing import Any
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import ColumnElement, and_, bindparam, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
 
+from hookgate.core.endpoint_health import DAY_MS, DEFAULT_DISABLE_AFTER_DAYS, assess, failing_days
 from hookgate.store import rows
 from hookgate.store.claim import pick_due
 from hookgate.store.database import Database
 from hookgate.store.records import DeliveryResult, DeliveryStatus, Job
 from hookgate.store.tables import attempts, deliveries, endpoints, messages
+
+log = logging.getLogger(__name__)
 
 _SQLITE_MAX_PARAMS = 900
 
@@ -25,9 +30,19 @@ _SQLITE_MAX_PARAMS = 900
 class SqlDeliveryQueue:
     """The ``DeliveryQueue`` the dispatcher uses, on SQLite or PostgreSQL."""
 
-    def __init__(self, db: Database, *, endpoint_cap: int = 1_000_000) -> None:
+    def __init__(
+        self,
+        db: Database,
+        *,
+        endpoint_cap: int = 1_000_000,
+        disable_after_ms: int = DEFAULT_DISABLE_AFTER_DAYS * DAY_MS,
+    ) -> None:
+        """``endpoint_cap`` bounds the deliveries leased per endpoint (see
+        ``store.claim``); an endpoint whose attempts have all failed for
+        ``disable_after_ms`` (0 = never) is disabled."""
         self.db = db
         self.endpoint_cap = endpoint_cap
+        self.disable_after_ms = disable_after_ms
 
     async def claim_due(self, now_ms: int, limit: int, lease_until_ms: int) -> list[Job]:
         """Lease up to ``limit`` due deliveries and return them as jobs, at most
@@ -113,6 +128,11 @@ class SqlDeliveryQueue:
         Results for deliveries that no longer exist (their endpoint, message or
         application was deleted meanwhile) are dropped; results for deliveries
         no longer pending are logged as attempts without changing the delivery.
+
+        Each endpoint's failure streak (``failing_since``) follows the attempts
+        recorded, and an endpoint whose attempts have all failed for
+        ``disable_after_ms`` is disabled, as a 410 answer disables it: what is
+        still pending for it fails when next claimed (``claim_due``).
         """
         if not results:
             return
@@ -121,50 +141,126 @@ class SqlDeliveryQueue:
             # Locked (PostgreSQL) so that a concurrent delete cannot remove a
             # delivery between this check and the inserts below.
             existing = await conn.execute(
-                select(deliveries.c.id, deliveries.c.status)
+                select(
+                    deliveries.c.id,
+                    deliveries.c.status,
+                    deliveries.c.endpoint_id,
+                    endpoints.c.failing_since,
+                )
+                .join(endpoints, endpoints.c.id == deliveries.c.endpoint_id)
                 .where(deliveries.c.id.in_({r.job.delivery_id for r in results}))
-                .with_for_update(key_share=True)
+                .with_for_update(key_share=True, of=deliveries)
             )
-            status_by_id = dict(existing.all())
+            status_by_id: dict[str, int] = {}
+            failing_since: dict[str, int | None] = {}
+            for delivery_id, status, endpoint_id, since in existing:
+                status_by_id[delivery_id] = status
+                failing_since[endpoint_id] = since
             results = [r for r in results if r.job.delivery_id in status_by_id]
             attempt_rows = [_attempt_row(r) for r in results if r.attempt is not None]
             if attempt_rows:
                 await conn.execute(attempts.insert(), attempt_rows)
+            failing = await self._track_failures(conn, results, failing_since, now_ms)
             # A late result (its worker stalled past the lease while another
             # finished the delivery) is logged above but changes no state.
             results = [
                 r for r in results if status_by_id[r.job.delivery_id] == DeliveryStatus.PENDING
             ]
-            if not results:
-                return
-            await conn.execute(
-                update(deliveries)
-                .where(deliveries.c.id == bindparam("b_id"))
-                .values(
-                    status=bindparam("b_status"),
-                    next_attempt_at=bindparam("b_next"),
-                    attempt_count=bindparam("b_count"),
-                    lease_until=0,
-                    updated_at=bindparam("b_now"),
-                ),
-                [
-                    {
-                        "b_id": r.job.delivery_id,
-                        "b_status": r.status,
-                        "b_next": r.next_attempt_at,
-                        "b_count": r.job.attempt_count,
-                        "b_now": now_ms,
-                    }
-                    for r in results
-                ],
-            )
-            disable = {r.job.endpoint.id for r in results if r.disable_endpoint}
-            if disable:
+            if results:
                 await conn.execute(
-                    update(endpoints)
-                    .where(endpoints.c.id.in_(disable))
-                    .values(disabled=True, updated_at=now_ms)
+                    update(deliveries)
+                    .where(deliveries.c.id == bindparam("b_id"))
+                    .values(
+                        status=bindparam("b_status"),
+                        next_attempt_at=bindparam("b_next"),
+                        attempt_count=bindparam("b_count"),
+                        lease_until=0,
+                        updated_at=bindparam("b_now"),
+                    ),
+                    [
+                        {
+                            "b_id": r.job.delivery_id,
+                            "b_status": r.status,
+                            "b_next": r.next_attempt_at,
+                            "b_count": r.job.attempt_count,
+                            "b_now": now_ms,
+                        }
+                        for r in results
+                    ],
                 )
+            gone = {r.job.endpoint.id for r in results if r.disable_endpoint}
+            if gone or failing:
+                await self._disable(conn, gone, failing, now_ms)
+
+    async def _track_failures(
+        self,
+        conn: AsyncConnection,
+        results: Sequence[DeliveryResult],
+        failing_since: dict[str, int | None],
+        now_ms: int,
+    ) -> set[str]:
+        """Store each endpoint's new ``failing_since`` after the attempts in
+        ``results`` (only where it changes, so a steady state writes nothing);
+        return the endpoints failing long enough to be disabled now."""
+        by_endpoint: dict[str, list[tuple[int, bool]]] = {}
+        for r in results:
+            if r.attempt is not None:
+                by_endpoint.setdefault(r.job.endpoint.id, []).append(
+                    (r.attempt.created_at, r.attempt.status == DeliveryStatus.SUCCESS)
+                )
+        changed: list[dict[str, Any]] = []
+        to_disable: set[str] = set()
+        # Sorted, so that concurrent writers lock endpoint rows in one order.
+        for endpoint_id in sorted(by_endpoint):
+            current = failing_since.get(endpoint_id)
+            health = assess(current, by_endpoint[endpoint_id], now_ms, self.disable_after_ms)
+            if health.failing_since != current:
+                changed.append({"b_id": endpoint_id, "b_since": health.failing_since})
+            if health.disable:
+                to_disable.add(endpoint_id)
+        if changed:
+            await conn.execute(
+                update(endpoints)
+                .where(endpoints.c.id == bindparam("b_id"))
+                .values(failing_since=bindparam("b_since")),
+                changed,
+            )
+        return to_disable
+
+    async def _disable(
+        self, conn: AsyncConnection, gone: set[str], failing: set[str], now_ms: int
+    ) -> None:
+        """Disable the endpoints that answered 410 (``gone``) and those of
+        ``failing`` still enabled and still failing for ``disable_after_ms``
+        (checked again here: another process may have recorded a success)."""
+        conditions: list[ColumnElement[bool]] = []
+        if gone:
+            conditions.append(endpoints.c.id.in_(gone))
+        if failing:
+            conditions.append(
+                and_(
+                    endpoints.c.id.in_(failing),
+                    endpoints.c.disabled.is_(False),
+                    endpoints.c.failing_since <= now_ms - self.disable_after_ms,
+                )
+            )
+        disabled = await conn.execute(
+            update(endpoints)
+            .where(or_(*conditions))
+            .values(disabled=True, updated_at=now_ms)
+            .returning(endpoints.c.id, endpoints.c.failing_since)
+        )
+        automatic = [(ep, since) for ep, since in disabled if ep in failing and ep not in gone]
+        for endpoint_id, since in automatic:
+            log.warning(
+                "endpoint %s disabled: failing for %d days",
+                endpoint_id,
+                failing_days(since, now_ms),
+            )
+        if automatic:
+            # Like ``db.write(changes_config=True)``: the embedded mode's
+            # fan-out cache must stop routing new messages to it.
+            self.db.config_generation += 1
 
     async def renew_leases(self, delivery_ids: Collection[str], lease_until_ms: int) -> None:
         """Extend the lease of deliveries this process still holds."""

@@ -90,6 +90,10 @@ endpoints = Table(
     Column("secrets", JSON, nullable=False),
     Column("created_at", BigInteger, nullable=False),
     Column("updated_at", BigInteger, nullable=False),
+    # Start of the first failed attempt since the last successful one; NULL
+    # while the last attempt succeeded. Drives the automatic disabling
+    # (``core.endpoint_health``).
+    Column("failing_since", BigInteger, nullable=True),
     UniqueConstraint("app_id", "uid", name="uq_endpoints_app_uid"),
     Index("ix_endpoints_app", "app_id", "id"),
 )
@@ -108,7 +112,11 @@ messages = Table(
     Column("created_at", BigInteger, nullable=False),
     # Forwarded inbound requests only: the [[name, value], ...] headers to send.
     Column("headers", JSON, nullable=True),
+    # When the payload is due to be expunged (``payloadRetentionPeriod``);
+    # NULL once it is (see ``store.retention``).
+    Column("payload_expires_at", BigInteger, nullable=True),
     Index("ix_messages_app", "app_id", "id"),
+    Index("ix_messages_payload_expires", "payload_expires_at"),
 )
 
 # eventId uniqueness (per application, for a day) lives in its own table so

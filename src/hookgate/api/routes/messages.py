@@ -97,6 +97,7 @@ async def accept_message(
             event_id=body.event_id,
             channels=body.channels,
             tags=body.tags,
+            payload_retention_days=body.payload_retention_period,
             idempotency_key=request.headers.get("idempotency-key") or None,
             new_application=NewApplication(
                 name=new_app.name,
