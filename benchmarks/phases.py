@@ -341,7 +341,12 @@ class AcceptResult:
 
     @property
     def round_ratios(self) -> list[float]:
-        return [h / b for h, b in zip(self.hookgate_rps, self.noop_rps, strict=True)]
+        return _ratios(self.hookgate_rps, self.noop_rps)
+
+
+def _ratios(measured: list[float], baseline: list[float]) -> list[float]:
+    """Round-by-round ratios of ``measured`` to ``baseline``."""
+    return [m / b for m, b in zip(measured, baseline, strict=True)]
 
 
 @dataclass
@@ -437,47 +442,26 @@ class InboundStored:
 
 
 @dataclass
-class InboundResult:
-    n: int
-    concurrency: int
-    warmup: int
-    body_bytes: int
-    hookgate_rps: list[float]  # one per round, source without destinations
-    forward_rps: list[float]  # one per round, source with one destination
-    noop_rps: list[float]
-    hookgate_cpu_ms: float  # server CPU per request (warm-ups included), all rounds
-    forward_cpu_ms: float
-    noop_cpu_ms: float
-    load_cores_vs_noop: float
-    stored: InboundStored
+class InboundResult(AcceptResult):
+    """``AcceptResult`` of ``POST /in/{source}`` (source without destinations),
+    plus the same requests to a source with one destination."""
 
-    @property
-    def hookgate(self) -> float:
-        return statistics.median(self.hookgate_rps)
+    body_bytes: int
+    forward_rps: list[float]  # one per round, source with one destination
+    forward_cpu_ms: float
+    stored: InboundStored
 
     @property
     def forward(self) -> float:
         return statistics.median(self.forward_rps)
 
     @property
-    def noop(self) -> float:
-        return statistics.median(self.noop_rps)
-
-    @property
-    def ratio(self) -> float:
-        return self.hookgate / self.noop
-
-    @property
     def forward_ratio(self) -> float:
         return self.forward / self.noop
 
     @property
-    def round_ratios(self) -> list[float]:
-        return [h / b for h, b in zip(self.hookgate_rps, self.noop_rps, strict=True)]
-
-    @property
     def forward_round_ratios(self) -> list[float]:
-        return [h / b for h, b in zip(self.forward_rps, self.noop_rps, strict=True)]
+        return _ratios(self.forward_rps, self.noop_rps)
 
 
 def create_github_source(ctx: Context, server: Server, uid: str) -> dict[str, Any]:

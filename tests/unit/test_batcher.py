@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 import pytest
 
-from hookgate.delivery.batcher import GroupCommitter
+from hookgate.delivery.batcher import GroupCommitter, isolating_failures
 
 
 class Flusher:
@@ -155,3 +155,26 @@ async def test_a_cancelled_caller_does_not_break_its_batch() -> None:
     assert await asyncio.wait_for(stayer, 5.0) == "stored:c"
     with pytest.raises(asyncio.CancelledError):
         await quitter
+
+
+async def test_isolating_failures_fails_only_the_refused_items() -> None:
+    batches: list[list[int]] = []
+
+    async def run(items: Sequence[int]) -> list[int]:
+        batches.append(list(items))
+        if 13 in items:
+            raise ValueError("13 refused")
+        return [i * 10 for i in items]
+
+    results = await isolating_failures(run, [1, 13, 2], ValueError)
+    assert results[0::2] == [10, 20]
+    assert isinstance(results[1], ValueError)
+    assert batches == [[1, 13, 2], [1], [13], [2]]
+    with pytest.raises(ValueError):
+        await isolating_failures(run, [13], ValueError)
+
+    async def broken(items: Sequence[int]) -> list[int]:
+        raise ZeroDivisionError
+
+    with pytest.raises(ZeroDivisionError):  # not a refusal: the whole batch fails
+        await isolating_failures(broken, [1, 2], ValueError)

@@ -67,3 +67,25 @@ class GroupCommitter(Generic[T, R]):
         """Wait until everything submitted so far has been flushed."""
         while self._flusher is not None:
             await asyncio.shield(self._flusher)
+
+
+async def isolating_failures(
+    run: Callable[[Sequence[T]], Awaitable[Sequence[R]]],
+    items: Sequence[T],
+    refused: type[Exception] | tuple[type[Exception], ...],
+) -> list[R | BaseException]:
+    """``run(items)`` as one batch; if it raises ``refused``, run each item
+    alone so that only the items the batch failed on fail (their exception in
+    their place). A lone item's exception is raised."""
+    try:
+        return list(await run(items))
+    except refused:
+        if len(items) == 1:
+            raise
+    results: list[R | BaseException] = []
+    for item in items:
+        try:
+            results.extend(await run([item]))
+        except refused as exc:
+            results.append(exc)
+    return results

@@ -10,7 +10,7 @@ from sqlalchemy.exc import DataError
 from hookgate.config import Settings
 from hookgate.core.endpoint_health import DAY_MS
 from hookgate.core.netpolicy import AddressPolicy
-from hookgate.delivery.batcher import GroupCommitter
+from hookgate.delivery.batcher import GroupCommitter, isolating_failures
 from hookgate.delivery.dispatcher import Dispatcher, DispatchSettings
 from hookgate.delivery.sender import HttpSender, Sender
 from hookgate.delivery.wakeup import PgWakeup
@@ -113,18 +113,7 @@ class Engine:
     async def _flush(self, items: Sequence[AcceptItem]) -> list[AcceptOutcome | BaseException]:
         """Accept a batch in one transaction. If the database refuses a value,
         the items are retried one by one, so only the bad one fails."""
-        try:
-            return list(await self._accept(items))
-        except DataError:
-            if len(items) == 1:
-                raise
-        outcomes: list[AcceptOutcome | BaseException] = []
-        for item in items:
-            try:
-                outcomes.extend(await self._accept([item]))
-            except DataError as exc:
-                outcomes.append(exc)
-        return outcomes
+        return await isolating_failures(self._accept, items, DataError)
 
     async def _accept(self, items: Sequence[AcceptItem]) -> list[AcceptOutcome]:
         dispatcher = self.dispatcher

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from hookgate.delivery.batcher import GroupCommitter
+from hookgate.delivery.batcher import GroupCommitter, isolating_failures
 from hookgate.store import inbound_requests
 from hookgate.store.database import Database
 from hookgate.store.inbound_requests import InboundRequest
@@ -42,15 +42,7 @@ class Recorder:
         await inbound_requests.release_event_id(self.db, request)
 
     async def _flush(self, items: Sequence[_Item]) -> Sequence[InboundRequest | BaseException]:
-        try:
-            return await inbound_requests.record_batch(self.db, items)
-        except Exception:
-            if len(items) == 1:
-                raise
-        results: list[InboundRequest | BaseException] = []
-        for item in items:
-            try:
-                results.extend(await inbound_requests.record_batch(self.db, [item]))
-            except Exception as exc:
-                results.append(exc)
-        return results
+        return await isolating_failures(self._record, items, Exception)
+
+    async def _record(self, items: Sequence[_Item]) -> list[InboundRequest]:
+        return await inbound_requests.record_batch(self.db, items)
