@@ -3,8 +3,6 @@ with ``CsrfViewMiddleware`` enforcing CSRF as in a default project."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 from collections.abc import Callable, Iterator
 from urllib.parse import quote
@@ -20,11 +18,15 @@ from twilio.request_validator import RequestValidator
 
 from hookgate.receive import Event, Receiver, Router
 from hookgate.receive.adapters.django import django_view
+from tests.unit.receive_requests import (
+    BODY,
+    FORM,
+    SECRET,
+    TWILIO_TOKEN,
+    github_headers,
+    recording_router,
+)
 
-SECRET = "gh-secret"
-BODY = b'{"action": "opened",  "n": 1.0}'  # spacing and 1.0 change if re-serialised
-TWILIO_TOKEN = "12345678901234567890123456789012"
-FORM = "application/x-www-form-urlencoded"
 SETTINGS = {
     "DEBUG": False,
     "ALLOWED_HOSTS": ["testserver"],
@@ -74,35 +76,19 @@ def mount() -> Iterator[Mount]:
     clear_url_caches()
 
 
-def _github_headers(body: bytes, delivery: str = "d-1") -> dict[str, str]:
-    sig = "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
-    return {"X-Hub-Signature-256": sig, "X-GitHub-Event": "issues", "X-GitHub-Delivery": delivery}
-
-
-def _recording_router() -> tuple[Router, list[Event]]:
-    router = Router()
-    got: list[Event] = []
-
-    @router.on("*")
-    def record(event: Event) -> None:
-        got.append(event)
-
-    return router, got
-
-
 def _csrf_client() -> Client:
     # Django's test Client skips CSRF checks unless asked; real providers get no such pass.
     return Client(enforce_csrf_checks=True)
 
 
 def test_genuine_github_request_reaches_handler_byte_exact_once(mount: Mount) -> None:
-    router, got = _recording_router()
+    router, got = recording_router()
     mount(router)
     client = _csrf_client()
     assert json.dumps(json.loads(BODY)).encode() != BODY
 
     response = client.post(
-        "/hooks/github", BODY, content_type="application/json", headers=_github_headers(BODY)
+        "/hooks/github", BODY, content_type="application/json", headers=github_headers(BODY)
     )
 
     assert (response.status_code, response.json()) == (200, {"status": "ok"})
@@ -112,7 +98,7 @@ def test_genuine_github_request_reaches_handler_byte_exact_once(mount: Mount) ->
     assert (got[0].type, got[0].id) == ("issues", "d-1")
 
     replay = client.post(
-        "/hooks/github", BODY, content_type="application/json", headers=_github_headers(BODY)
+        "/hooks/github", BODY, content_type="application/json", headers=github_headers(BODY)
     )
     assert (replay.status_code, replay.json()) == (200, {"status": "duplicate"})
     assert len(got) == 1
@@ -124,13 +110,13 @@ def test_provider_posts_pass_csrf_middleware_that_rejects_other_posts(mount: Mou
 
     assert client.post("/plain", BODY, content_type="application/json").status_code == 403
     hook = client.post(
-        "/hooks/github", BODY, content_type="application/json", headers=_github_headers(BODY)
+        "/hooks/github", BODY, content_type="application/json", headers=github_headers(BODY)
     )
     assert (hook.status_code, hook.json()) == (200, {"status": "ok"})
 
 
 def test_rejections_are_json_errors(mount: Mount) -> None:
-    router, got = _recording_router()
+    router, got = recording_router()
     mount(router)
     client = _csrf_client()
 
@@ -143,7 +129,7 @@ def test_rejections_are_json_errors(mount: Mount) -> None:
 
     changed = BODY.replace(b"1.0", b"1.5")
     bad = client.post(
-        "/hooks/github", changed, content_type="application/json", headers=_github_headers(BODY)
+        "/hooks/github", changed, content_type="application/json", headers=github_headers(BODY)
     )
     assert bad.status_code == 401
     assert bad.json()["error"] == "BadSignature"
@@ -165,28 +151,28 @@ def test_handler_failure_is_500_without_exception_text_and_retry_runs_again(
     mount(router)
     client = _csrf_client()
     failed = client.post(
-        "/hooks/github", BODY, content_type="application/json", headers=_github_headers(BODY)
+        "/hooks/github", BODY, content_type="application/json", headers=github_headers(BODY)
     )
     assert failed.status_code == 500
     assert failed.json()["error"] == "handler_failed"
     assert b"secret internals" not in failed.content
 
     retry = client.post(
-        "/hooks/github", BODY, content_type="application/json", headers=_github_headers(BODY)
+        "/hooks/github", BODY, content_type="application/json", headers=github_headers(BODY)
     )
     assert (retry.status_code, retry.json()) == (200, {"status": "ok"})
     assert len(calls) == 2
 
 
 def test_github_form_mode_body_is_verified_as_sent_not_re_encoded(mount: Mount) -> None:
-    router, got = _recording_router()
+    router, got = recording_router()
     mount(router)
     # quote() leaves spaces as %20; a form re-encoder would emit "+" instead.
     body = ("payload=" + quote(BODY.decode())).encode()
     assert b"%20" in body
 
     response = _csrf_client().post(
-        "/hooks/github", body, content_type=FORM, headers=_github_headers(body)
+        "/hooks/github", body, content_type=FORM, headers=github_headers(body)
     )
 
     assert (response.status_code, response.json()) == (200, {"status": "ok"})
@@ -198,7 +184,7 @@ def test_github_form_mode_body_is_verified_as_sent_not_re_encoded(mount: Mount) 
 def test_twilio_form_request_is_verified_against_the_url_it_was_sent_to(
     mount: Mount, query: str
 ) -> None:
-    router, got = _recording_router()
+    router, got = recording_router()
     mount(router)
     url = "http://testserver/hooks/twilio" + query
     params = {"From": "+12349013030", "Body": "Hello world!", "Digits": "1234"}
@@ -232,11 +218,11 @@ def test_tampered_twilio_form_is_rejected(mount: Mount) -> None:
 
 
 def test_view_can_be_mounted_under_a_route_with_url_variables(mount: Mount) -> None:
-    router, got = _recording_router()
+    router, got = recording_router()
     mount(router)
 
     response = _csrf_client().post(
-        "/t/acme/hooks/github", BODY, content_type="application/json", headers=_github_headers(BODY)
+        "/t/acme/hooks/github", BODY, content_type="application/json", headers=github_headers(BODY)
     )
 
     assert (response.status_code, response.json()) == (200, {"status": "ok"})
@@ -244,21 +230,21 @@ def test_view_can_be_mounted_under_a_route_with_url_variables(mount: Mount) -> N
 
 
 async def test_under_asgi_the_view_verifies_raw_bytes_and_dedupes(mount: Mount) -> None:
-    router, got = _recording_router()
+    router, got = recording_router()
     mount(router)
     client = AsyncClient(enforce_csrf_checks=True)
 
     response = await client.post(
-        "/hooks/github", BODY, content_type="application/json", headers=_github_headers(BODY)
+        "/hooks/github", BODY, content_type="application/json", headers=github_headers(BODY)
     )
     replay = await client.post(
-        "/hooks/github", BODY, content_type="application/json", headers=_github_headers(BODY)
+        "/hooks/github", BODY, content_type="application/json", headers=github_headers(BODY)
     )
     tampered = await client.post(
         "/hooks/github",
         BODY + b" ",
         content_type="application/json",
-        headers=_github_headers(BODY, "d-2"),
+        headers=github_headers(BODY, "d-2"),
     )
 
     assert (response.status_code, response.json()) == (200, {"status": "ok"})

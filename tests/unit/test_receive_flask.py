@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 from urllib.parse import quote
 
@@ -14,16 +12,14 @@ from twilio.request_validator import RequestValidator
 
 from hookgate.receive import Event, Receiver, Router
 from hookgate.receive.adapters.flask import flask_view
-
-SECRET = "gh-secret"
-BODY = b'{"action": "opened",  "n": 1.0}'  # spacing and 1.0 change if re-serialised
-TWILIO_TOKEN = "12345678901234567890123456789012"
-FORM = "application/x-www-form-urlencoded"
-
-
-def _github_headers(body: bytes, delivery: str = "d-1") -> dict[str, str]:
-    sig = "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
-    return {"X-Hub-Signature-256": sig, "X-GitHub-Event": "issues", "X-GitHub-Delivery": delivery}
+from tests.unit.receive_requests import (
+    BODY,
+    FORM,
+    SECRET,
+    TWILIO_TOKEN,
+    github_headers,
+    recording_router,
+)
 
 
 def _client(router: Router) -> FlaskClient:
@@ -39,24 +35,13 @@ def _client(router: Router) -> FlaskClient:
     return app.test_client()
 
 
-def _recording_router() -> tuple[Router, list[Event]]:
-    router = Router()
-    got: list[Event] = []
-
-    @router.on("*")
-    def record(event: Event) -> None:
-        got.append(event)
-
-    return router, got
-
-
 def test_genuine_github_request_reaches_handler_byte_exact_once() -> None:
-    router, got = _recording_router()
+    router, got = recording_router()
     client = _client(router)
     assert json.dumps(json.loads(BODY)).encode() != BODY
 
     response = client.post(
-        "/hooks/github", data=BODY, content_type="application/json", headers=_github_headers(BODY)
+        "/hooks/github", data=BODY, content_type="application/json", headers=github_headers(BODY)
     )
 
     assert (response.status_code, response.get_json()) == (200, {"status": "ok"})
@@ -66,14 +51,14 @@ def test_genuine_github_request_reaches_handler_byte_exact_once() -> None:
     assert (got[0].type, got[0].id) == ("issues", "d-1")
 
     replay = client.post(
-        "/hooks/github", data=BODY, content_type="application/json", headers=_github_headers(BODY)
+        "/hooks/github", data=BODY, content_type="application/json", headers=github_headers(BODY)
     )
     assert (replay.status_code, replay.get_json()) == (200, {"status": "duplicate"})
     assert len(got) == 1
 
 
 def test_rejections_are_json_errors() -> None:
-    router, got = _recording_router()
+    router, got = recording_router()
     client = _client(router)
 
     missing = client.post("/hooks/github", data=BODY, content_type="application/json")
@@ -88,7 +73,7 @@ def test_rejections_are_json_errors() -> None:
         "/hooks/github",
         data=changed,
         content_type="application/json",
-        headers=_github_headers(BODY),
+        headers=github_headers(BODY),
     )
     assert bad.status_code == 401
     assert bad.get_json()["error"] == "BadSignature"
@@ -106,24 +91,24 @@ def test_handler_failure_is_500_without_exception_text_and_retry_runs_again() ->
             raise RuntimeError("secret internals")
 
     client = _client(router)
-    failed = client.post("/hooks/github", data=BODY, headers=_github_headers(BODY))
+    failed = client.post("/hooks/github", data=BODY, headers=github_headers(BODY))
     assert failed.status_code == 500
     assert failed.get_json()["error"] == "handler_failed"
     assert "secret internals" not in failed.get_data(as_text=True)
 
-    retry = client.post("/hooks/github", data=BODY, headers=_github_headers(BODY))
+    retry = client.post("/hooks/github", data=BODY, headers=github_headers(BODY))
     assert (retry.status_code, retry.get_json()) == (200, {"status": "ok"})
     assert len(calls) == 2
 
 
 def test_github_form_mode_body_is_verified_as_sent_not_re_encoded() -> None:
-    router, got = _recording_router()
+    router, got = recording_router()
     # quote() leaves "/" and spaces as %20; a form re-encoder would emit "+" instead.
     body = ("payload=" + quote(BODY.decode())).encode()
     assert b"%20" in body
 
     response = _client(router).post(
-        "/hooks/github", data=body, content_type=FORM, headers=_github_headers(body)
+        "/hooks/github", data=body, content_type=FORM, headers=github_headers(body)
     )
 
     assert (response.status_code, response.get_json()) == (200, {"status": "ok"})
@@ -141,7 +126,7 @@ def test_github_form_mode_body_is_verified_as_sent_not_re_encoded() -> None:
     ],
 )
 def test_twilio_form_request_is_verified_against_the_url_it_was_sent_to(query: str) -> None:
-    router, got = _recording_router()
+    router, got = recording_router()
     url = "http://localhost/hooks/twilio" + query
     params = {"From": "+12349013030", "Body": "Hello world!", "Digits": "1234"}
     body = b"From=%2B12349013030&Body=Hello%20world%21&Digits=1234"  # not urlencode()'s bytes
@@ -175,7 +160,7 @@ def test_tampered_twilio_form_is_rejected() -> None:
 
 
 def test_view_can_be_mounted_under_a_route_with_url_variables() -> None:
-    router, got = _recording_router()
+    router, got = recording_router()
     app = Flask(__name__)
     app.add_url_rule(
         "/<tenant>/hooks/github",
@@ -183,9 +168,7 @@ def test_view_can_be_mounted_under_a_route_with_url_variables() -> None:
         methods=["POST"],
     )
 
-    response = app.test_client().post(
-        "/acme/hooks/github", data=BODY, headers=_github_headers(BODY)
-    )
+    response = app.test_client().post("/acme/hooks/github", data=BODY, headers=github_headers(BODY))
 
     assert (response.status_code, response.get_json()) == (200, {"status": "ok"})
     assert [e.body for e in got] == [BODY]

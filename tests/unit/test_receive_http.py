@@ -21,14 +21,7 @@ from twilio.request_validator import RequestValidator
 
 from hookgate.receive import Event, Receiver, Router, verify
 from hookgate.receive.adapters.starlette import starlette_endpoint
-
-SECRET = "gh-secret"
-BODY = b'{"action": "opened",  "n": 1.0}'  # spacing and 1.0 change if re-serialised
-
-
-def _github_headers(body: bytes, delivery: str = "d-1") -> dict[str, str]:
-    sig = "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
-    return {"X-Hub-Signature-256": sig, "X-GitHub-Event": "issues", "X-GitHub-Delivery": delivery}
+from tests.unit.receive_requests import BODY, SECRET, github_headers
 
 
 def _app(router: Router) -> httpx.AsyncClient:
@@ -52,11 +45,11 @@ async def test_fastapi_endpoint_verifies_raw_bytes_and_dedupes() -> None:
         got.append(event)
 
     client = _app(router)
-    response = await client.post("/hooks/github", content=BODY, headers=_github_headers(BODY))
+    response = await client.post("/hooks/github", content=BODY, headers=github_headers(BODY))
     assert (response.status_code, response.json()) == (200, {"status": "ok"})
     assert got[0].body == BODY
     assert got[0].payload == {"action": "opened", "n": 1.0}
-    again = await client.post("/hooks/github", content=BODY, headers=_github_headers(BODY))
+    again = await client.post("/hooks/github", content=BODY, headers=github_headers(BODY))
     assert again.json() == {"status": "duplicate"}
     assert len(got) == 1
 
@@ -75,9 +68,9 @@ async def test_fastapi_endpoint_error_replies() -> None:
         "error": "MissingHeader",
         "detail": "missing header X-Hub-Signature-256 or X-Hub-Signature",
     }
-    bad = await client.post("/hooks/github", content=BODY + b" ", headers=_github_headers(BODY))
+    bad = await client.post("/hooks/github", content=BODY + b" ", headers=github_headers(BODY))
     assert (bad.status_code, bad.json()["error"]) == (401, "BadSignature")
-    failed = await client.post("/hooks/github", content=BODY, headers=_github_headers(BODY))
+    failed = await client.post("/hooks/github", content=BODY, headers=github_headers(BODY))
     assert failed.status_code == 500
     assert "secret internals" not in failed.text
 
@@ -97,7 +90,7 @@ async def test_slack_url_verification_is_answered_after_verifying() -> None:
 
 def test_github_form_mode_payload_is_parsed() -> None:
     body = ("payload=" + quote(BODY.decode())).encode()
-    headers = {**_github_headers(body), "Content-Type": "application/x-www-form-urlencoded"}
+    headers = {**github_headers(body), "Content-Type": "application/x-www-form-urlencoded"}
     event = verify("github", body, headers, SECRET)
     assert event.payload == {"action": "opened", "n": 1.0}
 
