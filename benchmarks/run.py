@@ -32,6 +32,7 @@ from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
 from benchmarks.pg_phases import PgDatabase, PgDeliveryResult, bench_delivery_pg, migrated_database
 from benchmarks.phases import (
@@ -211,40 +212,26 @@ def _phase_runner(ctx: Context, plan: Plan, phase: str, postgres: bool) -> Calla
     if phase == "delivery":
         return lambda: report_delivery(bench_delivery(ctx, plan.delivery_messages))
 
-    def accept() -> list[str]:
-        with _database(ctx, postgres, phase) as db:
-            result = bench_accept(
-                ctx,
-                plan.accept_requests,
-                plan.accept_warmup,
-                plan.accept_rounds,
-                database_url=db.url if db else None,
-            )
-        return report_accept(result, where)
+    def on_database(
+        bench: Callable[..., Any], args: tuple[Any, ...], report: Callable[[Any, str], list[str]]
+    ) -> Callable[[], list[str]]:
+        """Run ``bench(ctx, *args)`` on a database of its own and report it."""
 
-    def latency() -> list[str]:
-        with _database(ctx, postgres, phase) as db:
-            result = bench_latency(
-                ctx,
-                plan.latency_rate,
-                plan.latency_seconds,
-                plan.latency_warmup_s,
-                database_url=db.url if db else None,
-            )
-        return report_latency(result, where)
+        def run() -> list[str]:
+            with _database(ctx, postgres, phase) as db:
+                result = bench(ctx, *args, database_url=db.url if db else None)
+            return report(result, where)
 
-    def inbound() -> list[str]:
-        with _database(ctx, postgres, phase) as db:
-            result = bench_inbound(
-                ctx,
-                plan.inbound_requests,
-                plan.inbound_warmup,
-                plan.inbound_rounds,
-                database_url=db.url if db else None,
-            )
-        return report_inbound(result, where)
+        return run
 
-    return {"accept": accept, "inbound": inbound}.get(phase, latency)
+    if phase == "accept":
+        sizes = (plan.accept_requests, plan.accept_warmup, plan.accept_rounds)
+        return on_database(bench_accept, sizes, report_accept)
+    if phase == "inbound":
+        sizes = (plan.inbound_requests, plan.inbound_warmup, plan.inbound_rounds)
+        return on_database(bench_inbound, sizes, report_inbound)
+    latency = (plan.latency_rate, plan.latency_seconds, plan.latency_warmup_s)
+    return on_database(bench_latency, latency, report_latency)
 
 
 def main() -> int:

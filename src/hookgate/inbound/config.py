@@ -40,6 +40,7 @@ Secrets are never part of ``public_config``.
 from __future__ import annotations
 
 import ipaddress
+import math
 import re
 from typing import Any
 
@@ -128,7 +129,7 @@ class RateLimitSpec(BaseModel):
     @property
     def capacity(self) -> int:
         """The bucket size: ``burst``, else ``per_second`` rounded up."""
-        return self.burst or max(1, int(-(-self.per_second // 1)))
+        return self.burst or max(1, math.ceil(self.per_second))
 
 
 class FieldSpec(BaseModel):
