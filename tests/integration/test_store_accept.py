@@ -318,3 +318,44 @@ async def test_endpoint_changes_apply_to_later_messages(db: Database) -> None:
 
     assert outcome.status is AcceptStatus.CREATED
     assert outcome.jobs == []
+
+
+async def refuse_messages_of_type(db: Database, event_type: str) -> None:
+    """Make the database itself refuse (roll back) any batch storing a
+    message of ``event_type``: a trigger, on either dialect."""
+    async with db.write() as conn:
+        if db.is_sqlite:
+            await conn.exec_driver_sql(
+                "CREATE TRIGGER refuse_type BEFORE INSERT ON messages"
+                f" WHEN NEW.event_type = '{event_type}'"
+                " BEGIN SELECT RAISE(ABORT, 'refused by test trigger'); END"
+            )
+        else:
+            await conn.exec_driver_sql(
+                "CREATE FUNCTION refuse_type() RETURNS trigger LANGUAGE plpgsql AS"
+                " $$ BEGIN RAISE EXCEPTION 'refused by test trigger'; END $$"
+            )
+            await conn.exec_driver_sql(
+                "CREATE TRIGGER refuse_type BEFORE INSERT ON messages FOR EACH ROW"
+                f" WHEN (NEW.event_type = '{event_type}') EXECUTE FUNCTION refuse_type()"
+            )
+
+
+async def test_a_rolled_back_create_on_send_leaves_no_trace(db: Database) -> None:
+    await refuse_messages_of_type(db, "poison")
+    new_app = NewApplication(name="Fresh", uid="fresh")
+
+    with pytest.raises(Exception, match="refused by test trigger"):
+        await accept_batch(db, [item("fresh", "poison", new_application=new_app)], NOW, 0)
+
+    # The application the failed batch created was rolled back with it, so a
+    # message to that uid without one is refused, and with one creates it.
+    missing = await accept_one(db, item("fresh"))
+    assert missing.status is AcceptStatus.APP_NOT_FOUND
+    created = await accept_one(db, item("fresh", new_application=new_app))
+    assert created.status is AcceptStatus.CREATED
+    assert created.message is not None
+    stored = await applications.get(db, "fresh")
+    assert created.message.app_id == stored.id
+    again = await accept_one(db, item("fresh"))
+    assert again.status is AcceptStatus.CREATED

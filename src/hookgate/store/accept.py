@@ -21,7 +21,7 @@ from hookgate.core import ids
 from hookgate.core.filters import endpoint_accepts
 from hookgate.store import rows
 from hookgate.store.database import Database
-from hookgate.store.fanout import enabled_endpoints, resolve_apps
+from hookgate.store.fanout import FanoutReads, enabled_endpoints, resolve_apps
 from hookgate.store.records import (
     DeliveryStatus,
     Job,
@@ -109,36 +109,59 @@ async def accept_batch(
     process dies the lease runs out and any worker claims them. With
     ``notify_workers``, workers in other processes are woken on commit.
     """
+    async with db.write() as conn:
+        reads = FanoutReads(db)
+        outcomes = await accept_in_transaction(
+            db, conn, reads, batch, now_ms, lease_until_ms, notify_workers=notify_workers
+        )
+    reads.publish()
+    return outcomes
+
+
+async def accept_in_transaction(
+    db: Database,
+    conn: AsyncConnection,
+    reads: FanoutReads,
+    batch: Sequence[AcceptItem],
+    now_ms: int,
+    lease_until_ms: int,
+    *,
+    notify_workers: bool = False,
+) -> list[AcceptOutcome]:
+    """``accept_batch`` inside the caller's write transaction ``conn``,
+    reading applications and endpoints through ``reads`` (publish it once
+    the transaction has committed)."""
+    if not batch:
+        return []
     outcomes: list[AcceptOutcome | None] = [None] * len(batch)
     replay_keys: dict[int, str] = {}
-    async with db.write() as conn:
-        wanted: dict[str, NewApplication | None] = {}
-        for item in batch:
-            if item.new_application is not None or item.app_ref not in wanted:
-                wanted[item.app_ref] = item.new_application
-        app_ids = await resolve_apps(db, conn, wanted, now_ms)
-        pending: list[_Pending] = []
-        for index, item in enumerate(batch):
-            app_id = app_ids.get(item.app_ref)
-            if app_id is None:
-                outcomes[index] = AcceptOutcome(AcceptStatus.APP_NOT_FOUND)
-            else:
-                pending.append(_Pending(index, item, app_id, ids.new_id(ids.MESSAGE)))
+    wanted: dict[str, NewApplication | None] = {}
+    for item in batch:
+        if item.new_application is not None or item.app_ref not in wanted:
+            wanted[item.app_ref] = item.new_application
+    app_ids = await resolve_apps(db, conn, reads, wanted, now_ms)
+    pending: list[_Pending] = []
+    for index, item in enumerate(batch):
+        app_id = app_ids.get(item.app_ref)
+        if app_id is None:
+            outcomes[index] = AcceptOutcome(AcceptStatus.APP_NOT_FOUND)
+        else:
+            pending.append(_Pending(index, item, app_id, ids.new_id(ids.MESSAGE)))
 
-        pending = await _claim_idempotency_keys(db, conn, pending, replay_keys, now_ms)
-        pending, conflicts = await _claim_event_ids(db, conn, pending, now_ms)
-        for p in conflicts:
-            outcomes[p.index] = AcceptOutcome(AcceptStatus.EVENT_ID_CONFLICT)
+    pending = await _claim_idempotency_keys(db, conn, pending, replay_keys, now_ms)
+    pending, conflicts = await _claim_event_ids(db, conn, pending, now_ms)
+    for p in conflicts:
+        outcomes[p.index] = AcceptOutcome(AcceptStatus.EVENT_ID_CONFLICT)
 
-        created = await _insert_messages(db, conn, pending, now_ms, lease_until_ms)
-        if notify_workers and any(outcome.jobs for outcome in created):
-            await db.notify_workers(conn)
-        for p, outcome in zip(pending, created, strict=True):
-            outcomes[p.index] = outcome
+    created = await _insert_messages(conn, reads, pending, now_ms, lease_until_ms)
+    if notify_workers and any(outcome.jobs for outcome in created):
+        await db.notify_workers(conn)
+    for p, outcome in zip(pending, created, strict=True):
+        outcomes[p.index] = outcome
 
-        if replay_keys:
-            for index, outcome in (await _replay(conn, replay_keys)).items():
-                outcomes[index] = outcome
+    if replay_keys:
+        for index, outcome in (await _replay(conn, replay_keys)).items():
+            outcomes[index] = outcome
     return [o if o is not None else AcceptOutcome(AcceptStatus.APP_NOT_FOUND) for o in outcomes]
 
 
@@ -225,11 +248,15 @@ async def _claim_event_ids(
 
 
 async def _insert_messages(
-    db: Database, conn: AsyncConnection, pending: list[_Pending], now_ms: int, lease_until_ms: int
+    conn: AsyncConnection,
+    reads: FanoutReads,
+    pending: list[_Pending],
+    now_ms: int,
+    lease_until_ms: int,
 ) -> list[AcceptOutcome]:
     if not pending:
         return []
-    app_endpoints = await enabled_endpoints(db, conn, {p.app_id for p in pending})
+    app_endpoints = await enabled_endpoints(conn, reads, {p.app_id for p in pending})
     message_rows: list[dict[str, Any]] = []
     delivery_rows: list[dict[str, Any]] = []
     outcomes: list[AcceptOutcome] = []

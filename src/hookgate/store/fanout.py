@@ -1,5 +1,14 @@
 """What message fan-out reads in every accept batch: applications by
-reference and their enabled endpoints, with an in-process cache."""
+reference and their enabled endpoints, with an in-process cache.
+
+The cache holds committed state only. A write transaction reads through a
+``FanoutReads``, which answers from the cache and from what this
+transaction itself read or created, and keeps what it learned to itself;
+``FanoutReads.publish`` hands that to the cache once the transaction has
+committed. A transaction that rolls back publishes nothing (so an
+application it created and lost is never cached), and neither does one
+that overlapped a configuration change (its reads may be stale).
+"""
 
 from __future__ import annotations
 
@@ -37,16 +46,67 @@ class FanoutCache:
             self.generation = generation
 
 
+class FanoutReads:
+    """The fan-out reads of one write transaction (create it inside the
+    transaction, call ``publish`` after it commits)."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+        self._cache = db.fanout_cache
+        #: The configuration generation the transaction started in (SQLite
+        #: serialises writers, so nothing changes it until we commit).
+        self._generation = db.config_generation
+        if self._cache is not None:
+            self._cache.sync(self._generation)
+        self.app_ids: dict[str, str | None] = {}
+        self.endpoints: dict[str, list[Endpoint]] = {}
+
+    def known_app_ids(self, refs: set[str]) -> dict[str, str | None]:
+        """What this transaction or the cache already knows of ``refs``."""
+        known = {ref: self.app_ids[ref] for ref in refs if ref in self.app_ids}
+        cache = self._cache
+        if cache is not None and cache.generation == self._generation:
+            known.update(
+                {ref: cache.app_ids[ref] for ref in refs - known.keys() if ref in cache.app_ids}
+            )
+        return known
+
+    def known_endpoints(self, app_ids: set[str]) -> dict[str, list[Endpoint]]:
+        """Enabled endpoints of ``app_ids`` this transaction or the cache knows."""
+        known = {app_id: self.endpoints[app_id] for app_id in app_ids if app_id in self.endpoints}
+        cache = self._cache
+        if cache is not None and cache.generation == self._generation:
+            known.update(
+                {
+                    app_id: cache.endpoints[app_id]
+                    for app_id in app_ids - known.keys()
+                    if app_id in cache.endpoints
+                }
+            )
+        return known
+
+    def publish(self) -> None:
+        """Put what the (now committed) transaction learned into the cache,
+        unless the configuration changed since it started."""
+        cache = self._cache
+        if cache is None or self._db.config_generation != self._generation:
+            return
+        cache.sync(self._generation)
+        cache.app_ids.update(self.app_ids)
+        cache.endpoints.update(self.endpoints)
+
+
 async def resolve_apps(
     db: Database,
     conn: AsyncConnection,
+    reads: FanoutReads,
     wanted: Mapping[str, NewApplication | None],
     now_ms: int,
 ) -> dict[str, str]:
     """Map app references (id or uid) to app ids; a reference missing from
     the database is created from its ``NewApplication`` when it has one.
     References that name no application are left out."""
-    found = await _lookup_apps(db, conn, set(wanted))
+    found = await _lookup_apps(conn, reads, set(wanted))
     # An id-shaped reference can only name an existing application: creating
     # one would give it another id, and every retry would create another.
     to_create: dict[str, NewApplication] = {
@@ -60,13 +120,12 @@ async def resolve_apps(
         values = []
         key_by_ref: dict[str, str] = {}
         for ref, new_app in to_create.items():
-            app_id = ids.new_id(ids.APP)
             uid = new_app.uid or ref
             # Found again by uid: another request may have created it first.
             key_by_ref[ref] = uid
             values.append(
                 {
-                    "id": app_id,
+                    "id": ids.new_id(ids.APP),
                     "uid": uid,
                     "name": new_app.name,
                     "throttle_rate": new_app.throttle_rate,
@@ -76,51 +135,48 @@ async def resolve_apps(
                 }
             )
         await conn.execute(db.insert_ignoring_conflicts(applications), values)
-        db.config_generation += 1
-        created = await _lookup_apps(db, conn, set(key_by_ref.values()))
+        created = await _select_apps(conn, set(key_by_ref.values()))
+        reads.app_ids.update(created)
         for ref, key in key_by_ref.items():
-            if key in created:
-                found[ref] = created[key]
+            app_id = created[key]
+            if app_id is not None:
+                found[ref] = app_id
     return found
 
 
-async def _lookup_apps(db: Database, conn: AsyncConnection, refs: set[str]) -> dict[str, str]:
-    """App ids by reference, from the fan-out cache where it can answer."""
-    cache = db.fanout_cache
-    known: dict[str, str | None] = {}
-    if cache is not None:
-        cache.sync(db.config_generation)
-        known = {ref: cache.app_ids[ref] for ref in refs if ref in cache.app_ids}
+async def _lookup_apps(conn: AsyncConnection, reads: FanoutReads, refs: set[str]) -> dict[str, str]:
+    """App ids by reference, from what ``reads`` knows where it can answer."""
+    known = reads.known_app_ids(refs)
     missing = refs - known.keys()
     if missing:
-        result = await conn.execute(
-            select(applications.c.id, applications.c.uid).where(
-                or_(applications.c.id.in_(missing), applications.c.uid.in_(missing))
-            )
-        )
-        found: dict[str, str | None] = dict.fromkeys(missing)
-        for app_id, uid in result:
-            if uid in missing and found[uid] is None:
-                found[uid] = app_id
-            if app_id in missing:
-                found[app_id] = app_id
+        found = await _select_apps(conn, missing)
+        reads.app_ids.update(found)
         known.update(found)
-        if cache is not None:
-            cache.app_ids.update(found)
     return {ref: app_id for ref, app_id in known.items() if app_id is not None}
 
 
+async def _select_apps(conn: AsyncConnection, refs: set[str]) -> dict[str, str | None]:
+    """The id of the application each of ``refs`` names (by id, else by
+    uid), None for no application."""
+    result = await conn.execute(
+        select(applications.c.id, applications.c.uid).where(
+            or_(applications.c.id.in_(refs), applications.c.uid.in_(refs))
+        )
+    )
+    found: dict[str, str | None] = dict.fromkeys(refs)
+    for app_id, uid in result:
+        if uid in refs and found[uid] is None:
+            found[uid] = app_id
+        if app_id in refs:
+            found[app_id] = app_id
+    return found
+
+
 async def enabled_endpoints(
-    db: Database, conn: AsyncConnection, app_ids: set[str]
+    conn: AsyncConnection, reads: FanoutReads, app_ids: set[str]
 ) -> dict[str, list[Endpoint]]:
-    """Enabled endpoints by application, from the fan-out cache where it can."""
-    cache = db.fanout_cache
-    by_app: dict[str, list[Endpoint]] = {}
-    if cache is not None:
-        cache.sync(db.config_generation)
-        by_app = {
-            app_id: cache.endpoints[app_id] for app_id in app_ids if app_id in cache.endpoints
-        }
+    """Enabled endpoints by application, from what ``reads`` knows where it can."""
+    by_app = reads.known_endpoints(app_ids)
     missing = app_ids - by_app.keys()
     if missing:
         loaded: dict[str, list[Endpoint]] = {app_id: [] for app_id in missing}
@@ -131,7 +187,6 @@ async def enabled_endpoints(
         )
         for ep in map(rows.endpoint, result):
             loaded[ep.app_id].append(ep)
+        reads.endpoints.update(loaded)
         by_app.update(loaded)
-        if cache is not None:
-            cache.endpoints.update(loaded)
     return by_app
