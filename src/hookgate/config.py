@@ -31,8 +31,12 @@ class Settings(BaseSettings):
     admin_token: str | None = Field(None, description="Accept this admin API token as well")
     public_url: str | None = Field(None, description="Externally visible base URL")
     forwarded_allow_ips: str = Field(
-        "127.0.0.1",
-        description="Peers whose X-Forwarded-For/-Proto are believed (comma list, '*' = all)",
+        "",
+        description=(
+            "Proxies whose X-Forwarded-For/-Proto are believed on every route but /in"
+            " (comma list of addresses or networks, '*' = all; default: none). /in"
+            " requests believe only their source's trustedProxies."
+        ),
     )
 
     # Database (PostgreSQL).

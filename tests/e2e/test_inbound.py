@@ -11,6 +11,7 @@ import json
 import re
 import time
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -253,29 +254,44 @@ def test_size_method_and_unknown_source(server: ServerProcess, api: httpx.Client
     assert api.get("/ingest/api/v1/source/src_nope/request").status_code == 404
 
 
-def test_client_address_allowlist_behind_a_trusted_proxy(api: httpx.Client) -> None:
-    def source(config: dict[str, Any]) -> tuple[str, str]:
-        created = api.post(
-            "/ingest/api/v1/source",
-            json={"name": "ip", "type": "generic-webhook", "config": config},
-        )
-        assert created.status_code == 201, created.text
-        return created.json()["ingestUrl"], created.json()["id"]
+def _ip_source(api: httpx.Client, config: dict[str, Any]) -> tuple[str, str]:
+    created = api.post(
+        "/ingest/api/v1/source", json={"name": "ip", "type": "generic-webhook", "config": config}
+    )
+    assert created.status_code == 201, created.text
+    return created.json()["ingestUrl"], created.json()["id"]
 
-    # uvicorn itself trusts X-Forwarded-For from loopback peers (its default
-    # forwarded_allow_ips), so the test client appears as the right-most
-    # forwarded address; a source's trustedProxies then walk further left.
+
+def test_client_address_allowlist_behind_a_trusted_proxy(api: httpx.Client) -> None:
+    # The test client connects from 127.0.0.1: it is the proxy here. Only a
+    # source that names it in trustedProxies believes its X-Forwarded-For,
+    # walking left past every trusted hop.
     chain = {"X-Forwarded-For": "10.1.2.3, 192.0.2.7"}
-    direct, _ = source({"allowedCidrs": ["10.0.0.0/8"]})
+    direct, direct_id = _ip_source(api, {"allowedCidrs": ["10.0.0.0/8"]})
     assert_error(send(direct, b"{}", chain), 403, "ip_not_allowed")
     assert_error(send(direct, b"{}", {}), 403, "ip_not_allowed")
-    proxied, source_id = source(
-        {"allowedCidrs": ["10.0.0.0/8"], "trustedProxies": ["192.0.2.0/24"]}
+    assert [r["sourceIp"] for r in received(api, direct_id)] == ["127.0.0.1", "127.0.0.1"]
+    proxied, source_id = _ip_source(
+        api, {"allowedCidrs": ["10.0.0.0/8"], "trustedProxies": ["127.0.0.1", "192.0.2.0/24"]}
     )
     assert send(proxied, b"{}", chain).status_code == 200
     spoofed = {"X-Forwarded-For": "10.1.2.3, 198.51.100.1"}
     assert_error(send(proxied, b"{}", spoofed), 403, "ip_not_allowed")
     assert [r["sourceIp"] for r in received(api, source_id)] == ["198.51.100.1", "10.1.2.3"]
+
+
+@pytest.mark.sqlite_only
+@pytest.mark.parametrize("server_wide", [None, "127.0.0.1", "*"])
+def test_a_forged_forwarded_for_never_passes_a_source_without_trusted_proxies(
+    server_factory: Callable[..., ServerProcess], server_wide: str | None
+) -> None:
+    """Whatever HOOKGATE_FORWARDED_ALLOW_IPS says (it is for the API routes),
+    ``/in`` starts from the socket peer."""
+    server = server_factory(env={"HOOKGATE_FORWARDED_ALLOW_IPS": server_wide})
+    with server.http() as api:
+        url, source_id = _ip_source(api, {"allowedCidrs": ["10.0.0.0/8"]})
+        assert_error(send(url, b"{}", {"X-Forwarded-For": "10.1.2.3"}), 403, "ip_not_allowed")
+        assert [r["sourceIp"] for r in received(api, source_id)] == ["127.0.0.1"]
 
 
 def test_rotating_the_token_changes_the_url_and_keeps_the_old_one_for_a_while(

@@ -4,6 +4,8 @@ import ipaddress
 import re
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from hookgate.core.netpolicy import AddressPolicy, parse_subnets
 
@@ -109,3 +111,133 @@ def test_ipv6_tunnel_addresses_are_judged_by_their_ipv4_inside(address: str) -> 
     reason = AddressPolicy().blocked_reason(address)
     assert reason is not None
     assert "10.0.0.1" in reason
+
+
+@pytest.mark.parametrize(
+    ("address", "category"),
+    [
+        ("fec0::1", "site-local"),  # deprecated, yet not "private" to Python's ipaddress
+        ("feff:ffff::1", "site-local"),
+        ("0.1.2.3", "this network"),
+        ("192.0.0.8", "IETF protocol assignment"),
+        ("192.0.2.1", "documentation"),
+        ("198.51.100.7", "documentation"),
+        ("203.0.113.9", "documentation"),
+        ("198.19.0.1", "benchmarking"),
+        ("192.88.99.1", "6to4 relay"),
+        ("240.0.0.1", "reserved"),
+        ("255.255.255.255", "broadcast"),
+        ("2001:db8::1", "documentation"),
+        ("3fff::1", "documentation"),
+        ("2001:2::1", "IETF protocol assignment"),
+        ("100::1", "discard-only"),
+        ("64:ff9b:1::1", "local-use NAT64"),
+        ("5f00::1", "reserved"),
+        ("::10.0.0.1", "reserved"),  # IPv4-compatible (deprecated)
+        ("::ffff:0:808:808", "reserved"),  # IPv4-translated (SIIT)
+        ("64:ff9b::a9fe:a9fe", "cloud metadata"),  # NAT64 of 169.254.169.254
+        ("64:ff9b::7f00:1", "loopback"),
+        ("2002:c0a8:101::1", "private"),  # 6to4 of 192.168.1.1
+    ],
+)
+def test_special_purpose_and_deprecated_ranges_are_blocked(address: str, category: str) -> None:
+    reason = AddressPolicy().blocked_reason(address)
+    assert reason is not None
+    assert category in reason
+
+
+@pytest.mark.parametrize("address", ["64:ff9b::808:808", "2002:808:808::1", "2a00:1450::1"])
+def test_translated_forms_of_public_addresses_are_allowed(address: str) -> None:
+    assert AddressPolicy().blocked_reason(address) is None
+
+
+# -- properties ------------------------------------------------------------------
+
+#: Every IPv4 block that IANA's special-purpose registry marks not globally
+#: reachable (written out independently of the module under test).
+IANA_V4_NOT_GLOBAL = [
+    "0.0.0.0/8",
+    "10.0.0.0/8",
+    "100.64.0.0/10",
+    "127.0.0.0/8",
+    "169.254.0.0/16",
+    "172.16.0.0/12",
+    "192.0.0.0/24",
+    "192.0.2.0/24",
+    "192.168.0.0/16",
+    "198.18.0.0/15",
+    "198.51.100.0/24",
+    "203.0.113.0/24",
+    "240.0.0.0/4",
+    "255.255.255.255/32",
+    "224.0.0.0/4",
+]
+IANA_V6_NOT_GLOBAL = [
+    "::1/128",
+    "::/128",
+    "64:ff9b:1::/48",
+    "100::/64",
+    "2001::/23",
+    "2001:db8::/32",
+    "3fff::/20",
+    "5f00::/16",
+    "fc00::/7",
+    "fe80::/10",
+    "fec0::/10",
+    "ff00::/8",
+]
+
+ipv4s = st.ip_addresses(v=4)
+
+
+def _in(ip: ipaddress.IPv4Address | ipaddress.IPv6Address, nets: list[str]) -> bool:
+    return any(
+        ip in ipaddress.ip_network(n) for n in nets if ipaddress.ip_network(n).version == ip.version
+    )
+
+
+def _blocked_v4(ip: ipaddress.IPv4Address) -> bool:
+    return _in(ip, IANA_V4_NOT_GLOBAL) or ip in ipaddress.ip_network("192.88.99.0/24")
+
+
+@given(st.sampled_from(IANA_V4_NOT_GLOBAL + IANA_V6_NOT_GLOBAL), st.integers(min_value=0))
+def test_every_address_iana_marks_not_global_is_blocked(network: str, offset: int) -> None:
+    net = ipaddress.ip_network(network)
+    address = net[offset % net.num_addresses]
+    assert not AddressPolicy().is_allowed(address)
+
+
+@given(ipv4s)
+def test_ipv4_is_judged_the_same_in_every_ipv6_form(ip: ipaddress.IPv4Address) -> None:
+    policy = AddressPolicy()
+    allowed = policy.is_allowed(ip)
+    assert allowed == (not _blocked_v4(ip))
+    mapped = ipaddress.IPv6Address(f"::ffff:{ip}")
+    nat64 = ipaddress.IPv6Address(int(ipaddress.IPv6Address("64:ff9b::")) | int(ip))
+    sixtofour = ipaddress.IPv6Address((0x2002 << 112) | (int(ip) << 80) | 1)
+    assert policy.is_allowed(mapped) == allowed
+    assert policy.is_allowed(nat64) == allowed
+    assert policy.is_allowed(sixtofour) == allowed
+    # IPv4-compatible addresses are deprecated: never reachable.
+    assert not policy.is_allowed(ipaddress.IPv6Address(int(ip)))
+
+
+@given(st.ip_addresses(v=6))
+def test_ipv6_outside_global_unicast_is_blocked_unless_it_carries_a_public_ipv4(
+    ip: ipaddress.IPv6Address,
+) -> None:
+    if ip in ipaddress.ip_network("2000::/3"):
+        return
+    carried = ip.ipv4_mapped
+    if ip in ipaddress.ip_network("64:ff9b::/96"):
+        carried = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    expected = carried is not None and not _blocked_v4(carried)
+    assert AddressPolicy().is_allowed(ip) == expected
+
+
+@given(st.ip_addresses())
+def test_an_address_in_an_allowed_subnet_is_allowed(
+    ip: ipaddress.IPv4Address | ipaddress.IPv6Address,
+) -> None:
+    suffix = 32 if ip.version == 4 else 128
+    assert AddressPolicy(parse_subnets(f"{ip}/{suffix}")).is_allowed(ip)

@@ -82,14 +82,15 @@ def serve(
     import uvicorn
 
     from hookgate.api.app import create_app
+    from hookgate.api.forwarded import ForwardedHeaders
 
     try:
         uvicorn.run(
-            create_app(settings, run_worker=worker),
+            ForwardedHeaders(create_app(settings, run_worker=worker), settings.forwarded_allow_ips),
             host=settings.host,
             port=settings.port,
-            proxy_headers=True,
-            forwarded_allow_ips=settings.forwarded_allow_ips,
+            # ``ForwardedHeaders`` applies them, leaving ``/in`` to each source.
+            proxy_headers=False,
             log_level="warning",
             access_log=False,
             timeout_graceful_shutdown=15,

@@ -1,6 +1,11 @@
 """Forwarding inbound requests: each source's internal application and the
 original headers of forwarded messages.
 
+Both columns are added and dropped with plain ``ALTER TABLE``, never a batch
+rebuild: on SQLite the migration runs with ``foreign_keys=ON``, so dropping
+the old ``sources`` (or ``messages``) table would cascade-delete every stored
+inbound request (or delivery and attempt).
+
 Revision ID: 0003
 Revises: 0002
 
@@ -20,15 +25,12 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     """Upgrade schema."""
-    with op.batch_alter_table("sources", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("app_id", sa.String(length=64), nullable=True))
-    with op.batch_alter_table("messages", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("headers", sa.JSON(), nullable=True))
+    op.add_column("sources", sa.Column("app_id", sa.String(length=64), nullable=True))
+    op.add_column("messages", sa.Column("headers", sa.JSON(), nullable=True))
 
 
 def downgrade() -> None:
     """Downgrade schema."""
-    with op.batch_alter_table("messages", schema=None) as batch_op:
-        batch_op.drop_column("headers")
-    with op.batch_alter_table("sources", schema=None) as batch_op:
-        batch_op.drop_column("app_id")
+    # Plain ALTER TABLE ... DROP COLUMN (SQLite 3.35+), never a rebuild: see above.
+    op.drop_column("messages", "headers")
+    op.drop_column("sources", "app_id")
