@@ -38,7 +38,11 @@ class TokenChecker:
             raise ApiError(401, "Invalid token")
 
     async def _is_valid(self, token: str) -> bool:
-        if self._admin_token is not None and hmac.compare_digest(token, self._admin_token):
+        # Bytes, not str: compare_digest refuses non-ASCII text (a 500).
+        presented = token.encode("utf-8", "surrogateescape")
+        if self._admin_token is not None and hmac.compare_digest(
+            presented, self._admin_token.encode("utf-8", "surrogateescape")
+        ):
             return True
         digest = tokens.hash_token(token)
         now = time.monotonic()

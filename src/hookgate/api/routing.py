@@ -1,5 +1,6 @@
-"""Request handling shared by every API route: orjson body parsing and a
-request size cap applied before the body is read."""
+"""Request handling shared by every API route: orjson body parsing, bounded
+in nesting depth (``core.jsondepth``), and a request size cap applied before
+the body is read."""
 
 from __future__ import annotations
 
@@ -9,8 +10,10 @@ from typing import Any
 import orjson
 from fastapi import Request, Response
 from fastapi.routing import APIRoute
+from starlette.exceptions import HTTPException
 
 from hookgate.api.errors import ApiError
+from hookgate.core.jsondepth import JsonTooDeep, check_depth
 
 #: Room for the JSON envelope around the largest accepted payload.
 _ENVELOPE_BYTES = 64 * 1024
@@ -31,13 +34,25 @@ def refuse_oversized(request: Request) -> None:
         raise ApiError(413, f"request body is {declared} bytes; the limit is {limit}")
 
 
+def parse_json_body(body: bytes) -> Any:
+    """``body`` parsed by orjson (faster than the standard library and, like
+    JSON itself, refusing ``NaN`` and ``Infinity``) once its nesting depth is
+    known to be bounded. A document nested too deep answers 400 (an
+    ``HTTPException``, which FastAPI's body parsing passes through);
+    ``orjson.JSONDecodeError`` is left to the caller (422)."""
+    try:
+        check_depth(body)
+    except JsonTooDeep as exc:
+        raise HTTPException(400, str(exc)) from None
+    return orjson.loads(body)
+
+
 class JsonRequest(Request):
-    """A request whose JSON body is parsed by orjson, which is faster than the
-    standard library and, like JSON itself, rejects ``NaN`` and ``Infinity``."""
+    """A request whose JSON body is parsed by ``parse_json_body``."""
 
     async def json(self) -> Any:
         if not hasattr(self, "_json"):
-            self._json = orjson.loads(await self.body())
+            self._json = parse_json_body(await self.body())
         return self._json
 
 

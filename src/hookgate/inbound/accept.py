@@ -9,7 +9,8 @@ reason (``refuse``). Answers:
   accepted, and also for a duplicate (stored as rejected "duplicate of
   inreq_..."), so that the provider stops retrying;
 - 200 ``{"challenge": ...}`` for a verified Slack ``url_verification``;
-- 400 ``missing_header`` / ``malformed_header``; 401 ``bad_signature`` /
+- 400 ``missing_header`` / ``malformed_header`` / ``malformed_body`` (JSON
+  nested too deep to find the event id or type in); 401 ``bad_signature`` /
   ``stale_timestamp`` / ``wrong_credentials``; 403 ``ip_not_allowed``;
   405 ``method_not_allowed``; 413 ``payload_too_large``; 415
   ``unsupported_media_type``; 429 ``rate_limited`` (with ``Retry-After``,
@@ -37,9 +38,10 @@ from urllib.parse import parse_qs
 
 import orjson
 
+from hookgate.core import jsondepth
 from hookgate.core.ratelimit import RateLimiter, retry_after_header
 from hookgate.core.verify import PRESETS, VerificationError, Verified, locate, verify
-from hookgate.core.verify.errors import MalformedHeader, MissingHeader
+from hookgate.core.verify.errors import MalformedBody, MalformedHeader, MissingHeader
 from hookgate.inbound import network
 from hookgate.inbound.config import NO_SCHEME, SourceOptions, load
 from hookgate.inbound.forward import Submit, forward
@@ -184,21 +186,24 @@ async def accept(
     externally visible base URL of the server, if configured."""
     window_ms = options.dedupe_window_seconds * 1000
     if source.scheme == NO_SCHEME:
-        event = _locate_event(options, None, http)
+        try:
+            event = _locate_event(options, None, http)
+        except MalformedBody as exc:
+            return await refuse(recorder, source, http, Refusal(400, _code(exc), str(exc)), now)
         record = _record(source, http, now, verified=False, rejection=None, event=event)
         stored = await recorder.record(record, dedupe_window_ms=window_ms)
         await _forward(recorder, submit, source, stored)
         return _configured(options)
     try:
         verified = _verify(source, options, http, now, public_base)
-    except (MissingHeader, MalformedHeader) as exc:
+        event = _locate_event(options, verified, http)
+    except (MissingHeader, MalformedHeader, MalformedBody) as exc:
         return await refuse(recorder, source, http, Refusal(400, _code(exc), str(exc)), now)
     except VerificationError as exc:
         return await refuse(recorder, source, http, Refusal(401, _code(exc), str(exc)), now)
     except ValueError as exc:
         refusal = Refusal(500, "source_misconfigured", f"source configuration error: {exc}")
         return await refuse(recorder, source, http, refusal, now)
-    event = _locate_event(options, verified, http)
     record = _record(source, http, now, verified=True, rejection=None, event=event)
     stored = await recorder.record(record, dedupe_window_ms=window_ms)
     await _forward(recorder, submit, source, stored)
@@ -281,7 +286,7 @@ def _slack_challenge(verified: Verified, body: bytes) -> str | None:
     if verified.scheme != "slack":
         return None
     try:
-        payload: Any = json.loads(body)
+        payload: Any = jsondepth.loads(body)
     except (ValueError, UnicodeDecodeError):
         return None
     if isinstance(payload, dict) and payload.get("type") == "url_verification":

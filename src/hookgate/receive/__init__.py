@@ -18,6 +18,7 @@ Exceptions (from ``hookgate.core.verify``)::
     VerificationError
      ├── MissingHeader(name)
      ├── MalformedHeader(name, why)
+     ├── MalformedBody(why)
      ├── BadSignature
      ├── StaleTimestamp(age, tolerance)
      └── WrongCredentials
@@ -26,6 +27,7 @@ Exceptions (from ``hookgate.core.verify``)::
 from hookgate.core.verify import (
     PRESETS,
     BadSignature,
+    MalformedBody,
     MalformedHeader,
     MissingHeader,
     Scheme,
@@ -46,6 +48,7 @@ __all__ = [
     "Event",
     "HandlerFailure",
     "IdempotencyStore",
+    "MalformedBody",
     "MalformedHeader",
     "MemoryStore",
     "Middleware",

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs
 
+from hookgate.core import jsondepth
 from hookgate.core.verify import PRESETS, Scheme, Verified
 from hookgate.core.verify import verify as verify_scheme
 
@@ -119,6 +119,6 @@ def _payload(body: bytes, form: dict[str, list[str]] | None) -> Any:
 
 def _json(raw: bytes) -> Any:
     try:
-        return json.loads(raw)
+        return jsondepth.loads(raw)
     except (ValueError, UnicodeDecodeError):
         return None

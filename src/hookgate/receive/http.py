@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from hookgate.core.verify import (
+    MalformedBody,
     MalformedHeader,
     MissingHeader,
     Scheme,
@@ -84,7 +85,7 @@ class Receiver:
                 url=self.public_url or url,
                 now=self.clock(),
             )
-        except (MissingHeader, MalformedHeader) as exc:
+        except (MissingHeader, MalformedHeader, MalformedBody) as exc:
             return _error(400, exc)
         except VerificationError as exc:
             return _error(401, exc)

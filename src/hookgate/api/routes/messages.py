@@ -23,7 +23,7 @@ from hookgate.api.deps import (
 )
 from hookgate.api.errors import ApiError, validation_response
 from hookgate.api.responses import JsonResponse
-from hookgate.api.routing import JsonRoute, refuse_oversized
+from hookgate.api.routing import JsonRoute, parse_json_body, refuse_oversized
 from hookgate.store import messages
 from hookgate.store.accept import AcceptItem, AcceptStatus
 from hookgate.store.messages import ListFilter
@@ -55,7 +55,7 @@ async def create_message_fast(request: Request) -> Response:
     await svc.tokens.check(request)
     refuse_oversized(request)
     try:
-        data = orjson.loads(await request.body())
+        data = parse_json_body(await request.body())
     except orjson.JSONDecodeError as exc:
         return validation_response(
             [{"loc": ["body", exc.pos], "msg": "JSON decode error", "type": "json_invalid"}]

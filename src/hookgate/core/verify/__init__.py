@@ -5,6 +5,7 @@
     VerificationError                     every rejection (never carries a secret)
      ├── MissingHeader(name)              a required header is absent or empty
      ├── MalformedHeader(name, why)       a header is present but cannot be parsed
+     ├── MalformedBody(why)               the body cannot be looked into (JSON too deep)
      ├── BadSignature                     no signature matches any configured secret
      ├── StaleTimestamp(age, tolerance)   authentic, but outside the freshness window
      └── WrongCredentials                 shared token / Basic / bearer does not match
@@ -16,6 +17,7 @@ returns a ``Verified`` or raises one of the above. No I/O, stdlib only.
 from .engine import Verified, locate, verify
 from .errors import (
     BadSignature,
+    MalformedBody,
     MalformedHeader,
     MissingHeader,
     StaleTimestamp,
@@ -44,6 +46,7 @@ __all__ = [
     "FromJson",
     "KeyFormat",
     "Locator",
+    "MalformedBody",
     "MalformedHeader",
     "Method",
     "MissingHeader",

@@ -10,14 +10,17 @@ import base64
 import binascii
 import hashlib
 import hmac
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from hookgate.core.jsondepth import JsonTooDeep
+from hookgate.core.jsondepth import loads as json_loads
+
 from .content import FormData, Inputs, query_param, render, url_variants
 from .errors import (
     BadSignature,
+    MalformedBody,
     MalformedHeader,
     MissingHeader,
     StaleTimestamp,
@@ -238,7 +241,9 @@ _NOT_PARSED = object()
 
 def _json(body: bytes) -> Any:
     try:
-        return json.loads(body)
+        return json_loads(body)
+    except JsonTooDeep as exc:
+        raise MalformedBody(str(exc)) from None
     except (ValueError, UnicodeDecodeError):
         return None
 

@@ -5,6 +5,7 @@
     VerificationError                     every rejection (never carries a secret)
      ├── MissingHeader(name)              a required header is absent or empty
      ├── MalformedHeader(name, why)       a header is present but cannot be parsed
+     ├── MalformedBody(why)               the body cannot be looked into (JSON too deep)
      ├── BadSignature                     no signature matches any configured secret
      ├── StaleTimestamp(age, tolerance)   authentic, but outside the freshness window
      └── WrongCredentials                 shared token / Basic / bearer does not match
@@ -44,6 +45,15 @@ class MalformedHeader(VerificationError):
         self.name = name
         self.why = why
         super().__init__(f"malformed header {name}: {why}")
+
+
+class MalformedBody(VerificationError):
+    """The body must be read (for an event id or type) but cannot be: it is
+    JSON nested deeper than ``core.jsondepth.MAX_DEPTH``; ``why`` says so."""
+
+    def __init__(self, why: str) -> None:
+        self.why = why
+        super().__init__(f"malformed body: {why}")
 
 
 class BadSignature(VerificationError):
