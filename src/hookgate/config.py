@@ -9,7 +9,7 @@ from __future__ import annotations
 from functools import cached_property
 from pathlib import Path
 
-from pydantic import Field, field_validator
+from pydantic import Field, FilePath, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from hookgate.core.endpoint_health import DEFAULT_DISABLE_AFTER_DAYS
@@ -37,6 +37,15 @@ class Settings(BaseSettings):
             " (comma list of addresses or networks, '*' = all; default: none). /in"
             " requests believe only their source's trustedProxies."
         ),
+    )
+
+    # HTTPS.
+    tls_cert: FilePath | None = Field(
+        None, description="PEM certificate (chain) to serve HTTPS with; needs tls_key"
+    )
+    tls_key: FilePath | None = Field(None, description="PEM private key of tls_cert")
+    endpoint_https_only: bool = Field(
+        False, description="Refuse plain-http endpoint and destination URLs (422)"
     )
 
     # Database (PostgreSQL).

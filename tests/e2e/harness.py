@@ -15,13 +15,14 @@ import os
 import secrets
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import threading
 import time
 import uuid
 from collections import deque
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -193,8 +194,14 @@ class ServerProcess:
         env: Mapping[str, str | None] | None = None,
         token: str | None = None,
         port: int | None = None,
+        args: Sequence[str] = (),
+        tls_ca: Path | None = None,
     ) -> None:
+        """``args`` are extra ``hookgate serve`` options; ``tls_ca`` (a PEM CA
+        file) means the server serves HTTPS with a certificate that CA issued."""
         self.data_dir = data_dir
+        self.args = list(args)
+        self.tls_ca = tls_ca
         self.token = token or "hg_e2e_" + secrets.token_urlsafe(24)
         self._fixed_port = port is not None
         self.port = port or free_port()
@@ -207,7 +214,8 @@ class ServerProcess:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        scheme = "https" if self.tls_ca else "http"
+        return f"{scheme}://127.0.0.1:{self.port}"
 
     @property
     def database_url(self) -> str | None:
@@ -255,6 +263,7 @@ class ServerProcess:
                 str(self.port),
                 "--data-dir",
                 str(self.data_dir),
+                *self.args,
             ],
             env=env,
             stdin=subprocess.DEVNULL,
@@ -270,7 +279,7 @@ class ServerProcess:
 
     def _wait_ready(self) -> None:
         deadline = time.monotonic() + START_TIMEOUT
-        with httpx.Client(timeout=2.0) as client:
+        with httpx.Client(timeout=2.0, verify=self._verify()) as client:
             while time.monotonic() < deadline:
                 assert self._proc is not None
                 if self._proc.poll() is not None:
@@ -337,8 +346,14 @@ class ServerProcess:
             base_url=self.url,
             headers={"Authorization": f"Bearer {self.token}"},
             timeout=15.0,
+            verify=self._verify(),
             **kwargs,
         )
+
+    def _verify(self) -> ssl.SSLContext | bool:
+        if self.tls_ca is None:
+            return True
+        return ssl.create_default_context(cafile=str(self.tls_ca))
 
 
 # --- the receiver ----------------------------------------------------------------------

@@ -359,10 +359,10 @@ def test_http_validation_error() -> None:
     item = s.ValidationErrorItem(loc=["body", "channels", 3], msg="bad", type="value_error")
     data = wire(s.HTTPValidationError(detail=[item]))
     assert data == {
-        "detail": [{"loc": ["body", "channels", "3"], "msg": "bad", "type": "value_error"}]
+        "detail": [{"loc": ["body", "channels", "[3]"], "msg": "bad", "type": "value_error"}]
     }
     err = SdkHTTPValidationError.from_dict(data)
-    assert err.detail[0].loc == ["body", "channels", "3"]
+    assert err.detail[0].loc == ["body", "channels", "[3]"]
     assert err.detail[0].msg == "bad"
     assert err.detail[0].type == "value_error"
 

@@ -6,13 +6,17 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Annotated
 
-from fastapi import Query, Request, Response
+from fastapi import Path, Query, Request, Response
+from fastapi.exceptions import RequestValidationError
 
 from hookgate.api import schemas as s
 from hookgate.api.auth import TokenChecker
 from hookgate.api.convert import to_ms
+from hookgate.api.schemas.base import NAME_PATTERN
 from hookgate.config import Settings
+from hookgate.core import ids
 from hookgate.core.ratelimit import RateLimiter
 from hookgate.delivery.engine import Engine
 from hookgate.delivery.engine import now_ms as now_ms
@@ -20,6 +24,7 @@ from hookgate.inbound.recorder import Recorder
 from hookgate.store import idempotency
 from hookgate.store.database import Database
 from hookgate.store.messages import ListFilter
+from hookgate.store.pagination import MAX_LIMIT
 
 
 @dataclass(slots=True)
@@ -87,11 +92,39 @@ async def idempotent(
     return response
 
 
+#: The ``limit`` query parameter of every list: 0 to ``MAX_LIMIT`` (422 above).
+Limit = Annotated[
+    int | None,
+    Query(ge=0, le=MAX_LIMIT, description=f"Items per page (at most {MAX_LIMIT})"),
+]
+
+#: The id or uid in the path of a PUT (upsert): when nothing has it yet it
+#: becomes the new resource's uid, so it must be a valid uid (or an id).
+UpsertRef = Annotated[str, Path(min_length=1, max_length=256, pattern=NAME_PATTERN)]
+
+
+def check_upsert_ref(name: str, value: str, prefix: str) -> str:
+    """Refuse (422) an upsert path value that starts with the resource's id
+    prefix without being a well-formed id: it could be neither the id of an
+    existing resource nor the uid of a new one."""
+    if value.startswith(f"{prefix}_") and not ids.looks_like_id(value, prefix):
+        raise RequestValidationError(
+            [
+                {
+                    "loc": ("path", name),
+                    "msg": f"not a valid id, and uids may not start with {prefix + '_'!r}",
+                    "type": "value_error",
+                }
+            ]
+        )
+    return value
+
+
 @dataclass(slots=True)
 class Paging:
     """Dependency: the ``limit`` and ``iterator`` query parameters of a list."""
 
-    limit: int | None = Query(None, ge=0)
+    limit: Limit = None
     iterator: str | None = None
 
 

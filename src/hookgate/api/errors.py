@@ -17,6 +17,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from hookgate.api.responses import JsonResponse
+from hookgate.api.schemas.common import wire_loc
 from hookgate.store.errors import Conflict, NotFound
 
 log = logging.getLogger(__name__)
@@ -53,9 +54,11 @@ def error_response(status: int, detail: str, code: str | None = None) -> JsonRes
 
 
 def validation_response(errors: list[dict[str, Any]]) -> JsonResponse:
+    """422 with the Svix validation body; ``errors`` are pydantic-style
+    ``{"loc", "msg", "type"}`` items."""
     detail = [
         {
-            "loc": list(e.get("loc", ())),
+            "loc": wire_loc(e.get("loc", ()), str(e.get("type", ""))),
             "msg": str(e.get("msg", "")),
             "type": str(e.get("type", "")),
         }

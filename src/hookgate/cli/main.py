@@ -7,6 +7,7 @@ import fcntl
 import logging
 import os
 import signal
+import ssl
 from pathlib import Path
 from typing import IO, Annotated
 
@@ -64,9 +65,14 @@ def serve(
         Path | None, typer.Option(help="Where the embedded SQLite database lives.")
     ] = None,
     worker: Annotated[bool, typer.Option(help="Deliver webhooks in this process too.")] = True,
+    tls_cert: Annotated[
+        Path | None, typer.Option(help="PEM certificate (chain): serve HTTPS. Needs --tls-key.")
+    ] = None,
+    tls_key: Annotated[Path | None, typer.Option(help="PEM private key of --tls-cert.")] = None,
 ) -> None:
     """Run the management API and the delivery workers in one process."""
-    settings = settings_from(data_dir, host=host, port=port)
+    settings = settings_from(data_dir, host=host, port=port, tls_cert=tls_cert, tls_key=tls_key)
+    _check_tls(settings)
     lock = _lock_data_dir(settings) if settings.is_sqlite else None
     _configure_logging()
     new_token = run_with_database(settings, lambda db: _first_start_token(settings, db), wait=True)
@@ -75,7 +81,8 @@ def serve(
         if settings.is_sqlite
         else f"database: {display_url(settings.resolved_database_url)}"
     )
-    console.print(f"Hookgate listening on http://{settings.host}:{settings.port}  ({where})")
+    scheme = "https" if settings.tls_cert else "http"
+    console.print(f"Hookgate listening on {scheme}://{settings.host}:{settings.port}  ({where})")
     if new_token:
         console.print(f"Admin API token (shown once, store it now): {new_token}", soft_wrap=True)
     # The web stack is imported only where it is served (workers start faster).
@@ -94,10 +101,31 @@ def serve(
             log_level="warning",
             access_log=False,
             timeout_graceful_shutdown=15,
+            ssl_certfile=settings.tls_cert,
+            ssl_keyfile=settings.tls_key,
         )
     finally:
         if lock is not None:
             lock.close()
+
+
+def _check_tls(settings: Settings) -> None:
+    """End the command with one clear line unless the TLS settings are
+    absent or a certificate and key that belong together."""
+    if settings.tls_cert is None and settings.tls_key is None:
+        return
+    if settings.tls_cert is None or settings.tls_key is None:
+        err_console.print(
+            "[red]--tls-cert and --tls-key (HOOKGATE_TLS_CERT, HOOKGATE_TLS_KEY)"
+            " must be given together.[/red]"
+        )
+        raise typer.Exit(2)
+    try:
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(settings.tls_cert, settings.tls_key)
+    except (ssl.SSLError, ValueError) as exc:
+        err_console.print(f"[red]Cannot use the TLS certificate and key:[/red] {exc}")
+        raise typer.Exit(2) from None
 
 
 @app.command()

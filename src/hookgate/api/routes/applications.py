@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 
 from hookgate.api import convert
 from hookgate.api import schemas as s
-from hookgate.api.deps import Services, authenticated, idempotent, now_ms
+from hookgate.api.deps import (
+    Limit,
+    Services,
+    UpsertRef,
+    authenticated,
+    check_upsert_ref,
+    idempotent,
+    now_ms,
+)
 from hookgate.api.routing import JsonRoute
+from hookgate.core import ids
 from hookgate.store import applications
 
 router = APIRouter(prefix="/api/v1/app", tags=["Application"], route_class=JsonRoute)
@@ -15,7 +24,7 @@ router = APIRouter(prefix="/api/v1/app", tags=["Application"], route_class=JsonR
 
 @router.get("")
 async def list_applications(
-    limit: int | None = Query(None, ge=0),
+    limit: Limit = None,
     iterator: str | None = None,
     order: s.Ordering = s.Ordering.ASCENDING,
     svc: Services = Depends(authenticated),
@@ -49,8 +58,9 @@ async def get_application(app_id: str, svc: Services = Depends(authenticated)) -
 
 @router.put("/{app_id}")
 async def upsert_application(
-    app_id: str, body: s.ApplicationIn, svc: Services = Depends(authenticated)
+    app_id: UpsertRef, body: s.ApplicationIn, svc: Services = Depends(authenticated)
 ) -> Response:
+    check_upsert_ref("app_id", app_id, ids.APP)
     app, created = await applications.upsert(svc.db, app_id, body.model_dump(), now_ms())
     return convert.model_response(convert.application_out(app), 201 if created else 200)
 

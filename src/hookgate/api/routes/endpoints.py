@@ -7,19 +7,39 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
+from fastapi.exceptions import RequestValidationError
 
 from hookgate.api import convert
 from hookgate.api import schemas as s
-from hookgate.api.deps import Services, authenticated, idempotent, ms_or_none, now_ms
+from hookgate.api.deps import (
+    Limit,
+    Services,
+    UpsertRef,
+    authenticated,
+    check_upsert_ref,
+    idempotent,
+    ms_or_none,
+    now_ms,
+)
 from hookgate.api.responses import JsonResponse
 from hookgate.api.routing import JsonRoute
+from hookgate.api.urlpolicy import url_problem
 from hookgate.core import ids
 from hookgate.store import endpoints, event_types
 from hookgate.store.accept import AcceptItem, AcceptStatus
 from hookgate.store.errors import NotFound
 
 router = APIRouter(prefix="/api/v1/app/{app_id}/endpoint", tags=["Endpoint"], route_class=JsonRoute)
+
+
+def _check_url(svc: Services, url: str | None) -> None:
+    """422 for a URL no delivery could ever reach (see ``api.urlpolicy``)."""
+    problem = None if url is None else url_problem(url, svc.settings)
+    if problem is not None:
+        raise RequestValidationError(
+            [{"loc": ("body", "url"), "msg": problem, "type": "value_error"}]
+        )
 
 
 def _with_prefix(secret: str | None) -> str | None:
@@ -31,7 +51,7 @@ def _with_prefix(secret: str | None) -> str | None:
 @router.get("")
 async def list_endpoints(
     app_id: str,
-    limit: int | None = Query(None, ge=0),
+    limit: Limit = None,
     iterator: str | None = None,
     order: s.Ordering = s.Ordering.DESCENDING,
     svc: Services = Depends(authenticated),
@@ -46,6 +66,8 @@ async def list_endpoints(
 async def create_endpoint(
     app_id: str, body: s.EndpointIn, request: Request, svc: Services = Depends(authenticated)
 ) -> Response:
+    _check_url(svc, body.url)
+
     async def handler() -> Response:
         fields = body.model_dump()
         fields["secret"] = _with_prefix(body.secret)
@@ -70,8 +92,13 @@ async def get_endpoint(
 
 @router.put("/{endpoint_id}")
 async def upsert_endpoint(
-    app_id: str, endpoint_id: str, body: s.EndpointUpdate, svc: Services = Depends(authenticated)
+    app_id: str,
+    endpoint_id: UpsertRef,
+    body: s.EndpointUpdate,
+    svc: Services = Depends(authenticated),
 ) -> Response:
+    check_upsert_ref("endpoint_id", endpoint_id, ids.ENDPOINT)
+    _check_url(svc, body.url)
     ep, created = await endpoints.upsert(svc.db, app_id, endpoint_id, body.model_dump(), now_ms())
     return convert.model_response(convert.endpoint_out(ep), 201 if created else 200)
 
@@ -80,6 +107,7 @@ async def upsert_endpoint(
 async def patch_endpoint(
     app_id: str, endpoint_id: str, body: s.EndpointPatch, svc: Services = Depends(authenticated)
 ) -> Response:
+    _check_url(svc, body.url)
     ep = await endpoints.update_fields(
         svc.db, app_id, endpoint_id, body.model_dump(exclude_unset=True), now_ms()
     )

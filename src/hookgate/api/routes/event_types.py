@@ -2,20 +2,26 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Request, Response
 
 from hookgate.api import convert
 from hookgate.api import schemas as s
-from hookgate.api.deps import Services, authenticated, idempotent, now_ms
+from hookgate.api.deps import Limit, Services, authenticated, idempotent, now_ms
 from hookgate.api.routing import JsonRoute
+from hookgate.api.schemas.base import NAME_PATTERN
 from hookgate.store import event_types
+
+#: The name in the path of a PUT, which may create the event type.
+NewEventTypeName = Annotated[str, Path(max_length=256, pattern=NAME_PATTERN)]
 
 router = APIRouter(prefix="/api/v1/event-type", tags=["Event Type"], route_class=JsonRoute)
 
 
 @router.get("")
 async def list_event_types(
-    limit: int | None = Query(None, ge=0),
+    limit: Limit = None,
     iterator: str | None = None,
     order: s.Ordering = s.Ordering.ASCENDING,
     include_archived: bool = False,
@@ -57,7 +63,9 @@ async def get_event_type(event_type_name: str, svc: Services = Depends(authentic
 
 @router.put("/{event_type_name}")
 async def upsert_event_type(
-    event_type_name: str, body: s.EventTypeUpdate, svc: Services = Depends(authenticated)
+    event_type_name: NewEventTypeName,
+    body: s.EventTypeUpdate,
+    svc: Services = Depends(authenticated),
 ) -> Response:
     et, created = await event_types.upsert(svc.db, event_type_name, body.model_dump(), now_ms())
     return convert.model_response(convert.event_type_out(et), 201 if created else 200)

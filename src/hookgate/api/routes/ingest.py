@@ -71,7 +71,16 @@ from pydantic import AfterValidator, Field, StringConstraints
 from hookgate.api import convert
 from hookgate.api import schemas as s
 from hookgate.api.convert import SENSITIVE_HEADERS, iso
-from hookgate.api.deps import Services, authenticated, idempotent, ms_or_none, now_ms
+from hookgate.api.deps import (
+    Limit,
+    Services,
+    UpsertRef,
+    authenticated,
+    check_upsert_ref,
+    idempotent,
+    ms_or_none,
+    now_ms,
+)
 from hookgate.api.errors import ApiError, validation_response
 from hookgate.api.responses import JsonResponse
 from hookgate.api.routing import JsonRoute
@@ -176,7 +185,7 @@ def request_json(item: InboundRequest) -> dict[str, Any]:
 @router.get("")
 async def list_sources(
     request: Request,
-    limit: int | None = Query(None, ge=0),
+    limit: Limit = None,
     iterator: str | None = None,
     order: s.Ordering = s.Ordering.ASCENDING,
     svc: Services = Depends(authenticated),
@@ -214,8 +223,12 @@ async def get_source(
 
 @router.put("/{source_id}")
 async def upsert_source(
-    source_id: str, body: IngestSourceIn, request: Request, svc: Services = Depends(authenticated)
+    source_id: UpsertRef,
+    body: IngestSourceIn,
+    request: Request,
+    svc: Services = Depends(authenticated),
 ) -> Response:
+    check_upsert_ref("source_id", source_id, sources.SOURCE)
     fields = _fields_or_error(body)
     if isinstance(fields, JsonResponse):
         return fields
@@ -256,7 +269,7 @@ async def list_source_requests(
     event_id: SearchText | None = Query(None, alias="eventId"),
     event_type: SearchText | None = Query(None, alias="eventType"),
     status: RequestStatus | None = None,
-    limit: int | None = Query(None, ge=0),
+    limit: Limit = None,
     iterator: str | None = None,
     svc: Services = Depends(authenticated),
 ) -> Response:

@@ -12,11 +12,11 @@ filters on the forwarded event type, e.g. ``push`` for GitHub).
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 
 from hookgate.api import convert
 from hookgate.api import schemas as s
-from hookgate.api.deps import Services, authenticated, now_ms
+from hookgate.api.deps import Limit, Services, UpsertRef, authenticated, now_ms
 from hookgate.api.routes import endpoints as app_endpoints
 from hookgate.api.routing import JsonRoute
 from hookgate.store import sources
@@ -42,7 +42,7 @@ async def _app_id(svc: Services, source_id: str) -> str:
 @router.get("")
 async def list_endpoints(
     source_id: str,
-    limit: int | None = Query(None, ge=0),
+    limit: Limit = None,
     iterator: str | None = None,
     order: s.Ordering = s.Ordering.DESCENDING,
     svc: Services = Depends(authenticated),
@@ -71,7 +71,7 @@ async def get_endpoint(
 @router.put("/{endpoint_id}")
 async def upsert_endpoint(
     source_id: str,
-    endpoint_id: str,
+    endpoint_id: UpsertRef,
     body: s.EndpointUpdate,
     svc: Services = Depends(authenticated),
 ) -> Response:

@@ -32,17 +32,23 @@ class HttpErrorOut(ResponseModel):
     detail: str
 
 
-def _stringify_loc(value: Any) -> Any:
-    # Pydantic error locations contain ints for list indices; the wire has strings.
-    if isinstance(value, list | tuple):
-        return [str(part) for part in value]
-    return value
+def wire_loc(loc: Any, error_type: str = "") -> list[str]:
+    """An error location as the Svix server writes it: every item a string,
+    a list index as ``"[0]"``. (The one number that is not an index, the
+    offset of a JSON decode error, becomes a plain string.)"""
+    parts = loc if isinstance(loc, list | tuple) else [loc]
+    return [
+        (str(part) if error_type == "json_invalid" else f"[{part}]")
+        if isinstance(part, int)
+        else str(part)
+        for part in parts
+    ]
 
 
 class ValidationErrorItem(ResponseModel):
     """One problem with a request: where (``loc``), what (``msg``), and its kind."""
 
-    loc: Annotated[list[str], BeforeValidator(_stringify_loc)]
+    loc: Annotated[list[str], BeforeValidator(wire_loc)]
     msg: str
     type: str
 
