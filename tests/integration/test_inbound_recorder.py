@@ -11,10 +11,13 @@ from sqlalchemy import func, select
 
 from hookgate.inbound.recorder import Recorder
 from hookgate.store import inbound_requests
+from hookgate.store.accept import AcceptItem, AcceptStatus
 from hookgate.store.database import Database
-from hookgate.store.inbound_requests import DUPLICATE_PREFIX, InboundRequest
+from hookgate.store.inbound_requests import DUPLICATE_PREFIX, InboundRequest, Received
 from hookgate.store.tables import inbound_requests as inbound_requests_table
-from tests.integration.conftest import NOW
+from hookgate.store.tables import messages as messages_table
+from tests.integration.conftest import NOW, all_deliveries, make_app, make_endpoint
+from tests.integration.test_store_accept import refuse_messages_of_type
 from tests.integration.test_store_sources import WINDOW_MS, make_source, request
 
 
@@ -32,8 +35,16 @@ async def test_repeats_inside_one_batch_are_duplicates_of_the_first(db: Database
     unclaimed = request(source, NOW + 2, event_id="e1")  # window 0: not deduplicated
     refused = request(source, NOW + 3, event_id="e1", verified=False, rejection="bad signature")
     other = request(source, NOW + 4, event_id="e2")
-    items = [(first, WINDOW_MS), (repeat, WINDOW_MS), (unclaimed, 0), (refused, 0)]
-    out = await inbound_requests.record_batch(db, [*items, (other, WINDOW_MS)])
+    items = [
+        Received(first, WINDOW_MS),
+        Received(repeat, WINDOW_MS),
+        Received(unclaimed, 0),
+        Received(refused, 0),
+    ]
+    out = [
+        r.request
+        for r in await inbound_requests.record_batch(db, [*items, Received(other, WINDOW_MS)])
+    ]
 
     assert [item.rejection for item in out] == [
         None,
@@ -52,12 +63,14 @@ async def test_a_batch_repeating_an_earlier_claim_names_the_earlier_request(
     earlier = await inbound_requests.record_request(
         db, request(source, event_id="e1"), dedupe_window_ms=WINDOW_MS
     )
-    batch = [(request(source, NOW + i, event_id="e1"), WINDOW_MS) for i in (1, 2)]
-    out = await inbound_requests.record_batch(db, batch)
+    batch = [Received(request(source, NOW + i, event_id="e1"), WINDOW_MS) for i in (1, 2)]
+    out = [r.request for r in await inbound_requests.record_batch(db, batch)]
     assert [item.rejection for item in out] == [f"{DUPLICATE_PREFIX}{earlier.id}"] * 2
     # Past the window, the first of a batch takes the claim over.
-    late = [(request(source, NOW + WINDOW_MS + i, event_id="e1"), WINDOW_MS) for i in (0, 1)]
-    taken = await inbound_requests.record_batch(db, late)
+    late = [
+        Received(request(source, NOW + WINDOW_MS + i, event_id="e1"), WINDOW_MS) for i in (0, 1)
+    ]
+    taken = [r.request for r in await inbound_requests.record_batch(db, late)]
     assert [item.rejection for item in taken] == [None, f"{DUPLICATE_PREFIX}{taken[0].id}"]
 
 
@@ -71,7 +84,7 @@ async def test_concurrent_requests_share_a_commit_and_a_refused_one_fails_alone(
     clash = request(source, NOW + 9, event_id="e9", id=good[0].id)
 
     async def record(item: InboundRequest) -> InboundRequest:
-        return await recorder.record(item, dedupe_window_ms=WINDOW_MS)
+        return (await recorder.record(item, dedupe_window_ms=WINDOW_MS)).request
 
     results = await asyncio.gather(
         *(record(item) for item in [*good, clash]), return_exceptions=True
@@ -84,7 +97,7 @@ async def test_concurrent_requests_share_a_commit_and_a_refused_one_fails_alone(
     retried = await recorder.record(
         request(source, NOW + 10, event_id="e9"), dedupe_window_ms=WINDOW_MS
     )
-    assert retried.rejection is None
+    assert retried.request.rejection is None
 
 
 @pytest.mark.parametrize("size", [1, 600])
@@ -95,9 +108,79 @@ async def test_batches_of_any_size_are_stored(db: Database, size: int) -> None:
     out = await asyncio.gather(
         *(recorder.record(item, dedupe_window_ms=WINDOW_MS) for item in items)
     )
-    assert all(item.rejection is None for item in out)
+    assert all(item.request.rejection is None for item in out)
     async with db.read() as conn:
         count = await conn.scalar(
             select(func.count()).where(inbound_requests_table.c.source_id == source.id)
         )
     assert count == size
+
+
+async def forwarded_messages(db: Database, app_id: str) -> list[bytes]:
+    async with db.read() as conn:
+        result = await conn.execute(
+            select(messages_table.c.payload).where(messages_table.c.app_id == app_id)
+        )
+        return [bytes(payload) for (payload,) in result]
+
+
+async def test_an_accepted_request_and_its_forward_commit_together(db: Database) -> None:
+    source = await make_source(db)
+    app = await make_app(db)
+    endpoint = await make_endpoint(db, app.id)
+    recorder = Recorder(db)
+    first = request(source, body=b"first")
+    repeat = request(source, NOW + 1, body=b"repeat")
+
+    def forward(req: InboundRequest) -> AcceptItem:
+        return AcceptItem(app_ref=app.id, event_type="push", payload=req.body)
+
+    recorded, repeated = await asyncio.gather(
+        *(
+            recorder.record(r, dedupe_window_ms=WINDOW_MS, forward=forward(r))
+            for r in (first, repeat)
+        )
+    )
+
+    assert recorded.request.rejection is None
+    assert recorded.forwarded is not None
+    assert recorded.forwarded.status is AcceptStatus.CREATED
+    assert [job.endpoint.id for job in recorded.forwarded.jobs] == [endpoint.id]
+    # The duplicate is stored but not forwarded.
+    assert repeated.request.rejection == f"{DUPLICATE_PREFIX}{first.id}"
+    assert repeated.forwarded is None
+    assert await forwarded_messages(db, app.id) == [b"first"]
+    assert {d.endpoint_id for d in (await all_deliveries(db)).values()} == {endpoint.id}
+
+
+async def test_a_request_whose_forward_fails_is_not_stored_and_its_retry_is_forwarded(
+    db: Database,
+) -> None:
+    source = await make_source(db)
+    app = await make_app(db)
+    await make_endpoint(db, app.id)
+    await refuse_messages_of_type(db, "poison")
+    recorder = Recorder(db)
+    attempt = request(source, body=b"event")
+
+    with pytest.raises(Exception, match="refused by test trigger"):
+        await recorder.record(
+            attempt,
+            dedupe_window_ms=WINDOW_MS,
+            forward=AcceptItem(app_ref=app.id, event_type="poison", payload=b"event"),
+        )
+
+    # Neither the request nor its event id claim was kept: the provider's
+    # retry of the same event is accepted and forwarded.
+    assert await stored_ids(db, source.id) == set()
+    retry = request(source, NOW + 1, body=b"event")
+    recorded = await recorder.record(
+        retry,
+        dedupe_window_ms=WINDOW_MS,
+        forward=AcceptItem(app_ref=app.id, event_type="push", payload=b"event"),
+    )
+    assert recorded.request.rejection is None
+    assert recorded.forwarded is not None
+    assert len(recorded.forwarded.jobs) == 1
+    assert await stored_ids(db, source.id) == {retry.id}
+    assert await forwarded_messages(db, app.id) == [b"event"]

@@ -159,18 +159,6 @@ async def test_deleting_a_source_deletes_its_requests(db: Database) -> None:
         await inbound_requests.list_requests(db, source.id, iterator=None, limit=None)
 
 
-async def test_a_released_event_id_is_no_duplicate(db: Database) -> None:
-    """Forwarding failed: the provider's retry must be processed again."""
-    source = await make_source(db)
-    first = await inbound_requests.record_request(db, request(source), dedupe_window_ms=WINDOW_MS)
-    await inbound_requests.release_event_id(db, first)
-
-    retry = await inbound_requests.record_request(
-        db, request(source, at=NOW + 1), dedupe_window_ms=WINDOW_MS
-    )
-    assert retry.rejection is None
-
-
 # -- ingest tokens ---------------------------------------------------------------
 
 GRACE = sources.TOKEN_GRACE_MS

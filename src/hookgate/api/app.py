@@ -46,7 +46,8 @@ def create_app(settings: Settings, *, run_worker: bool = True) -> FastAPI:
         engine = Engine(settings, db, run_worker=run_worker)
         await engine.start(sole_process=db.is_sqlite)
         tokens = TokenChecker(db, settings.admin_token)
-        app.state.services = Services(settings, db, engine, tokens, Recorder(db))
+        recorder = Recorder(db, engine)
+        app.state.services = Services(settings, db, engine, tokens, recorder)
         maintenance = asyncio.create_task(_maintain(db, settings))
         try:
             yield
@@ -54,6 +55,7 @@ def create_app(settings: Settings, *, run_worker: bool = True) -> FastAPI:
             maintenance.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await maintenance
+            await recorder.drain()
             await engine.stop()
             await db.dispose()
 

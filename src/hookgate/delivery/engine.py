@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
 from sqlalchemy.exc import DataError
 
@@ -17,6 +18,7 @@ from hookgate.delivery.wakeup import PgWakeup
 from hookgate.store.accept import AcceptItem, AcceptOutcome, accept_batch
 from hookgate.store.database import Database
 from hookgate.store.queue import SqlDeliveryQueue
+from hookgate.store.records import Job
 
 
 def now_ms() -> int:
@@ -36,6 +38,23 @@ def dispatch_settings(settings: Settings) -> DispatchSettings:
         request_timeout=settings.request_timeout,
         slow_down_seconds=settings.slow_down_seconds,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class Handoff:
+    """How the deliveries a write transaction creates reach a dispatcher,
+    decided before it starts (``Engine.plan_handoff``)."""
+
+    #: The time the transaction stores (epoch ms).
+    now_ms: int
+    #: Create the deliveries leased to this process's dispatcher until then
+    #: and hand them over after commit; 0: not leased, workers claim them.
+    lease_until_ms: int
+
+    @property
+    def notify_workers(self) -> bool:
+        """Whether the transaction must wake the (PostgreSQL) workers."""
+        return self.lease_until_ms == 0
 
 
 class Engine:
@@ -115,15 +134,34 @@ class Engine:
         the items are retried one by one, so only the bad one fails."""
         return await isolating_failures(self._accept, items, DataError)
 
-    async def _accept(self, items: Sequence[AcceptItem]) -> list[AcceptOutcome]:
+    def plan_handoff(self) -> Handoff:
+        """The hand-over for a transaction about to create deliveries: leased
+        to this process's dispatcher if it has room, else left to workers."""
         dispatcher = self.dispatcher
-        handoff = dispatcher is not None and dispatcher.has_room()
         now = now_ms()
-        lease_until = now + dispatcher.lease_ms if dispatcher is not None and handoff else 0
-        outcomes = await accept_batch(self.db, items, now, lease_until, notify_workers=not handoff)
-        if dispatcher is not None:
-            if handoff:
-                dispatcher.submit(job for outcome in outcomes for job in outcome.jobs)
-            else:
-                dispatcher.wake()
+        if dispatcher is not None and dispatcher.has_room():
+            return Handoff(now, now + dispatcher.lease_ms)
+        return Handoff(now, 0)
+
+    def hand_over(self, handoff: Handoff, jobs: Iterable[Job]) -> None:
+        """After commit: give the deliveries a transaction created under
+        ``handoff`` to this process's dispatcher (or wake it to claim them)."""
+        dispatcher = self.dispatcher
+        if dispatcher is None:
+            return
+        if handoff.notify_workers:
+            dispatcher.wake()
+        else:
+            dispatcher.submit(jobs)
+
+    async def _accept(self, items: Sequence[AcceptItem]) -> list[AcceptOutcome]:
+        handoff = self.plan_handoff()
+        outcomes = await accept_batch(
+            self.db,
+            items,
+            handoff.now_ms,
+            handoff.lease_until_ms,
+            notify_workers=handoff.notify_workers,
+        )
+        self.hand_over(handoff, (job for outcome in outcomes for job in outcome.jobs))
         return outcomes

@@ -44,7 +44,7 @@ from hookgate.core.verify import PRESETS, VerificationError, Verified, locate, v
 from hookgate.core.verify.errors import MalformedBody, MalformedHeader, MissingHeader
 from hookgate.inbound import network
 from hookgate.inbound.config import NO_SCHEME, SourceOptions, load
-from hookgate.inbound.forward import Submit, forward
+from hookgate.inbound.forward import forward_item
 from hookgate.inbound.recorder import Recorder
 from hookgate.store import inbound_requests
 from hookgate.store.inbound_requests import InboundRequest
@@ -178,12 +178,12 @@ async def accept(
     *,
     now: float,
     public_base: str | None,
-    submit: Submit | None = None,
 ) -> Reply:
-    """Verify ``http`` (whose body is complete) against ``source``, store it,
-    forward it with ``submit`` if accepted (``inbound.forward``) and return
-    the answer. ``now`` is the time in seconds; ``public_base`` the
-    externally visible base URL of the server, if configured."""
+    """Verify ``http`` (whose body is complete) against ``source``, store it
+    and, if accepted, the message forwarding it (one transaction: see
+    ``Recorder``), and return the answer. ``now`` is the time in seconds;
+    ``public_base`` the externally visible base URL of the server, if
+    configured."""
     window_ms = options.dedupe_window_seconds * 1000
     if source.scheme == NO_SCHEME:
         try:
@@ -191,8 +191,9 @@ async def accept(
         except MalformedBody as exc:
             return await refuse(recorder, source, http, Refusal(400, _code(exc), str(exc)), now)
         record = _record(source, http, now, verified=False, rejection=None, event=event)
-        stored = await recorder.record(record, dedupe_window_ms=window_ms)
-        await _forward(recorder, submit, source, stored)
+        await recorder.record(
+            record, dedupe_window_ms=window_ms, forward=forward_item(source, record)
+        )
         return _configured(options)
     try:
         verified = _verify(source, options, http, now, public_base)
@@ -205,27 +206,11 @@ async def accept(
         refusal = Refusal(500, "source_misconfigured", f"source configuration error: {exc}")
         return await refuse(recorder, source, http, refusal, now)
     record = _record(source, http, now, verified=True, rejection=None, event=event)
-    stored = await recorder.record(record, dedupe_window_ms=window_ms)
-    await _forward(recorder, submit, source, stored)
+    await recorder.record(record, dedupe_window_ms=window_ms, forward=forward_item(source, record))
     challenge = _slack_challenge(verified, http.body)
     if challenge is not None:
         return Reply(200, json.dumps({"challenge": challenge}).encode())
     return _configured(options)
-
-
-async def _forward(
-    recorder: Recorder, submit: Submit | None, source: Source, stored: InboundRequest
-) -> None:
-    """Forward ``stored``; if that fails, release its event id before the
-    error answers the provider, so that the provider's retry is forwarded
-    instead of being taken for a duplicate."""
-    if submit is None:
-        return
-    try:
-        await forward(submit, source, stored)
-    except BaseException:
-        await recorder.release_event_id(stored)
-        raise
 
 
 def _locate_event(

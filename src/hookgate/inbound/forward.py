@@ -34,17 +34,24 @@ def event_type(verified_type: str | None) -> str:
     return _NOT_EVENT_TYPE_CHARS.sub("_", verified_type)[:256]
 
 
-async def forward(submit: Submit, source: Source, request: InboundRequest) -> AcceptOutcome | None:
-    """Forward ``request`` (as stored) if it was accepted and ``source`` has
-    destinations; returns the accept outcome, or None if not forwarded."""
+def forward_item(source: Source, request: InboundRequest) -> AcceptItem | None:
+    """The message forwarding ``request`` to ``source``'s destinations, or
+    None if ``source`` has none or ``request`` was refused."""
     if source.app_id is None or request.rejection is not None:
         return None
     marker = source.scheme if request.verified else "false"
-    return await submit(
-        AcceptItem(
-            app_ref=source.app_id,
-            event_type=event_type(request.event_type),
-            payload=request.body,
-            headers=forwardable(request.headers, marker),
-        )
+    return AcceptItem(
+        app_ref=source.app_id,
+        event_type=event_type(request.event_type),
+        payload=request.body,
+        headers=forwardable(request.headers, marker),
     )
+
+
+async def forward(submit: Submit, source: Source, request: InboundRequest) -> AcceptOutcome | None:
+    """Forward ``request`` (as stored) on its own (a replay) if it was
+    accepted and ``source`` has destinations; returns the accept outcome,
+    or None if not forwarded. Received requests are forwarded in the
+    transaction that stores them instead (``Recorder``)."""
+    item = forward_item(source, request)
+    return None if item is None else await submit(item)

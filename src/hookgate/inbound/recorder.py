@@ -1,6 +1,11 @@
 """Group commit for received requests: every ``/in`` request being answered
-at the same moment is stored in one transaction (``record_batch``), so a
-burst costs one commit, not one per request.
+at the same moment is stored in one transaction (``record_batch``), together
+with the messages forwarding the accepted ones, so a burst costs one commit,
+not one per request, and a crash never separates a request from its forward.
+
+The forwarded messages' deliveries are handed to this process's dispatcher
+after commit, exactly as ``Engine.accept`` hands over message deliveries
+(leased to it, or left to the workers, woken on PostgreSQL).
 
 A batch the database refuses as a whole is retried one request at a time,
 so that a request the database cannot take fails alone and the others are
@@ -12,37 +17,58 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from hookgate.delivery.batcher import GroupCommitter, isolating_failures
+from hookgate.delivery.engine import Engine, Handoff, now_ms
 from hookgate.store import inbound_requests
+from hookgate.store.accept import AcceptItem
 from hookgate.store.database import Database
-from hookgate.store.inbound_requests import InboundRequest
+from hookgate.store.inbound_requests import InboundRequest, Received, Recorded
 
 #: At most this many requests per transaction (5 dedupe parameters each stay
 #: well inside SQLite's and PostgreSQL's bound-parameter limits).
 MAX_BATCH = 500
 
-_Item = tuple[InboundRequest, int]
-
 
 class Recorder:
-    """Stores received requests for ``hookgate.inbound.accept``."""
+    """Stores received requests for ``hookgate.inbound.accept``, forwarding
+    accepted ones through ``engine``'s dispatcher (without an engine,
+    forwarded deliveries are left to the workers)."""
 
-    def __init__(self, db: Database, max_batch: int = MAX_BATCH):
+    def __init__(self, db: Database, engine: Engine | None = None, max_batch: int = MAX_BATCH):
         self.db = db
-        self._committer: GroupCommitter[_Item, InboundRequest] = GroupCommitter(
-            self._flush, max_batch
-        )
+        self._engine = engine
+        self._committer: GroupCommitter[Received, Recorded] = GroupCommitter(self._flush, max_batch)
 
-    async def record(self, request: InboundRequest, *, dedupe_window_ms: int) -> InboundRequest:
-        """Store ``request`` (see ``inbound_requests.record_batch`` for the
-        deduplication) and return it as stored, once it is committed."""
-        return await self._committer.submit((request, dedupe_window_ms))
+    async def record(
+        self,
+        request: InboundRequest,
+        *,
+        dedupe_window_ms: int,
+        forward: AcceptItem | None = None,
+    ) -> Recorded:
+        """Store ``request``, and the message ``forward`` if the request is
+        accepted (see ``inbound_requests.record_batch``); return it as
+        stored, once it is committed."""
+        return await self._committer.submit(Received(request, dedupe_window_ms, forward))
 
-    async def release_event_id(self, request: InboundRequest) -> None:
-        """``inbound_requests.release_event_id``."""
-        await inbound_requests.release_event_id(self.db, request)
+    async def drain(self) -> None:
+        """Wait until everything submitted so far is committed."""
+        await self._committer.drain()
 
-    async def _flush(self, items: Sequence[_Item]) -> Sequence[InboundRequest | BaseException]:
+    async def _flush(self, items: Sequence[Received]) -> Sequence[Recorded | BaseException]:
         return await isolating_failures(self._record, items, Exception)
 
-    async def _record(self, items: Sequence[_Item]) -> list[InboundRequest]:
-        return await inbound_requests.record_batch(self.db, items)
+    async def _record(self, items: Sequence[Received]) -> list[Recorded]:
+        engine = self._engine
+        handoff = engine.plan_handoff() if engine is not None else Handoff(now_ms(), 0)
+        recorded = await inbound_requests.record_batch(
+            self.db,
+            items,
+            now_ms=handoff.now_ms,
+            lease_until_ms=handoff.lease_until_ms,
+            notify_workers=handoff.notify_workers,
+        )
+        if engine is not None:
+            engine.hand_over(
+                handoff, (job for r in recorded if r.forwarded for job in r.forwarded.jobs)
+            )
+        return recorded

@@ -21,14 +21,16 @@ import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import ColumnElement, Row, Select, delete, func, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hookgate.core import ids
+from hookgate.store.accept import AcceptItem, AcceptOutcome, accept_in_transaction
 from hookgate.store.database import Database
 from hookgate.store.errors import NotFound
+from hookgate.store.fanout import FanoutReads
 from hookgate.store.pagination import Page, paginate
 from hookgate.store.sources import find
 from hookgate.store.tables import inbound_dedupe, inbound_requests
@@ -119,18 +121,42 @@ def is_duplicate(request: InboundRequest) -> bool:
 # -- recording -----------------------------------------------------------------
 
 
+class Received(NamedTuple):
+    """A request to record, and what to do with it if it is accepted."""
+
+    request: InboundRequest
+    #: How long its event id is deduplicated (0: not at all).
+    dedupe_window_ms: int
+    #: The message forwarding it to the source's destinations, created in
+    #: the same transaction if the request is accepted (not a duplicate).
+    forward: AcceptItem | None = None
+
+
+class Recorded(NamedTuple):
+    """A request as stored, and the outcome of forwarding it (None if it
+    was not forwarded)."""
+
+    request: InboundRequest
+    forwarded: AcceptOutcome | None = None
+
+
 async def record_request(
     db: Database, request: InboundRequest, *, dedupe_window_ms: int
 ) -> InboundRequest:
     """Store ``request`` and return it as stored (``record_batch`` of one)."""
-    return (await record_batch(db, [(request, dedupe_window_ms)]))[0]
+    return (await record_batch(db, [Received(request, dedupe_window_ms)]))[0].request
 
 
 async def record_batch(
-    db: Database, items: Sequence[tuple[InboundRequest, int]]
-) -> list[InboundRequest]:
-    """Store every ``(request, dedupe_window_ms)`` in one transaction and
-    return the requests as stored, in order.
+    db: Database,
+    items: Sequence[Received],
+    *,
+    now_ms: int | None = None,
+    lease_until_ms: int = 0,
+    notify_workers: bool = False,
+) -> list[Recorded]:
+    """Store every request of ``items`` in one transaction, with the message
+    forwarding each accepted one, and return them as stored, in order.
 
     A request that is accepted (``rejection`` None) and carries an
     ``event_id`` claims that event id for its source for its
@@ -140,15 +166,40 @@ async def record_batch(
     batch. A claim lasts for the window in force when it was made. Claims
     and inserts share the transaction, so concurrent repeats (even in other
     processes) yield exactly one accepted request.
+
+    The forwarded messages are created as ``accept.accept_batch`` creates
+    them (at ``now_ms``, default the latest ``received_at``; deliveries
+    leased until ``lease_until_ms``; ``notify_workers`` on commit), in the
+    same transaction as the requests: a crash leaves both or neither.
     """
     async with db.write() as conn:
+        reads = FanoutReads(db)
         stored = await _claim_all(db, conn, items)
         await conn.execute(inbound_requests.insert(), [_row(request) for request in stored])
-    return stored
+        forwarding = [
+            (index, item.forward)
+            for index, (item, request) in enumerate(zip(items, stored, strict=True))
+            if item.forward is not None and request.rejection is None
+        ]
+        outcomes: dict[int, AcceptOutcome] = {}
+        if forwarding:
+            at = now_ms if now_ms is not None else max(r.received_at for r in stored)
+            accepted = await accept_in_transaction(
+                db,
+                conn,
+                reads,
+                [forward for _, forward in forwarding],
+                at,
+                lease_until_ms,
+                notify_workers=notify_workers,
+            )
+            outcomes = {index: o for (index, _), o in zip(forwarding, accepted, strict=True)}
+    reads.publish()
+    return [Recorded(request, outcomes.get(index)) for index, request in enumerate(stored)]
 
 
 async def _claim_all(
-    db: Database, conn: AsyncConnection, items: Sequence[tuple[InboundRequest, int]]
+    db: Database, conn: AsyncConnection, items: Sequence[Received]
 ) -> list[InboundRequest]:
     """``items``' requests with the duplicates marked, their claims made:
     one multi-row insert for every new event id, one look per repeat."""
@@ -156,7 +207,7 @@ async def _claim_all(
         (request.source_id, request.event_id)
         if request.rejection is None and request.event_id and window > 0
         else None
-        for request, window in items
+        for request, window, _ in items
     ]
     first_of: dict[tuple[str, str], int] = {}
     for index, key in enumerate(claiming):
@@ -164,7 +215,10 @@ async def _claim_all(
             first_of.setdefault(key, index)
     holders: dict[tuple[str, str], str | None] = {}
     if first_of:
-        claims = [_claim_values(*items[index]) for index in first_of.values()]
+        claims = [
+            _claim_values(items[index].request, items[index].dedupe_window_ms)
+            for index in first_of.values()
+        ]
         # executemany (SQLAlchemy's "insertmanyvalues"): one compiled statement
         # whatever the batch size, sent as multi-row INSERTs.
         inserted = await conn.execute(
@@ -176,13 +230,15 @@ async def _claim_all(
         holders = {(row[0], row[1]): None for row in inserted}
         for key, index in first_of.items():
             if key not in holders:  # claimed before this batch
-                holders[key] = await _claim_event_id(db, conn, *items[index])
+                holders[key] = await _claim_event_id(
+                    db, conn, items[index].request, items[index].dedupe_window_ms
+                )
     stored = []
-    for index, ((request, _), key) in enumerate(zip(items, claiming, strict=True)):
+    for index, ((request, _, _), key) in enumerate(zip(items, claiming, strict=True)):
         if key is not None:
             holder = holders[key]
             if first_of[key] != index:
-                holder = holder or items[first_of[key]][0].id
+                holder = holder or items[first_of[key]].request.id
             if holder is not None:
                 request = replace(request, rejection=f"{DUPLICATE_PREFIX}{holder}")
         stored.append(request)
@@ -246,22 +302,6 @@ async def _claim_event_id(
         if first is not None:
             return first
     return None
-
-
-async def release_event_id(db: Database, request: InboundRequest) -> None:
-    """Forget that ``request``'s event id was seen (if ``request`` is what
-    claimed it): its forwarding failed, so the provider's retry must be
-    processed, not dropped as a duplicate."""
-    if request.event_id is None:
-        return
-    async with db.write() as conn:
-        await conn.execute(
-            delete(inbound_dedupe).where(
-                inbound_dedupe.c.source_id == request.source_id,
-                inbound_dedupe.c.event_id == request.event_id,
-                inbound_dedupe.c.request_id == request.id,
-            )
-        )
 
 
 # -- search ----------------------------------------------------------------------

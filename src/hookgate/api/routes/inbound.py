@@ -72,7 +72,6 @@ async def receive(request: Request) -> Response:
         http,
         now=time.time(),
         public_base=svc.settings.public_url,
-        submit=svc.engine.accept,
     )
     return _send(reply)
 
