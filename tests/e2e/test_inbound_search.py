@@ -64,6 +64,19 @@ def test_each_filter_and_combinations(
     assert search(api, source_id, status="rejected", verified="true") == []
 
 
+def test_each_request_shows_its_status(
+    api: httpx.Client, history: tuple[str, dict[str, str], list[str]]
+) -> None:
+    source_id, _, (accepted, refused, duplicate, pushed) = history
+    shown = {item["id"]: (item["status"], item["rejection"]) for item in received(api, source_id)}
+    assert shown[accepted] == ("accepted", None)
+    assert shown[pushed] == ("accepted", None)
+    assert shown[duplicate] == ("duplicate", f"duplicate of {accepted}")
+    status, reason = shown[refused]
+    assert status == "rejected"
+    assert reason
+
+
 def test_time_bounds_are_exclusive_and_take_any_offset(
     api: httpx.Client, history: tuple[str, dict[str, str], list[str]]
 ) -> None:

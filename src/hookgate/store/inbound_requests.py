@@ -23,7 +23,7 @@ from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Any, NamedTuple
 
-from sqlalchemy import ColumnElement, Row, Select, delete, func, select, tuple_, update
+from sqlalchemy import Row, Select, delete, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hookgate.core import ids
@@ -37,15 +37,27 @@ from hookgate.store.tables import inbound_dedupe, inbound_requests
 
 #: Id prefix of received requests.
 REQUEST = "inreq"
-#: How ``record_request`` starts the ``rejection`` of a repeated event id.
+#: How ``record_batch`` words the ``rejection`` of a repeated event id.
 DUPLICATE_PREFIX = "duplicate of "
 #: Rows deleted per transaction by the purges.
 PURGE_BATCH = 1000
 
 
+class RequestStatus(StrEnum):
+    """What became of a received request (also the API's ``status`` filter)."""
+
+    #: Stored with no rejection (and forwarded, if the source has destinations).
+    ACCEPTED = "accepted"
+    #: Refused: bad signature, method, size, address, ...
+    REJECTED = "rejected"
+    #: A repeat of an accepted event id inside the dedupe window.
+    DUPLICATE = "duplicate"
+
+
 @dataclass(frozen=True, slots=True)
 class InboundRequest:
-    """One received request, byte for byte. ``rejection`` is None if accepted."""
+    """One received request, byte for byte. ``rejection`` is why it was not
+    accepted (None if it was); ``status`` what became of it."""
 
     id: str
     source_id: str
@@ -60,17 +72,12 @@ class InboundRequest:
     rejection: str | None
     event_id: str | None = None
     event_type: str | None = None
+    #: ``ACCEPTED`` stands for ``REJECTED`` when there is a ``rejection``.
+    status: RequestStatus = RequestStatus.ACCEPTED
 
-
-class RequestStatus(StrEnum):
-    """What became of a received request (also the API's ``status`` filter)."""
-
-    #: Stored with no rejection (and forwarded, if the source has destinations).
-    ACCEPTED = "accepted"
-    #: Refused: bad signature, method, size, address, ...
-    REJECTED = "rejected"
-    #: A repeat of an accepted event id inside the dedupe window.
-    DUPLICATE = "duplicate"
+    def __post_init__(self) -> None:
+        if self.rejection is not None and self.status is RequestStatus.ACCEPTED:
+            object.__setattr__(self, "status", RequestStatus.REJECTED)
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +113,7 @@ def _request(row: Row[Any]) -> InboundRequest:
         rejection=m["rejection"],
         event_id=m["event_id"],
         event_type=m["event_type"],
+        status=RequestStatus(m["status"]),
     )
 
 
@@ -115,7 +123,7 @@ def new_request_id() -> str:
 
 def is_duplicate(request: InboundRequest) -> bool:
     """Whether ``request`` was refused only as a repeat of an accepted one."""
-    return (request.rejection or "").startswith(DUPLICATE_PREFIX)
+    return request.status is RequestStatus.DUPLICATE
 
 
 # -- recording -----------------------------------------------------------------
@@ -179,7 +187,7 @@ async def record_batch(
         forwarding = [
             (index, item.forward)
             for index, (item, request) in enumerate(zip(items, stored, strict=True))
-            if item.forward is not None and request.rejection is None
+            if item.forward is not None and request.status is RequestStatus.ACCEPTED
         ]
         outcomes: dict[int, AcceptOutcome] = {}
         if forwarding:
@@ -240,7 +248,11 @@ async def _claim_all(
             if first_of[key] != index:
                 holder = holder or items[first_of[key]].request.id
             if holder is not None:
-                request = replace(request, rejection=f"{DUPLICATE_PREFIX}{holder}")
+                request = replace(
+                    request,
+                    rejection=f"{DUPLICATE_PREFIX}{holder}",
+                    status=RequestStatus.DUPLICATE,
+                )
         stored.append(request)
     return stored
 
@@ -270,6 +282,7 @@ def _row(request: InboundRequest) -> dict[str, Any]:
         "rejection": request.rejection,
         "event_id": request.event_id,
         "event_type": request.event_type,
+        "status": request.status.value,
     }
 
 
@@ -307,12 +320,6 @@ async def _claim_event_id(
 # -- search ----------------------------------------------------------------------
 
 
-def _is_duplicate_sql() -> ColumnElement[bool]:
-    # substr, not LIKE: SQLite's LIKE ignores case, and the prefix must match exactly.
-    rejection = inbound_requests.c.rejection
-    return func.substr(rejection, 1, len(DUPLICATE_PREFIX)) == DUPLICATE_PREFIX
-
-
 def _filtered(query: Select[Any], f: RequestFilter) -> Select[Any]:
     c = inbound_requests.c
     if f.verified is not None:
@@ -325,12 +332,8 @@ def _filtered(query: Select[Any], f: RequestFilter) -> Select[Any]:
         query = query.where(c.event_id == f.event_id)
     if f.event_type is not None:
         query = query.where(c.event_type == f.event_type)
-    if f.status is RequestStatus.ACCEPTED:
-        query = query.where(c.rejection.is_(None))
-    elif f.status is RequestStatus.DUPLICATE:
-        query = query.where(_is_duplicate_sql())
-    elif f.status is RequestStatus.REJECTED:
-        query = query.where(c.rejection.is_not(None), ~_is_duplicate_sql())
+    if f.status is not None:
+        query = query.where(c.status == f.status.value)
     return query
 
 

@@ -240,11 +240,14 @@ inbound_requests = Table(
     Column("rejection", Text, nullable=True),
     Column("event_id", String(256), nullable=True),
     Column("event_type", String(256), nullable=True),
+    # accepted | rejected | duplicate (``inbound_requests.RequestStatus``).
+    Column("status", String(16), nullable=False, server_default="accepted"),
     # The request listing: newest first, by time, by event id; retention.
     Index("ix_inbound_requests_source", "source_id", "id"),
     Index("ix_inbound_requests_source_received", "source_id", "received_at"),
     Index("ix_inbound_requests_source_event", "source_id", "event_id", "id"),
     Index("ix_inbound_requests_received", "received_at"),
+    Index("ix_inbound_requests_source_status", "source_id", "status", "id"),
 )
 
 # The verified event ids seen per source, for the dedupe window: one

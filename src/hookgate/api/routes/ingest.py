@@ -31,8 +31,8 @@ with every page's ``iterator``):
 - ``after`` / ``before``: ISO 8601 datetimes (UTC if no offset), exclusive
   bounds on ``receivedAt``, as in the message list;
 - ``eventId`` / ``eventType``: exact match (1 to 256 characters);
-- ``status``: ``accepted`` (no rejection), ``duplicate`` (rejection
-  "duplicate of ...") or ``rejected`` (any other rejection).
+- ``status``: ``accepted``, ``duplicate`` (a repeat of an accepted event
+  id) or ``rejected`` (refused for any other reason).
 
 A bad value answers 422 with the Svix validation body naming the parameter
 (``"loc": ["query", "eventId"]``). Each item is::
@@ -42,6 +42,7 @@ A bad value answers 422 with the Svix validation body naming the parameter
      "headers": [["name", "value"], ...],      # as received, in order
      "body": "<base64 of the exact bytes>",
      "sourceIp": "203.0.113.9", "verified": true,
+     "status": "accepted" | "duplicate" | "rejected",
      "rejection": null | "why it was refused / duplicate of inreq_...",
      "eventId": "..." | null, "eventType": "..." | null}
 
@@ -176,6 +177,7 @@ def request_json(item: InboundRequest) -> dict[str, Any]:
         "body": base64.b64encode(item.body).decode("ascii"),
         "sourceIp": item.source_ip,
         "verified": item.verified,
+        "status": item.status.value,
         "rejection": item.rejection,
         "eventId": item.event_id,
         "eventType": item.event_type,
