@@ -6,7 +6,7 @@ reading the body, reads at most ``options.max_body_bytes`` bytes, then calls
 reason (``refuse``). Answers:
 
 - the source's configured response (default 200 ``{"ok": true}``) when
-  accepted, and also for a duplicate (stored as rejected "duplicate of
+  accepted, and also for a duplicate (stored with status duplicate, "duplicate of
   inreq_..."), so that the provider stops retrying;
 - 200 ``{"challenge": ...}`` for a verified Slack ``url_verification``;
 - 400 ``missing_header`` / ``malformed_header`` / ``malformed_body`` (JSON
