@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select, update
 
 from hookgate.core import ids
-from hookgate.core.endpoint_health import DAY_MS
+from hookgate.core.clock import DAY_MS
 from hookgate.store import endpoints as endpoint_store
 from hookgate.store.accept import AcceptItem, accept_batch
 from hookgate.store.database import Database

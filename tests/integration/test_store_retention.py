@@ -8,12 +8,13 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from hookgate.core import ids
+from hookgate.core.clock import DAY_MS
 from hookgate.store import messages as message_store
 from hookgate.store.accept import AcceptItem, accept_batch
 from hookgate.store.database import Database
 from hookgate.store.queue import SqlDeliveryQueue
 from hookgate.store.records import AttemptRow, DeliveryResult, DeliveryStatus
-from hookgate.store.retention import DAY_MS, expunge_expired_payloads
+from hookgate.store.retention import expunge_expired_payloads
 from hookgate.store.tables import messages
 from tests.integration.conftest import NOW, all_deliveries, make_app, make_endpoint
 

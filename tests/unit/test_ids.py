@@ -9,7 +9,7 @@ import pytest
 from hookgate.core import ids
 
 BASE62 = set(string.digits + string.ascii_uppercase + string.ascii_lowercase)
-ALL_PREFIXES = [ids.APP, ids.ENDPOINT, ids.MESSAGE, ids.ATTEMPT, ids.DELIVERY, ids.TOKEN, ids.TASK]
+ALL_PREFIXES = sorted(ids.KNOWN_PREFIXES)
 
 
 @pytest.fixture(autouse=True)

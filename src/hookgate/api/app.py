@@ -44,7 +44,7 @@ def create_app(settings: Settings, *, run_worker: bool = True) -> FastAPI:
         db = open_database(settings)
         await db.wait_until_ready()
         engine = Engine(settings, db, run_worker=run_worker)
-        await engine.start(sole_process=db.is_sqlite)
+        await engine.start(sole_process=db.single_process)
         tokens = TokenChecker(db, settings.admin_token)
         recorder = Recorder(db, engine)
         app.state.services = Services(settings, db, engine, tokens, recorder)

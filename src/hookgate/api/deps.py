@@ -17,9 +17,9 @@ from hookgate.api.convert import to_ms
 from hookgate.api.schemas.base import NAME_PATTERN
 from hookgate.config import Settings
 from hookgate.core import ids
+from hookgate.core.clock import now_ms as now_ms
 from hookgate.core.ratelimit import RateLimiter
 from hookgate.delivery.engine import Engine
-from hookgate.delivery.engine import now_ms as now_ms
 from hookgate.inbound.recorder import Recorder
 from hookgate.store import idempotency
 from hookgate.store.database import Database

@@ -12,13 +12,17 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from sqlalchemy.exc import DataError, OperationalError
-from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from hookgate.api.responses import JsonResponse
 from hookgate.api.schemas.common import wire_loc
-from hookgate.store.errors import Conflict, NotFound
+from hookgate.store.errors import (
+    Conflict,
+    ConstraintViolated,
+    NotFound,
+    StoreRejected,
+    StoreUnavailable,
+)
 
 log = logging.getLogger(__name__)
 
@@ -93,18 +97,21 @@ def install(app: FastAPI) -> None:
             detail = "No such API path"
         return error_response(exc.status_code, detail)
 
-    @app.exception_handler(DataError)
-    async def _bad_value(_: Request, exc: DataError) -> JsonResponse:
+    @app.exception_handler(StoreRejected)
+    async def _bad_value(_: Request, exc: StoreRejected) -> JsonResponse:
         # The database refused a value validation let through (e.g. a NUL
         # character, which PostgreSQL text cannot hold).
-        detail = str(getattr(exc, "orig", None) or exc).splitlines()[0]
         return validation_response(
-            [{"loc": ["request"], "msg": f"invalid value: {detail}", "type": "value_error"}]
+            [{"loc": ["request"], "msg": f"invalid value: {exc}", "type": "value_error"}]
         )
 
-    @app.exception_handler(OperationalError)
-    @app.exception_handler(PoolTimeoutError)
-    async def _database_down(_: Request, exc: Exception) -> JsonResponse:
+    @app.exception_handler(ConstraintViolated)
+    async def _constraint(_: Request, exc: ConstraintViolated) -> JsonResponse:
+        # A row this write refers to was changed or deleted meanwhile.
+        return error_response(409, f"The write conflicts with stored data: {exc}")
+
+    @app.exception_handler(StoreUnavailable)
+    async def _database_down(_: Request, exc: StoreUnavailable) -> JsonResponse:
         log.error("database unavailable: %s", exc)
         return error_response(503, "The database is unavailable; retry shortly")
 

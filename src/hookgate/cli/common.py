@@ -11,10 +11,10 @@ from typing import TypeVar
 import typer
 from pydantic import ValidationError
 from rich.console import Console
-from sqlalchemy.exc import OperationalError
 
 from hookgate.config import Settings
 from hookgate.store.database import Database, display_url, open_database
+from hookgate.store.errors import StoreUnavailable
 
 T = TypeVar("T")
 
@@ -57,9 +57,9 @@ def run_with_database(
 
     try:
         return asyncio.run(run())
-    except (OperationalError, OSError) as exc:
+    except StoreUnavailable as exc:
         err_console.print(
             f"[red]Cannot use the database {display_url(settings.resolved_database_url)}:[/red] "
-            f"{getattr(exc, 'orig', None) or exc}"
+            f"{exc}"
         )
         raise typer.Exit(1) from None

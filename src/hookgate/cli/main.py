@@ -16,7 +16,8 @@ import typer
 from hookgate.cli import sources as source_cli
 from hookgate.cli.common import console, err_console, run_with_database, settings_from
 from hookgate.config import Settings
-from hookgate.delivery.engine import Engine, now_ms
+from hookgate.core.clock import now_ms
+from hookgate.delivery.engine import Engine
 from hookgate.store import tokens
 from hookgate.store.database import Database, display_url
 
@@ -143,7 +144,7 @@ def worker(
 
     async def run(db: Database) -> None:
         engine = Engine(settings, db, run_worker=True)
-        await engine.start(sole_process=db.is_sqlite)
+        await engine.start(sole_process=db.single_process)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):

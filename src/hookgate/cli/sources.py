@@ -19,7 +19,7 @@ import typer
 
 from hookgate.cli.common import err_console, run_with_database, settings_from
 from hookgate.config import Settings
-from hookgate.delivery.engine import now_ms
+from hookgate.core.clock import now_ms
 from hookgate.inbound import config as source_config
 from hookgate.store import endpoints, sources
 from hookgate.store.database import Database

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-DAY_MS = 86_400_000
+from hookgate.core.clock import DAY_MS
 
 #: Svix's default: disable after 5 days of nothing but failures.
 DEFAULT_DISABLE_AFTER_DAYS = 5

@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from secrets import token_bytes
 from time import time_ns
 
+# Every id prefix Hookgate uses; no other module defines one.
 APP = "app"
 ENDPOINT = "ep"
 MESSAGE = "msg"
@@ -22,8 +23,12 @@ ATTEMPT = "atmpt"
 DELIVERY = "dlv"
 TOKEN = "tok"
 TASK = "qtask"
+SOURCE = "src"
+INBOUND_REQUEST = "inreq"
 
-KNOWN_PREFIXES = frozenset({APP, ENDPOINT, MESSAGE, ATTEMPT, DELIVERY, TOKEN, TASK})
+KNOWN_PREFIXES = frozenset(
+    {APP, ENDPOINT, MESSAGE, ATTEMPT, DELIVERY, TOKEN, TASK, SOURCE, INBOUND_REQUEST}
+)
 
 _ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 _BODY_LEN = 27

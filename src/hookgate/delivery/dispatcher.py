@@ -22,8 +22,6 @@ from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from sqlalchemy.exc import OperationalError
-
 from hookgate.core import ids
 from hookgate.core.outcome import Verdict, classify
 from hookgate.core.retry import RetryPolicy
@@ -31,6 +29,7 @@ from hookgate.delivery.forwarding import outbound_headers
 from hookgate.delivery.results import ResultWriter
 from hookgate.delivery.sender import OutboundRequest, Sender
 from hookgate.delivery.signer import Signer
+from hookgate.store.errors import StoreUnavailable
 from hookgate.store.records import AttemptRow, DeliveryResult, DeliveryStatus, Job
 
 log = logging.getLogger(__name__)
@@ -367,10 +366,7 @@ class Dispatcher:
 def _log_store_failure(what: str, exc: Exception, retry_in: float) -> None:
     """One line for an unreachable database (routine during an outage), a
     traceback for anything else."""
-    if isinstance(exc, OperationalError | OSError):
-        reason = getattr(exc, "orig", None) or exc
-        log.error(
-            "%s failed: database unreachable (%s); retrying in %.1f s", what, reason, retry_in
-        )
+    if isinstance(exc, StoreUnavailable):
+        log.error("%s failed: database unreachable (%s); retrying in %.1f s", what, exc, retry_in)
     else:
         log.exception("%s failed; retrying in %.1f s", what, retry_in)

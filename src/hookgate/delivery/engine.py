@@ -2,28 +2,24 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy.exc import DataError
-
 from hookgate.config import Settings
-from hookgate.core.endpoint_health import DAY_MS
+from hookgate.core.clock import DAY_MS
+
+# Re-exported for callers that still import it from here; new code imports
+# it from ``core.clock``.
+from hookgate.core.clock import now_ms as now_ms
 from hookgate.core.netpolicy import AddressPolicy
 from hookgate.delivery.batcher import GroupCommitter, isolating_failures
 from hookgate.delivery.dispatcher import Dispatcher, DispatchSettings
 from hookgate.delivery.sender import HttpSender, Sender
-from hookgate.delivery.wakeup import PgWakeup
 from hookgate.store.accept import AcceptItem, AcceptOutcome, accept_batch
 from hookgate.store.database import Database
+from hookgate.store.errors import StoreRejected
 from hookgate.store.queue import SqlDeliveryQueue
 from hookgate.store.records import Job
-
-
-def now_ms() -> int:
-    """The current time in epoch milliseconds, as the store keeps it."""
-    return int(time.time() * 1000)
 
 
 def dispatch_settings(settings: Settings) -> DispatchSettings:
@@ -92,9 +88,7 @@ class Engine:
             self._flush, settings.accept_batch_size
         )
         self._wakeup = (
-            PgWakeup(db.url, self.dispatcher.wake)
-            if self.dispatcher is not None and not db.is_sqlite
-            else None
+            db.delivery_listener(self.dispatcher.wake) if self.dispatcher is not None else None
         )
 
     async def start(self, *, sole_process: bool) -> None:
@@ -125,14 +119,13 @@ class Engine:
         dispatcher, or the workers listening on PostgreSQL."""
         if self.dispatcher is not None:
             self.dispatcher.wake()
-        elif not self.db.is_sqlite:
-            async with self.db.write() as conn:
-                await self.db.notify_workers(conn)
+        else:
+            await self.db.wake_workers()
 
     async def _flush(self, items: Sequence[AcceptItem]) -> list[AcceptOutcome | BaseException]:
         """Accept a batch in one transaction. If the database refuses a value,
         the items are retried one by one, so only the bad one fails."""
-        return await isolating_failures(self._accept, items, DataError)
+        return await isolating_failures(self._accept, items, StoreRejected)
 
     def plan_handoff(self) -> Handoff:
         """The hand-over for a transaction about to create deliveries: leased

@@ -5,13 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import delete, or_, select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hookgate.core import ids
 from hookgate.store import rows
 from hookgate.store.database import Database
-from hookgate.store.errors import Conflict, NotFound
+from hookgate.store.errors import Conflict, ConstraintViolated, NotFound
 from hookgate.store.pagination import Page, paginate
 from hookgate.store.records import Application
 from hookgate.store.tables import applications
@@ -66,7 +65,7 @@ async def create(
             }
             await conn.execute(applications.insert().values(values))
             return rows.application_from(values), True
-    except IntegrityError as exc:
+    except ConstraintViolated as exc:
         raise Conflict(UID_TAKEN) from exc
 
 
@@ -97,7 +96,7 @@ async def update_fields(db: Database, ref: str, fields: dict[str, Any], now_ms: 
                     .values(**fields, updated_at=now_ms)
                 )
             return await find(conn, app.id)
-    except IntegrityError as exc:
+    except ConstraintViolated as exc:
         raise Conflict(UID_TAKEN) from exc
 
 

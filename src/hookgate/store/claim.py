@@ -9,8 +9,9 @@ Two rules, holding across every worker process:
   of every endpoint, then the second of every endpoint, and so on, so one
   endpoint's backlog never starves the others.
 
-On PostgreSQL claims are serialised by a transaction-level advisory lock so
-that concurrent workers see each other's leases when they count.
+Claims are serialised (``Dialect.serialise_claims``: an advisory lock on
+PostgreSQL, the write lock on SQLite) so that concurrent workers see each
+other's leases when they count.
 """
 
 from __future__ import annotations
@@ -25,9 +26,6 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from hookgate.store.database import Database
 from hookgate.store.records import DeliveryStatus
 from hookgate.store.tables import deliveries
-
-#: Arbitrary key of the advisory lock that serialises claims (PostgreSQL).
-CLAIM_LOCK_KEY = 0x686F6F6B  # "hook"
 
 # Endpoints that have pending deliveries, found by hopping along the
 # (status, endpoint_id, ...) index one endpoint at a time: a few index seeks
@@ -47,9 +45,6 @@ _PENDING_ENDPOINTS = text(
     """
 )
 
-# SQLite allows at most 500 terms in a compound SELECT.
-_MAX_ARMS = 400
-
 
 async def pick_due(
     db: Database, conn: AsyncConnection, now_ms: int, limit: int, endpoint_cap: int
@@ -58,8 +53,7 @@ async def pick_due(
 
     Must run inside the claiming write transaction.
     """
-    if not db.is_sqlite:
-        await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": CLAIM_LOCK_KEY})
+    await db.dialect.serialise_claims(conn)
     endpoint_ids = list(
         (await conn.execute(_PENDING_ENDPOINTS, {"pending": DeliveryStatus.PENDING})).scalars()
     )
@@ -71,7 +65,7 @@ async def pick_due(
         for ep in endpoint_ids
         if endpoint_cap - leased.get(ep, 0) > 0
     }
-    per_endpoint = await _due_by_endpoint(conn, quotas, now_ms)
+    per_endpoint = await _due_by_endpoint(conn, quotas, now_ms, db.dialect.max_compound_selects)
     # Round-robin: the first of every endpoint, then the second of every one...
     turns = chain.from_iterable(zip_longest(*per_endpoint.values()))
     return [delivery_id for delivery_id in turns if delivery_id is not None][:limit]
@@ -93,14 +87,15 @@ async def _leased_counts(
 
 
 async def _due_by_endpoint(
-    conn: AsyncConnection, quotas: dict[str, int], now_ms: int
+    conn: AsyncConnection, quotas: dict[str, int], now_ms: int, max_arms: int
 ) -> dict[str, list[str]]:
-    """For each endpoint, the ids of its oldest due deliveries, up to its quota."""
+    """For each endpoint, the ids of its oldest due deliveries, up to its
+    quota, in queries of at most ``max_arms`` endpoints."""
     found: dict[str, list[str]] = {ep: [] for ep in quotas}
     items = list(quotas.items())
-    for start in range(0, len(items), _MAX_ARMS):
+    for start in range(0, len(items), max_arms):
         arms: list[Select[Any]] = []
-        for endpoint_id, quota in items[start : start + _MAX_ARMS]:
+        for endpoint_id, quota in items[start : start + max_arms]:
             oldest = (
                 select(deliveries.c.id, deliveries.c.endpoint_id)
                 .where(

@@ -1,9 +1,10 @@
-"""The database connection, and the one place where SQLite and PostgreSQL differ.
+"""The database connection: the one boundary where SQL runs and driver errors
+are translated.
 
-SQLite is the embedded default: WAL mode, one writer at a time (serialised here
-by an asyncio lock, so writers queue in-process instead of spinning on
-``SQLITE_BUSY``). PostgreSQL allows concurrent writers and row-level claiming
-with ``FOR UPDATE SKIP LOCKED``.
+``Database.write()`` and ``Database.read()`` are the only ways in. Whatever
+the driver raises inside them leaves as the store's own vocabulary
+(``store.errors``), mapped in one context manager, ``translated_errors``.
+What differs between SQLite and PostgreSQL is in ``store.dialect``.
 """
 
 from __future__ import annotations
@@ -11,26 +12,25 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
-from sqlalchemy import Select, Table, event, exists, func, literal, select, text
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import OperationalError
+from sqlalchemy import Select, Table
+from sqlalchemy import exc as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.sql.dml import Insert
 
 from hookgate.config import Settings
+from hookgate.store.dialect import NOTIFY_CHANNEL, Dialect, dialect_for, display_url
+from hookgate.store.errors import ConstraintViolated, InvalidValue, StoreError, StoreUnavailable
 from hookgate.store.fanout import FanoutCache
+from hookgate.store.listen import DeliveryListener
 from hookgate.store.migrate import upgrade_to_head
 from hookgate.store.sources import IngestCache
 
+__all__ = ["NOTIFY_CHANNEL", "Database", "display_url", "open_database", "translated_errors"]
+
 log = logging.getLogger(__name__)
-
-
-#: PostgreSQL channel notified when deliveries are committed for workers.
-NOTIFY_CHANNEL = "hookgate_deliveries"
 
 
 def open_database(settings: Settings) -> Database:
@@ -43,12 +43,65 @@ def open_database(settings: Settings) -> Database:
     )
 
 
+@contextlib.contextmanager
+def translated_errors() -> Iterator[None]:
+    """Raise the driver's errors as ``store.errors``: an unreachable database
+    (refused, dropped or timed-out connection, pool timeout, statement timeout,
+    deadlock, locked file) as ``StoreUnavailable``; refused values as
+    ``InvalidValue`` or ``ConstraintViolated``. The message is the database's
+    one-line reason, never the statement or its values; the original stays as
+    ``__cause__``. Errors that are bugs of ours (SQL the database cannot
+    parse) are left as they are, to surface as such."""
+    try:
+        yield
+    except sa.DBAPIError as exc:
+        translated = _translate(exc)
+        if translated is None:
+            raise
+        raise translated from exc
+    except (sa.TimeoutError, OSError) as exc:  # pool timeout; connecting failed
+        raise StoreUnavailable(_reason(exc)) from exc
+
+
+#: SQLSTATE classes (PostgreSQL) of errors that a later retry can get past:
+#: connection exception, transaction rollback (deadlock, serialization),
+#: insufficient resources, operator intervention (statement timeout, shutdown).
+_TRANSIENT_SQLSTATE_CLASSES = frozenset({"08", "40", "53", "57"})
+
+
+def _translate(exc: sa.DBAPIError) -> StoreError | None:
+    # SQLAlchemy maps some PostgreSQL errors (a NUL in text) to the base
+    # DBAPIError; their SQLSTATE still says what they are.
+    sqlstate = str(getattr(exc.orig, "sqlstate", None) or "")
+    if isinstance(exc, sa.IntegrityError) or sqlstate.startswith("23"):
+        return ConstraintViolated(_reason(exc))
+    if isinstance(exc, sa.DataError) or sqlstate.startswith("22"):
+        return InvalidValue(_reason(exc))
+    if (
+        exc.connection_invalidated
+        or isinstance(exc, sa.OperationalError | sa.InterfaceError)
+        or sqlstate[:2] in _TRANSIENT_SQLSTATE_CLASSES
+    ):
+        return StoreUnavailable(_reason(exc))
+    return None
+
+
+def _reason(exc: BaseException) -> str:
+    """The first line of what the database said, without SQL or parameters."""
+    cause = getattr(exc, "orig", None) or exc
+    lines = str(cause).strip().splitlines()
+    reason = lines[0] if lines else type(cause).__name__
+    # asyncpg errors arrive as "<class 'asyncpg...Error'>: message".
+    return reason.split(">: ", 1)[1] if reason.startswith("<class ") else reason
+
+
 class Database:
-    """An async SQLAlchemy engine plus dialect helpers.
+    """An async SQLAlchemy engine behind two context managers.
 
     ``write()`` yields a connection inside a transaction that commits on exit;
     ``read()`` yields a connection for queries. All Hookgate SQL goes through
-    these two.
+    these two, and both raise only ``store.errors`` for what the database
+    refuses or cannot do (``translated_errors``).
     """
 
     def __init__(
@@ -63,26 +116,36 @@ class Database:
         load) and ``statement_timeout_ms`` (0 = none) bounds every statement,
         on PostgreSQL; SQLite needs neither."""
         self.url = url
-        self.is_sqlite = url.startswith("sqlite")
-        options: dict[str, Any] = {}
-        if not self.is_sqlite:
-            options.update(pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
-            if statement_timeout_ms:
-                options["connect_args"] = {
-                    "server_settings": {"statement_timeout": str(statement_timeout_ms)}
-                }
-        self.engine: AsyncEngine = create_async_engine(url, **options)
-        self._write_lock = asyncio.Lock() if self.is_sqlite else None
+        self.dialect: Dialect = dialect_for(url)
+        self.engine: AsyncEngine = create_async_engine(
+            url,
+            **self.dialect.engine_options(
+                pool_size=pool_size, statement_timeout_ms=statement_timeout_ms
+            ),
+        )
+        self.dialect.configure(self.engine, sqlite_synchronous=sqlite_synchronous)
+        single = self.dialect.single_process
+        # One writer at a time on SQLite, queued here instead of spinning on
+        # SQLITE_BUSY.
+        self._write_lock = asyncio.Lock() if single else None
         #: Bumped by every write that changes applications, endpoints or sources.
         self.config_generation = 0
         #: Applications and endpoints by reference, for the accept path. Only
         #: the embedded SQLite mode, where every writer is in this process,
         #: can keep it exact; PostgreSQL reads them in each batch.
-        self.fanout_cache: FanoutCache | None = FanoutCache() if self.is_sqlite else None
+        self.fanout_cache: FanoutCache | None = FanoutCache() if single else None
         #: Sources by ``/in/{key}``, likewise (``sources.get_for_ingest``).
-        self.ingest_cache: IngestCache | None = IngestCache() if self.is_sqlite else None
-        if self.is_sqlite:
-            _configure_sqlite(self.engine, sqlite_synchronous)
+        self.ingest_cache: IngestCache | None = IngestCache() if single else None
+
+    @property
+    def is_sqlite(self) -> bool:
+        """Whether this is SQLite; prefer the capabilities on ``dialect``."""
+        return self.dialect.name == "sqlite"
+
+    @property
+    def single_process(self) -> bool:
+        """Only this process uses the database (see ``Dialect.single_process``)."""
+        return self.dialect.single_process
 
     @contextlib.asynccontextmanager
     async def write(self, *, changes_config: bool = False) -> AsyncIterator[AsyncConnection]:
@@ -92,24 +155,27 @@ class Database:
         sources: they invalidate the in-process caches (``fanout_cache``,
         ``ingest_cache``).
         """
-        if self._write_lock is None:
-            async with self.engine.begin() as conn:
-                yield conn
-            return
-        async with self._write_lock:
-            try:
-                async with self.engine.connect() as conn:
-                    await conn.execution_options(hookgate_immediate=True)
-                    async with conn.begin():
-                        yield conn
-            finally:
-                if changes_config:
-                    self.config_generation += 1
+        with translated_errors():
+            if self._write_lock is None:
+                async with self.engine.begin() as conn:
+                    yield conn
+                return
+            async with self._write_lock:
+                try:
+                    async with self.engine.connect() as conn:
+                        await conn.execution_options(hookgate_immediate=True)
+                        async with conn.begin():
+                            yield conn
+                finally:
+                    if changes_config:
+                        self.config_generation += 1
 
     @contextlib.asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:
-        async with self.engine.connect() as conn:
-            yield conn
+        """A connection for queries (no transaction is committed)."""
+        with translated_errors():
+            async with self.engine.connect() as conn:
+                yield conn
 
     async def create_schema(self) -> None:
         """Bring the schema up to date by running the Alembic migrations."""
@@ -127,34 +193,49 @@ class Database:
             try:
                 await self.create_schema()
                 return
-            except (OperationalError, OSError) as exc:
+            except StoreUnavailable as exc:
                 log.error(
                     "database %s unreachable (%s); retrying in %.1f s",
                     self.display_url,
-                    getattr(exc, "orig", None) or exc,
+                    exc,
                     backoff,
                 )
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, max_backoff)
+
+    async def ping(self) -> None:
+        """Run a trivial query; raises ``StoreError`` if the database cannot."""
+        async with self.read() as conn:
+            await conn.exec_driver_sql("SELECT 1")
 
     @property
     def display_url(self) -> str:
         """The URL without its password, for messages."""
         return display_url(self.url)
 
-    # -- dialect differences -------------------------------------------------
+    # -- what differs between dialects (see ``store.dialect``) ---------------------
 
     async def notify_workers(self, conn: AsyncConnection) -> None:
         """Wake listening workers when this transaction commits (PostgreSQL;
         SQLite has no other processes to wake)."""
-        if not self.is_sqlite:
-            await conn.execute(text(f"NOTIFY {NOTIFY_CHANNEL}"))
+        await self.dialect.notify_workers(conn)
+
+    async def wake_workers(self) -> None:
+        """Wake listening workers in other processes now (nothing on SQLite)."""
+        if not self.single_process:
+            async with self.write() as conn:
+                await self.notify_workers(conn)
+
+    def delivery_listener(self, on_wake: Callable[[], None]) -> DeliveryListener | None:
+        """A listener calling ``on_wake`` when another process commits new
+        deliveries; None where no other process can (SQLite)."""
+        if self.single_process:
+            return None
+        return DeliveryListener(self.url, on_wake)
 
     def insert_ignoring_conflicts(self, table: Table) -> Insert:
         """``INSERT ... ON CONFLICT DO NOTHING`` for this dialect."""
-        if self.is_sqlite:
-            return sqlite.insert(table).on_conflict_do_nothing()
-        return postgresql.insert(table).on_conflict_do_nothing()
+        return self.dialect.insert_ignoring_conflicts(table)
 
     def skip_locked(self, query: Select[Any]) -> Select[Any]:
         """Lock the selected rows, skipping rows other workers hold (PostgreSQL).
@@ -162,40 +243,9 @@ class Database:
         SQLite has a single writer, so the enclosing write transaction already
         excludes every other claimer.
         """
-        if self.is_sqlite:
-            return query
-        return query.with_for_update(skip_locked=True)
-
-
-def display_url(url: str) -> str:
-    """A database URL without its password, for messages and logs."""
-    return make_url(url).render_as_string(hide_password=True)
-
-
-def _configure_sqlite(engine: AsyncEngine, synchronous: str) -> None:
-    @event.listens_for(engine.sync_engine, "connect")
-    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
-        # Transactions are begun by ``_on_begin`` below, not by the driver.
-        dbapi_connection.isolation_level = None
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute(f"PRAGMA synchronous={synchronous.upper()}")
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=10000")
-        cursor.close()
-
-    @event.listens_for(engine.sync_engine, "begin")
-    def _on_begin(conn: Any) -> None:
-        # Write transactions take SQLite's write lock up front, so that what
-        # they read (leases, counts) cannot change before they write, even
-        # with another process on the same file; reads stay deferred.
-        immediate = conn.get_execution_options().get("hookgate_immediate", False)
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        return self.dialect.skip_locked(query)
 
 
 def json_array_contains(db: Database, column: Any, value: str) -> Any:
     """SQL condition: the JSON array in ``column`` contains the string ``value``."""
-    if db.is_sqlite:
-        each = func.json_each(column).table_valued("value")
-        return exists(select(literal(1)).select_from(each).where(each.c.value == value))
-    return column.cast(postgresql.JSONB).contains([value])
+    return db.dialect.json_array_contains(column, value)

@@ -5,14 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import and_, delete, func, or_, select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hookgate.core import ids
 from hookgate.core.signing import generate_secret
 from hookgate.store import applications, rows
 from hookgate.store.database import Database
-from hookgate.store.errors import Conflict, NotFound
+from hookgate.store.errors import Conflict, ConstraintViolated, NotFound
 from hookgate.store.pagination import Page, paginate
 from hookgate.store.records import DeliveryStatus, Endpoint, EndpointSecret
 from hookgate.store.tables import deliveries, endpoints
@@ -82,7 +81,7 @@ async def create(db: Database, app_ref: str, fields: dict[str, Any], now_ms: int
                 )
             )
             return await find(conn, app.id, endpoint_id)
-    except IntegrityError as exc:
+    except ConstraintViolated as exc:
         raise Conflict(UID_TAKEN) from exc
 
 
@@ -108,7 +107,7 @@ async def update_fields(
                     .values(**changes, updated_at=now_ms)
                 )
             return await find(conn, ep.app_id, ep.id)
-    except IntegrityError as exc:
+    except ConstraintViolated as exc:
         raise Conflict(UID_TAKEN) from exc
 
 

@@ -5,12 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import delete, select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hookgate.store import rows
 from hookgate.store.database import Database
-from hookgate.store.errors import Conflict, NotFound
+from hookgate.store.errors import Conflict, ConstraintViolated, NotFound
 from hookgate.store.pagination import Page, paginate
 from hookgate.store.records import EventType
 from hookgate.store.tables import event_types
@@ -63,7 +62,7 @@ async def create(db: Database, name: str, fields: dict[str, Any], now_ms: int) -
                     )
                 )
             return await _find(conn, name)
-    except IntegrityError as exc:
+    except ConstraintViolated as exc:
         raise Conflict("An event type with this name already exists") from exc
 
 

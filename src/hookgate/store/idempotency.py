@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from sqlalchemy import delete, select
 
+from hookgate.core.clock import DAY_MS
 from hookgate.store.database import Database
 from hookgate.store.tables import idempotency_keys, message_event_ids
 
-KEY_TTL_MS = 24 * 3600 * 1000
+KEY_TTL_MS = DAY_MS
 
 
 async def lookup(db: Database, key: str) -> tuple[int, bytes] | None:

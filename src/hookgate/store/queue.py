@@ -15,7 +15,8 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, bindparam, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from hookgate.core.endpoint_health import DAY_MS, DEFAULT_DISABLE_AFTER_DAYS, assess, failing_days
+from hookgate.core.clock import DAY_MS
+from hookgate.core.endpoint_health import DEFAULT_DISABLE_AFTER_DAYS, assess, failing_days
 from hookgate.store import rows
 from hookgate.store.claim import pick_due
 from hookgate.store.database import Database
@@ -23,8 +24,6 @@ from hookgate.store.records import DeliveryResult, DeliveryStatus, Job
 from hookgate.store.tables import attempts, deliveries, endpoints, messages
 
 log = logging.getLogger(__name__)
-
-_SQLITE_MAX_PARAMS = 900
 
 
 class SqlDeliveryQueue:
@@ -280,9 +279,10 @@ class SqlDeliveryQueue:
 
     async def _set_lease(self, delivery_ids: Collection[str], lease_until_ms: int) -> None:
         ids = list(delivery_ids)
+        size = self.db.dialect.max_params
         async with self.db.write() as conn:
-            for start in range(0, len(ids), _SQLITE_MAX_PARAMS):
-                chunk = ids[start : start + _SQLITE_MAX_PARAMS]
+            for start in range(0, len(ids), size):
+                chunk = ids[start : start + size]
                 await conn.execute(
                     update(deliveries)
                     .where(

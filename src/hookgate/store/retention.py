@@ -20,11 +20,10 @@ from typing import Any, Final
 
 from sqlalchemy import exists, select, update
 
+from hookgate.core.clock import DAY_MS
 from hookgate.store.database import Database
 from hookgate.store.records import DeliveryStatus
 from hookgate.store.tables import deliveries, messages
-
-DAY_MS: Final = 86_400_000
 
 #: Svix's default ``payloadRetentionPeriod``, in days.
 DEFAULT_RETENTION_DAYS: Final = 90

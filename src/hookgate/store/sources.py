@@ -18,11 +18,10 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Row, delete, or_, select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hookgate.core import ids
-from hookgate.store.errors import Conflict, NotFound
+from hookgate.store.errors import Conflict, ConstraintViolated, NotFound
 from hookgate.store.pagination import Page, paginate
 from hookgate.store.tables import applications, inbound_dedupe, sources
 
@@ -30,7 +29,7 @@ if TYPE_CHECKING:
     from hookgate.store.database import Database
 
 #: Id prefix of sources.
-SOURCE = "src"
+SOURCE = ids.SOURCE
 
 UID_TAKEN = "A source with this uid already exists"
 
@@ -215,7 +214,7 @@ async def create(db: Database, fields: dict[str, Any], now_ms: int) -> Source:
     try:
         async with db.write(changes_config=True) as conn:
             await conn.execute(sources.insert().values(values))
-    except IntegrityError as exc:
+    except ConstraintViolated as exc:
         raise Conflict(UID_TAKEN) from exc
     return Source(**values)
 
@@ -240,7 +239,7 @@ async def upsert(
                     .values(**full, updated_at=now_ms)
                 )
                 return await find(conn, current.id), False
-    except IntegrityError as exc:
+    except ConstraintViolated as exc:
         raise Conflict(UID_TAKEN) from exc
     if ids.looks_like_id(ref, SOURCE):
         raise NotFound("Source")

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Response
-from sqlalchemy import text
 
 from hookgate.api.deps import Services, services
 from hookgate.api.errors import ApiError
 from hookgate.api.routing import JsonRoute
+from hookgate.store.errors import StoreError
 
 router = APIRouter(prefix="/api/v1/health", tags=["Health"], route_class=JsonRoute)
 
@@ -15,9 +15,8 @@ router = APIRouter(prefix="/api/v1/health", tags=["Health"], route_class=JsonRou
 @router.api_route("", methods=["GET", "HEAD"], status_code=204)
 async def health(svc: Services = Depends(services)) -> Response:
     try:
-        async with svc.db.read() as conn:
-            await conn.execute(text("SELECT 1"))
-    except Exception as exc:
+        await svc.db.ping()
+    except StoreError as exc:
         raise ApiError(503, "database unreachable") from exc
     return Response(status_code=204)
 

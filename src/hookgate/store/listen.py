@@ -1,9 +1,11 @@
 """Waking idle workers: PostgreSQL ``LISTEN/NOTIFY`` on one channel.
 
 API processes that do not deliver themselves ``NOTIFY`` the channel when they
-commit new deliveries (see ``store.accept``); every worker ``LISTEN``s and
-claims at once instead of waiting for its next poll. The poll stays as the
+commit new deliveries (``Dialect.notify_workers``); every worker ``LISTEN``s
+and claims at once instead of waiting for its next poll. The poll stays as the
 fallback, so a lost notification only costs one poll interval.
+``Database.delivery_listener`` gives one on PostgreSQL (SQLite has no other
+processes to hear from).
 """
 
 from __future__ import annotations
@@ -15,26 +17,21 @@ from collections.abc import Callable
 from typing import Any
 
 import asyncpg
-from sqlalchemy.engine import make_url
 
-from hookgate.store.database import NOTIFY_CHANNEL
+from hookgate.store.dialect import NOTIFY_CHANNEL, listen_dsn
 
 log = logging.getLogger(__name__)
 
 _MAX_BACKOFF_S = 30.0
 
 
-def asyncpg_dsn(sqlalchemy_url: str) -> str:
-    """The plain ``postgresql://`` DSN asyncpg accepts for a SQLAlchemy URL."""
-    url = make_url(sqlalchemy_url).set(drivername="postgresql")
-    return url.render_as_string(hide_password=False)
-
-
-class PgWakeup:
-    """Keeps one connection listening on the channel; reconnects with back-off."""
+class DeliveryListener:
+    """Keeps one connection listening on the channel, calling ``on_wake`` for
+    every notification (and once after each (re)connection); reconnects with
+    back-off."""
 
     def __init__(self, sqlalchemy_url: str, on_wake: Callable[[], None]) -> None:
-        self._dsn = asyncpg_dsn(sqlalchemy_url)
+        self._dsn = listen_dsn(sqlalchemy_url)
         self._on_wake = on_wake
         self._task: asyncio.Task[None] | None = None
 

@@ -1,0 +1,170 @@
+"""Where SQLite and PostgreSQL differ, and nowhere else.
+
+==========================  ==============================  ==============================
+                            SQLite (embedded default)       PostgreSQL (scale-out)
+==========================  ==============================  ==============================
+processes using the store   one (``single_process``)        any number
+writers                     one at a time, serialised in    concurrent
+                            process, ``BEGIN IMMEDIATE``
+claiming rows               the write lock excludes other   ``FOR UPDATE SKIP LOCKED``
+                            claimers                        (``skip_locked``)
+serialising claims          the write lock                  advisory lock
+                                                            (``serialise_claims``)
+waking other workers        nothing to wake                 ``NOTIFY`` / ``LISTEN``
+                                                            (``notify_workers``,
+                                                            ``listen_dsn``)
+``INSERT ... ON CONFLICT``  ``sqlite.insert``               ``postgresql.insert``
+JSON array contains         ``json_each``                   ``jsonb @>``
+bound values per statement  ``max_params`` (900 of 999)     ``max_params`` (30,000)
+compound ``SELECT`` arms    ``max_compound_selects`` (400   ``max_compound_selects``
+                            of 500)
+==========================  ==============================  ==============================
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Select, Table, event, exists, func, literal, select, text
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.sql.dml import Insert
+
+#: PostgreSQL channel notified when deliveries are committed for workers.
+NOTIFY_CHANNEL = "hookgate_deliveries"
+
+#: Arbitrary key of the advisory lock that serialises claims (PostgreSQL).
+CLAIM_LOCK_KEY = 0x686F6F6B  # "hook"
+
+
+class Dialect:
+    """What a store needs to know about its database; one subclass per dialect."""
+
+    name: str
+    #: Only this process uses the database (the embedded mode holds a lock
+    #: file to guarantee it): writes are serialised here, in-process caches
+    #: stay exact, and leases left by a crash can be taken back at start.
+    single_process: bool
+    #: Bound values one statement may carry (chunk longer ``IN`` lists).
+    max_params: int
+    #: Arms one ``UNION ALL`` may have.
+    max_compound_selects: int
+
+    def engine_options(self, *, pool_size: int, statement_timeout_ms: int) -> dict[str, Any]:
+        """Keyword arguments for ``create_async_engine``."""
+        raise NotImplementedError
+
+    def configure(self, engine: AsyncEngine, *, sqlite_synchronous: str) -> None:
+        """Set up every connection ``engine`` opens."""
+
+    def insert_ignoring_conflicts(self, table: Table) -> Insert:
+        """``INSERT ... ON CONFLICT DO NOTHING`` into ``table``."""
+        raise NotImplementedError
+
+    def skip_locked(self, query: Select[Any]) -> Select[Any]:
+        """Lock the selected rows, skipping rows other transactions hold."""
+        return query
+
+    async def serialise_claims(self, conn: AsyncConnection) -> None:
+        """Make concurrent claiming transactions take turns (so that each sees
+        the leases the previous one set when it counts)."""
+
+    async def notify_workers(self, conn: AsyncConnection) -> None:
+        """Wake listening workers in other processes when ``conn``'s
+        transaction commits."""
+
+    def json_array_contains(self, column: Any, value: str) -> Any:
+        """SQL condition: the JSON array in ``column`` contains ``value``."""
+        raise NotImplementedError
+
+
+class SqliteDialect(Dialect):
+    name = "sqlite"
+    single_process = True
+    max_params = 900
+    max_compound_selects = 400
+
+    def engine_options(self, *, pool_size: int, statement_timeout_ms: int) -> dict[str, Any]:
+        return {"hide_parameters": True}
+
+    def configure(self, engine: AsyncEngine, *, sqlite_synchronous: str) -> None:
+        synchronous = sqlite_synchronous.upper()
+
+        @event.listens_for(engine.sync_engine, "connect")
+        def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+            # Transactions are begun by ``_on_begin`` below, not by the driver.
+            dbapi_connection.isolation_level = None
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute(f"PRAGMA synchronous={synchronous}")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA busy_timeout=10000")
+            cursor.close()
+
+        @event.listens_for(engine.sync_engine, "begin")
+        def _on_begin(conn: Any) -> None:
+            # Write transactions take SQLite's write lock up front, so that what
+            # they read (leases, counts) cannot change before they write, even
+            # with another process on the same file; reads stay deferred.
+            immediate = conn.get_execution_options().get("hookgate_immediate", False)
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+    def insert_ignoring_conflicts(self, table: Table) -> Insert:
+        return sqlite.insert(table).on_conflict_do_nothing()
+
+    def json_array_contains(self, column: Any, value: str) -> Any:
+        each = func.json_each(column).table_valued("value")
+        return exists(select(literal(1)).select_from(each).where(each.c.value == value))
+
+
+class PostgresDialect(Dialect):
+    name = "postgresql"
+    single_process = False
+    # asyncpg allows 32,767 bound values per statement.
+    max_params = 30_000
+    max_compound_selects = 1_000
+
+    def engine_options(self, *, pool_size: int, statement_timeout_ms: int) -> dict[str, Any]:
+        options: dict[str, Any] = {
+            "hide_parameters": True,
+            "pool_size": pool_size,
+            "max_overflow": pool_size,
+            "pool_pre_ping": True,
+        }
+        if statement_timeout_ms:
+            options["connect_args"] = {
+                "server_settings": {"statement_timeout": str(statement_timeout_ms)}
+            }
+        return options
+
+    def insert_ignoring_conflicts(self, table: Table) -> Insert:
+        return postgresql.insert(table).on_conflict_do_nothing()
+
+    def skip_locked(self, query: Select[Any]) -> Select[Any]:
+        return query.with_for_update(skip_locked=True)
+
+    async def serialise_claims(self, conn: AsyncConnection) -> None:
+        await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": CLAIM_LOCK_KEY})
+
+    async def notify_workers(self, conn: AsyncConnection) -> None:
+        await conn.execute(text(f"NOTIFY {NOTIFY_CHANNEL}"))
+
+    def json_array_contains(self, column: Any, value: str) -> Any:
+        return column.cast(postgresql.JSONB).contains([value])
+
+
+def dialect_for(url: str) -> Dialect:
+    """The dialect of a SQLAlchemy database URL."""
+    return SqliteDialect() if url.startswith("sqlite") else PostgresDialect()
+
+
+def listen_dsn(sqlalchemy_url: str) -> str:
+    """The plain ``postgresql://`` DSN asyncpg accepts for a SQLAlchemy URL."""
+    url = make_url(sqlalchemy_url).set(drivername="postgresql")
+    return url.render_as_string(hide_password=False)
+
+
+def display_url(url: str) -> str:
+    """A database URL without its password, for messages and logs."""
+    return make_url(url).render_as_string(hide_password=True)
