@@ -30,6 +30,7 @@ transaction.
 from __future__ import annotations
 
 import json
+import logging
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -50,7 +51,10 @@ from hookgate.store import inbound_requests
 from hookgate.store.inbound_requests import InboundRequest
 from hookgate.store.sources import Source
 
+log = logging.getLogger(__name__)
+
 _CODE_WORDS = re.compile(r"(?<!^)(?=[A-Z])")
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 @dataclass(frozen=True)
@@ -183,34 +187,73 @@ async def accept(
     and, if accepted, the message forwarding it (one transaction: see
     ``Recorder``), and return the answer. ``now`` is the time in seconds;
     ``public_base`` the externally visible base URL of the server, if
-    configured."""
+    configured.
+
+    A request that fails in any unexpected way (a bug, or a value the
+    database refuses) is still stored, as refused with the kind of failure,
+    and answered 500 ``internal_error`` without details; only when even that
+    cannot be stored (the database is down) does the error propagate."""
+    try:
+        decided = _decide(source, options, http, now, public_base)
+    except Exception as exc:
+        log.exception("processing a request for source %s failed", source.id)
+        return await _refuse_internal(recorder, source, http, now, exc)
+    if isinstance(decided, Refusal):
+        return await refuse(recorder, source, http, decided, now)
+    record, answer = decided
+    forward = forward_item(source, record)
     window_ms = options.dedupe_window_seconds * 1000
+    try:
+        await recorder.record(record, dedupe_window_ms=window_ms, forward=forward)
+    except Exception as exc:
+        log.error("storing a request for source %s failed (%s)", source.id, type(exc).__name__)
+        return await _refuse_internal(recorder, source, http, now, exc)
+    return answer
+
+
+def _decide(
+    source: Source, options: SourceOptions, http: HttpRequest, now: float, public_base: str | None
+) -> Refusal | tuple[InboundRequest, Reply]:
+    """The refusal of ``http``, or the request to store and the answer to
+    give once it is stored (CPU only: no I/O)."""
     if source.scheme == NO_SCHEME:
         try:
             event = _locate_event(options, None, http)
         except MalformedBody as exc:
-            return await refuse(recorder, source, http, Refusal(400, _code(exc), str(exc)), now)
+            return Refusal(400, _code(exc), str(exc))
         record = _record(source, http, now, verified=False, rejection=None, event=event)
-        await recorder.record(
-            record, dedupe_window_ms=window_ms, forward=forward_item(source, record)
-        )
-        return _configured(options)
+        return record, _configured(options)
     try:
         verified = _verify(source, options, http, now, public_base)
         event = _locate_event(options, verified, http)
     except (MissingHeader, MalformedHeader, MalformedBody) as exc:
-        return await refuse(recorder, source, http, Refusal(400, _code(exc), str(exc)), now)
+        return Refusal(400, _code(exc), str(exc))
     except VerificationError as exc:
-        return await refuse(recorder, source, http, Refusal(401, _code(exc), str(exc)), now)
+        return Refusal(401, _code(exc), str(exc))
     except ValueError as exc:
-        refusal = Refusal(500, "source_misconfigured", f"source configuration error: {exc}")
-        return await refuse(recorder, source, http, refusal, now)
+        return Refusal(500, "source_misconfigured", f"source configuration error: {exc}")
     record = _record(source, http, now, verified=True, rejection=None, event=event)
-    await recorder.record(record, dedupe_window_ms=window_ms, forward=forward_item(source, record))
     challenge = _slack_challenge(verified, http.body)
     if challenge is not None:
-        return Reply(200, json.dumps({"challenge": challenge}).encode())
-    return _configured(options)
+        return record, Reply(200, json.dumps({"challenge": challenge}).encode())
+    return record, _configured(options)
+
+
+#: The answer to a request that failed unexpectedly (no internals in it).
+INTERNAL_ERROR = error_reply(
+    500, "internal_error", "the request could not be processed; it was recorded as refused"
+)
+
+
+async def _refuse_internal(
+    recorder: Recorder, source: Source, http: HttpRequest, now: float, exc: Exception
+) -> Reply:
+    """Store ``http`` as refused by an internal error (the exception's kind
+    is the reason; its text may hold internals) and answer 500."""
+    reason = f"internal error ({type(exc).__name__}); the request was not processed"
+    record = _record(source, http, now, verified=False, rejection=reason)
+    await recorder.record(record, dedupe_window_ms=0)
+    return INTERNAL_ERROR
 
 
 def _locate_event(
@@ -318,5 +361,8 @@ def _record(
 
 
 def _clip(value: str | None) -> str | None:
-    """Event ids/types fit their 256-character text columns (no NULs)."""
-    return None if value is None else value.replace("\x00", "")[:256] or None
+    """Event ids/types fit their 256-character text columns: no NULs, and
+    lone surrogates (which JSON escapes can carry) become U+FFFD."""
+    if value is None:
+        return None
+    return _LONE_SURROGATE.sub("\ufffd", value).replace("\x00", "")[:256] or None
