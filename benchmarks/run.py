@@ -27,13 +27,14 @@ import signal
 import sys
 import tempfile
 import time
-from collections.abc import Callable
-from contextlib import AbstractContextManager, nullcontext
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from benchmarks.neighbours import NeighboursResult, bench_neighbours
 from benchmarks.pg_phases import PgDatabase, PgDeliveryResult, bench_delivery_pg, migrated_database
 from benchmarks.phases import (
     AcceptResult,
@@ -53,7 +54,8 @@ DELIVERY_TARGET = 0.7
 ACCEPT_TARGET = 0.7
 INBOUND_TARGET = 0.7
 LATENCY_P99_TARGET_MS = 50.0
-PHASES = ("delivery", "accept", "inbound", "latency")
+NEIGHBOURS_TARGET = 0.9
+PHASES = ("delivery", "accept", "inbound", "latency", "neighbours")
 
 
 @dataclass(frozen=True)
@@ -69,10 +71,11 @@ class Plan:
     inbound_requests: int
     inbound_warmup: int
     inbound_rounds: int
+    neighbours_messages: int
 
 
-FULL = Plan(20_000, 10_000, 1_000, 3, 500.0, 10.0, 1.0, 20_000, 2_500, 250, 3)
-QUICK = Plan(20_000, 2_000, 300, 1, 500.0, 3.0, 0.5, 5_000, 1_500, 300, 1)
+FULL = Plan(20_000, 10_000, 1_000, 3, 500.0, 10.0, 1.0, 20_000, 2_500, 250, 3, 5_000)
+QUICK = Plan(20_000, 2_000, 300, 1, 500.0, 3.0, 0.5, 5_000, 1_500, 300, 1, 2_000)
 
 
 def _mark(ok: bool) -> str:
@@ -179,6 +182,21 @@ def report_latency(r: LatencyResult, where: str = "") -> list[str]:
     ]
 
 
+def report_neighbours(r: NeighboursResult, where: str = "") -> list[str]:
+    ok = r.ratio >= NEIGHBOURS_TARGET
+    tried = ", ".join(f"{k} {v:,}" for k, v in sorted(r.sick_requests.items()))
+    return [
+        f"neighbours{where}: healthy endpoints {r.with_sick.e2e_rps:,.0f} deliveries/s with "
+        f"{r.sick} misbehaving neighbours vs {r.alone.e2e_rps:,.0f}/s alone -> ratio "
+        f"{r.ratio:.2f} (target >= {NEIGHBOURS_TARGET}) [{_mark(ok)}]",
+        f"    {r.n:,} messages to {r.healthy} healthy endpoints (+ hang, slow drip, reset, 500, "
+        f"10 MB answer, refused); backlog drained by serve, spawn -> last healthy delivery; "
+        f"drain only (first -> last) ratio {r.drain_ratio:.2f} ({r.with_sick.drain_rps:,.0f}/s "
+        f"vs {r.alone.drain_rps:,.0f}/s)",
+        f"    requests the misbehaving receivers got: {tried or 'none'}",
+    ]
+
+
 class Pressure:
     """Share of wall time some task waited for a CPU (Linux PSI), as a noise gauge."""
 
@@ -205,12 +223,28 @@ def _database(
     return migrated_database(ctx, phase) if postgres else nullcontext()
 
 
+@contextmanager
+def _pg_url(database: AbstractContextManager[PgDatabase]) -> Iterator[str | None]:
+    with database as db:
+        yield db.url
+
+
 def _phase_runner(ctx: Context, plan: Plan, phase: str, postgres: bool) -> Callable[[], list[str]]:
     where = " (PostgreSQL)" if postgres else ""
     if phase == "delivery" and postgres:
         return lambda: report_delivery_pg(bench_delivery_pg(ctx, plan.pg_delivery_messages))
     if phase == "delivery":
         return lambda: report_delivery(bench_delivery(ctx, plan.delivery_messages))
+    if phase == "neighbours":
+        n = plan.neighbours_messages
+
+        def fresh_pg(label: str) -> AbstractContextManager[str | None]:
+            return _pg_url(migrated_database(ctx, label))
+
+        database = fresh_pg if postgres else None
+        return lambda: report_neighbours(
+            bench_neighbours(ctx, n, database) if database else bench_neighbours(ctx, n), where
+        )
 
     def on_database(
         bench: Callable[..., Any], args: tuple[Any, ...], report: Callable[[Any, str], list[str]]

@@ -381,7 +381,7 @@ async def test_a_send_that_always_crashes_ends_failed_after_the_schedule(
 async def test_per_endpoint_concurrency_cap_holds(
     make_dispatcher: MakeDispatcher, queue: FakeQueue, sender: FakeSender, clock: FakeClock
 ) -> None:
-    dispatcher = make_dispatcher(endpoint_concurrency=3)
+    dispatcher = make_dispatcher(endpoint_concurrency=3, endpoint_start_concurrency=3)
     endpoint = make_endpoint()
     sender.hold(endpoint.url)
     jobs = [make_job(endpoint) for _ in range(10)]
@@ -400,7 +400,7 @@ async def test_per_endpoint_concurrency_cap_holds(
 async def test_slow_endpoint_does_not_block_a_fast_one(
     make_dispatcher: MakeDispatcher, queue: FakeQueue, sender: FakeSender, clock: FakeClock
 ) -> None:
-    dispatcher = make_dispatcher(endpoint_concurrency=2)
+    dispatcher = make_dispatcher(endpoint_concurrency=2, endpoint_start_concurrency=2)
     slow, fast = make_endpoint(), make_endpoint()
     sender.hold(slow.url)
     slow_jobs = [make_job(slow) for _ in range(10)]
@@ -419,6 +419,78 @@ async def test_slow_endpoint_does_not_block_a_fast_one(
     await wait_until(lambda: dispatcher.held == 0, what="all results")
     assert sender.max_in_flight[slow.url] == 2
     assert all(queue.status(j.delivery_id) is DeliveryStatus.SUCCESS for j in slow_jobs)
+
+
+async def test_a_hanging_endpoint_ties_up_one_request_slot_not_its_whole_cap(
+    make_dispatcher: MakeDispatcher, queue: FakeQueue, sender: FakeSender, clock: FakeClock
+) -> None:
+    # Two hanging endpoints at full concurrency would take every slot.
+    dispatcher = make_dispatcher(endpoint_concurrency=4, max_in_flight=8)
+    hanging = [make_endpoint(), make_endpoint()]
+    healthy = make_endpoint()
+    for endpoint in hanging:
+        sender.hold(endpoint.url)
+    stuck = [make_job(ep) for ep in hanging for _ in range(10)]
+    healthy_jobs = [make_job(healthy) for _ in range(30)]
+
+    hand_over(dispatcher, queue, clock.ms, [*stuck, *healthy_jobs])
+    await wait_until(
+        lambda: all(queue.status(j.delivery_id) is DeliveryStatus.SUCCESS for j in healthy_jobs),
+        what="the healthy endpoint's deliveries",
+    )
+
+    assert [sender.in_flight[ep.url] for ep in hanging] == [1, 1]
+    # The healthy endpoint's concurrency grew with its successes, up to the cap.
+    assert sender.max_in_flight[healthy.url] == 4
+
+
+async def test_a_failure_drops_the_endpoint_back_to_one_request_at_a_time(
+    make_dispatcher: MakeDispatcher, queue: FakeQueue, sender: FakeSender, clock: FakeClock
+) -> None:
+    dispatcher = make_dispatcher(endpoint_concurrency=4)
+    endpoint = make_endpoint()
+    warm_up = [make_job(endpoint) for _ in range(20)]
+    hand_over(dispatcher, queue, clock.ms, warm_up)
+    await wait_until(lambda: dispatcher.held == 0, what="the warm-up deliveries")
+    assert sender.max_in_flight[endpoint.url] == 4
+
+    sender.script(endpoint.url, http_error(500))
+    failing = make_job(endpoint)
+    hand_over(dispatcher, queue, clock.ms, [failing])
+    await wait_until(lambda: dispatcher.held == 0, what="the failed attempt")
+    sender.hold(endpoint.url)
+    sender.max_in_flight.clear()
+    hand_over(dispatcher, queue, clock.ms, [make_job(endpoint) for _ in range(4)])
+    await wait_until(lambda: sender.in_flight[endpoint.url] == 1, what="one request")
+    await spin()
+
+    assert sender.max_in_flight[endpoint.url] == 1
+
+
+async def test_jobs_beyond_the_endpoint_hold_go_back_to_the_store_unsent(
+    make_dispatcher: MakeDispatcher, queue: FakeQueue, sender: FakeSender, clock: FakeClock
+) -> None:
+    dispatcher = make_dispatcher(endpoint_concurrency=2, endpoint_hold=3)
+    stuck, other = make_endpoint(), make_endpoint()
+    sender.hold(stuck.url)
+    stuck_jobs = [make_job(stuck) for _ in range(10)]
+    other_job = make_job(other)
+
+    hand_over(dispatcher, queue, clock.ms, [*stuck_jobs, other_job])
+    await wait_until(
+        lambda: queue.status(other_job.delivery_id) is DeliveryStatus.SUCCESS,
+        what="the other endpoint's delivery",
+    )
+    await wait_until(lambda: dispatcher.held == 3, what="the extra jobs to be handed back")
+
+    handed_back = [j for j in stuck_jobs if queue.results_for(j.delivery_id)]
+    assert len(handed_back) == 7
+    for job in handed_back:
+        [result] = queue.results_for(job.delivery_id)
+        assert (result.status, result.attempt) == (DeliveryStatus.PENDING, None)
+        assert result.next_attempt_at == clock.ms  # due again now, for a later claim
+        assert queue.deliveries[job.delivery_id].lease_until == 0
+    assert len(sender.sent_to(stuck.url)) == 1
 
 
 async def test_global_in_flight_cap_holds(
@@ -465,7 +537,7 @@ async def test_busy_workers_are_reused_instead_of_one_task_per_delivery(
             workers.append(coro.__qualname__)
         return asyncio.Task(coro, loop=loop, **kwargs)
 
-    dispatcher = make_dispatcher(endpoint_concurrency=2)
+    dispatcher = make_dispatcher(endpoint_concurrency=2, endpoint_start_concurrency=2)
     endpoint = make_endpoint()
     jobs = [make_job(endpoint) for _ in range(20)]
     loop.set_task_factory(factory)

@@ -4,8 +4,16 @@ Jobs arrive two ways: handed over by the accept path right after commit (no
 poll delay), or claimed from the store by the poll loop (retries, backlog,
 work left by a dead process). Each endpoint has its own lane with a
 concurrency cap; lanes take turns, so one slow endpoint never holds up the
-others. Every job this process holds keeps its lease renewed until its result
-is durably written. Each job in flight runs in a worker task, which goes on to
+others. A lane's concurrency starts at ``endpoint_start_concurrency`` and grows
+by one with each clean success up to the cap; any failure (timeout, refused,
+reset, error status, a body cut off by the deadline) drops it back to the
+start, so an endpoint that hangs or fails ties up one request slot, not its
+whole cap. A lane holds at most ``endpoint_hold`` jobs (queued and in flight);
+jobs handed over beyond that go back to the store, so a stuck endpoint cannot
+fill this process's room for held jobs and starve the others.
+
+Every job this process holds keeps its lease renewed until its result is
+durably written. Each job in flight runs in a worker task, which goes on to
 the next job allowed to start rather than ending, so a busy dispatcher does
 not create a task per delivery.
 """
@@ -34,6 +42,9 @@ from hookgate.store.records import AttemptRow, DeliveryResult, DeliveryStatus, J
 
 log = logging.getLogger(__name__)
 
+#: Endpoints whose concurrency a dispatcher remembers (see ``Dispatcher._windows``).
+_WINDOWS_KEPT = 10_000
+
 
 class DeliveryQueue(Protocol):
     """What the dispatcher needs from the store."""
@@ -51,6 +62,7 @@ class DeliveryQueue(Protocol):
 class DispatchSettings:
     retry_policy: RetryPolicy = field(default_factory=RetryPolicy)
     endpoint_concurrency: int = 32
+    endpoint_start_concurrency: int = 1
     max_in_flight: int = 1000
     max_held: int = 5000
     lease_seconds: float = 60.0
@@ -58,6 +70,8 @@ class DispatchSettings:
     claim_batch_size: int = 500
     request_timeout: float = 15.0
     slow_down_seconds: float = 5.0
+    #: Most jobs one endpoint's lane holds (queued plus in flight) in this process.
+    endpoint_hold: int = 64
 
 
 @dataclass(slots=True)
@@ -92,6 +106,10 @@ class Dispatcher:
         self._lanes: dict[str, _Lane] = {}
         self._ring: deque[str] = deque()
         self._in_flight = 0
+        # Each endpoint's current concurrency (see the module docstring); kept
+        # when its lane goes idle, so a failing endpoint does not restart at
+        # full concurrency. Emptied when it grows past _WINDOWS_KEPT entries.
+        self._windows: dict[str, int] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._results = ResultWriter(queue, self._forget, self._now_ms)
         self._wake = asyncio.Event()
@@ -123,6 +141,9 @@ class Dispatcher:
                 lane = self._lanes[job.endpoint.id] = _Lane()
             if lane.paused_until > self._clock():
                 self._postpone(job, lane)
+                continue
+            if lane.in_flight + len(lane.queue) >= self._settings.endpoint_hold:
+                self._give_back(job)
                 continue
             lane.queue.append(job)
             self._schedule(job.endpoint.id, lane)
@@ -180,11 +201,11 @@ class Dispatcher:
         """The next job, in turn between endpoints, that may start now (lane not
         paused and under its cap, ``max_in_flight`` not reached, not stopping),
         already counted as in flight; None if there is none."""
-        cap = self._settings.endpoint_concurrency
         while self._in_flight < self._settings.max_in_flight and self._ring and not self._stopping:
             endpoint_id = self._ring.popleft()
             lane = self._lanes[endpoint_id]
             lane.in_ring = False
+            cap = self._window(endpoint_id)
             if not lane.queue or lane.in_flight >= cap or lane.paused_until > self._clock():
                 continue
             job = lane.queue.popleft()
@@ -194,6 +215,22 @@ class Dispatcher:
                 self._schedule(endpoint_id, lane)
             return job, lane
         return None
+
+    def _window(self, endpoint_id: str) -> int:
+        """How many requests ``endpoint_id`` may have in flight now."""
+        return self._windows.get(endpoint_id, self._settings.endpoint_start_concurrency)
+
+    def _adjust_window(self, endpoint_id: str, clean_success: bool) -> None:
+        """Grow the endpoint's concurrency by one after a clean success, up to
+        the cap; drop it back to the start after anything else."""
+        settings = self._settings
+        if clean_success:
+            window = min(self._window(endpoint_id) + 1, settings.endpoint_concurrency)
+        else:
+            window = settings.endpoint_start_concurrency
+        if len(self._windows) >= _WINDOWS_KEPT and endpoint_id not in self._windows:
+            self._windows.clear()
+        self._windows[endpoint_id] = window
 
     def _finished(self, endpoint_id: str, lane: _Lane) -> None:
         """Bookkeeping after a job of ``lane`` stopped being in flight; whoever
@@ -213,6 +250,11 @@ class Dispatcher:
         while lane.queue:
             self._postpone(lane.queue.popleft(), lane)
         asyncio.get_running_loop().call_later(seconds, self._resume, endpoint_id)
+
+    def _give_back(self, job: Job) -> None:
+        """Hand ``job`` back to the store, due now, without an attempt: another
+        claim takes it when its endpoint has room."""
+        self._results.add(DeliveryResult(job, DeliveryStatus.PENDING, self._now_ms()))
 
     def _postpone(self, job: Job, lane: _Lane) -> None:
         """Hand ``job`` back, due when the lane's pause ends (no attempt made)."""
@@ -279,6 +321,7 @@ class Dispatcher:
             OutboundRequest(endpoint.url, headers, job.payload, self._settings.request_timeout)
         )
         job.attempt_count += 1
+        self._adjust_window(endpoint.id, result.succeeded and result.error_message is None)
         now_ms = self._now_ms()
         attempt = AttemptRow(
             id=ids.new_id(ids.ATTEMPT),

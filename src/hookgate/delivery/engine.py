@@ -26,6 +26,7 @@ def dispatch_settings(settings: Settings) -> DispatchSettings:
     return DispatchSettings(
         retry_policy=settings.retry_policy,
         endpoint_concurrency=settings.endpoint_concurrency,
+        endpoint_hold=2 * settings.endpoint_concurrency,
         max_in_flight=settings.max_in_flight,
         max_held=max(settings.max_in_flight * 5, settings.claim_batch_size * 2),
         lease_seconds=settings.lease_seconds,
