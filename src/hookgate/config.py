@@ -77,6 +77,15 @@ class Settings(BaseSettings):
 
     # Accept path.
     max_payload_bytes: int = Field(1024 * 1024, ge=1)
+
+    # Request heads, on every route (``api.http_limits``).
+    max_header_bytes: int = Field(
+        64 * 1024, ge=1024, description="Request line plus headers; longer heads get 431"
+    )
+    max_headers: int = Field(100, ge=1, description="Header lines; more get 431")
+    header_timeout: float = Field(
+        15.0, gt=0, description="Seconds to send the request head; slower clients get 408"
+    )
     accept_batch_size: int = Field(1000, ge=1)
     sqlite_synchronous: str = Field("FULL", pattern="^(?i:OFF|NORMAL|FULL|EXTRA)$")
 

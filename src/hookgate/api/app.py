@@ -5,14 +5,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 from fastapi import FastAPI
 from starlette.routing import Route
 
 from hookgate.api import errors
-from hookgate.api.auth import TokenChecker
+from hookgate.api.auth import AdminToken, ApiTokens, RequireToken, TokenChecker
 from hookgate.api.deps import Services, now_ms
+from hookgate.api.limits import BodyLimit
 from hookgate.api.responses import JsonResponse
 from hookgate.api.routes import (
     applications,
@@ -27,9 +28,11 @@ from hookgate.api.routes import (
 )
 from hookgate.config import Settings
 from hookgate.delivery.engine import Engine
+from hookgate.inbound.config import MAX_BODY_LIMIT
 from hookgate.inbound.recorder import Recorder
 from hookgate.store import idempotency, inbound_requests, retention
 from hookgate.store.database import Database, open_database
+from hookgate.store.tokens import Revocations
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +48,9 @@ def create_app(settings: Settings, *, run_worker: bool = True) -> FastAPI:
         await db.wait_until_ready()
         engine = Engine(settings, db, run_worker=run_worker)
         await engine.start(sole_process=db.single_process)
-        tokens = TokenChecker(db, settings.admin_token)
+        revocations = Revocations(db)
+        await revocations.start()
+        tokens = TokenChecker([AdminToken(settings.admin_token), ApiTokens(db, revocations)])
         recorder = Recorder(db, engine)
         app.state.services = Services(settings, db, engine, tokens, recorder)
         maintenance = asyncio.create_task(_maintain(db, settings))
@@ -56,6 +61,7 @@ def create_app(settings: Settings, *, run_worker: bool = True) -> FastAPI:
             with contextlib.suppress(asyncio.CancelledError):
                 await maintenance
             await recorder.drain()
+            await revocations.stop()
             await engine.stop()
             await db.dispose()
 
@@ -66,6 +72,10 @@ def create_app(settings: Settings, *, run_worker: bool = True) -> FastAPI:
         lifespan=lifespan,
     )
     errors.install(app)
+    # Outermost last: the token is checked before the body limit applies,
+    # and both before any route reads a byte of the body.
+    app.add_middleware(BodyLimit, limit_for=body_limit_for(settings))
+    app.add_middleware(RequireToken)
     # The hot paths first, as plain routes (see ``create_message_fast``).
     app.router.routes.append(
         Route("/api/v1/app/{app_id}/msg", messages.create_message_fast, methods=["POST"])
@@ -83,6 +93,23 @@ def create_app(settings: Settings, *, run_worker: bool = True) -> FastAPI:
     ):
         app.include_router(module.router)
     return app
+
+
+#: Room for the JSON envelope around the largest accepted message payload.
+_ENVELOPE_BYTES = 64 * 1024
+
+
+def body_limit_for(settings: Settings) -> Callable[[str], int]:
+    """The body limit of each path: ``/in/{source}`` starts at the largest
+    ``maxBodyBytes`` a source may have and lowers it to its source's own
+    before reading; everything else gets ``HOOKGATE_MAX_PAYLOAD_BYTES`` plus
+    room for the JSON around a payload."""
+    api_limit = settings.max_payload_bytes + _ENVELOPE_BYTES
+
+    def limit_for(path: str) -> int:
+        return MAX_BODY_LIMIT if path.startswith("/in/") else api_limit
+
+    return limit_for
 
 
 async def _maintain(db: Database, settings: Settings) -> None:

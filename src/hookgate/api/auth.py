@@ -1,56 +1,168 @@
-"""Bearer-token authentication for the management API.
+"""Authentication of the management API, decided before any body is read.
 
-Tokens are stored hashed; valid ones are cached briefly in memory so that the
-hot path (message creation) does not pay a database read per request.
+``RequireToken`` is ASGI middleware in front of every route. For a path
+under ``/api/`` or ``/ingest/api/`` (except the health checks) it reads the
+``Authorization: Bearer <token>`` header and asks the ``TokenChecker`` who
+the request is: on failure it answers 401 itself, without the application
+running (FastAPI parses a body before it runs any dependency, so a check in a
+dependency would come too late); on success it puts the ``Principal`` in the
+scope, where routes find it with ``principal_of``.
+
+Each kind of token is a ``TokenKind``: the operator's ``HOOKGATE_ADMIN_TOKEN``
+(``AdminToken``) and the stored API tokens (``ApiTokens``). A new kind, such
+as a consumer-portal token scoped to one application, is one more
+``TokenKind`` returning a ``Principal`` with its ``app_id``.
+
+Stored tokens are cached once found valid, so the hot path (message
+creation) pays no database read per request; a revocation empties the cache
+at once, in every process (``store.tokens.Revocations``).
 """
 
 from __future__ import annotations
 
 import hmac
-import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
 
-from fastapi import Request
+from starlette.requests import HTTPConnection
+from starlette.types import ASGIApp, Receive, Scope, Send
 
-from hookgate.api.errors import ApiError
+from hookgate.api.errors import ApiError, error_response
 from hookgate.store import tokens
 from hookgate.store.database import Database
+from hookgate.store.tokens import Revocations
 
-_CACHE_SECONDS = 30.0
+_PRINCIPAL_KEY = "hookgate.principal"
+_PROTECTED = ("/api/", "/ingest/api/")
+_PUBLIC = ("/api/v1/health/",)
+_MAX_CACHED = 10_000
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """Who a request is authenticated as."""
+
+    #: The stored token's id; None for the operator's admin token.
+    token_id: str | None
+    #: The one application this principal may act on; None for all of them.
+    app_id: str | None = None
+
+
+class Unauthenticated(Exception):
+    """The request proves no identity; the message says why (never the token)."""
+
+
+class TokenKind(Protocol):
+    """One kind of bearer token."""
+
+    async def identify(self, token: str) -> Principal | None:
+        """The principal ``token`` proves, or None if it proves nothing."""
+
+
+class AdminToken:
+    """The operator's ``HOOKGATE_ADMIN_TOKEN``, if configured."""
+
+    def __init__(self, token: str | None) -> None:
+        self._token = None if token is None else token.encode("utf-8", "surrogateescape")
+
+    async def identify(self, token: str) -> Principal | None:
+        # Bytes, not str: compare_digest refuses non-ASCII text.
+        presented = token.encode("utf-8", "surrogateescape")
+        if self._token is not None and hmac.compare_digest(presented, self._token):
+            return Principal(token_id=None)
+        return None
+
+
+class ApiTokens:
+    """Stored API tokens, cached while the revocation generation stays the same."""
+
+    def __init__(self, db: Database, revocations: Revocations) -> None:
+        self._db = db
+        self._revocations = revocations
+        self._cached: dict[str, Principal] = {}
+        self._cached_generation: object | None = None
+
+    async def identify(self, token: str) -> Principal | None:
+        generation = self._revocations.generation()
+        if generation is None or generation != self._cached_generation:
+            self._cached.clear()
+            self._cached_generation = generation
+        digest = tokens.hash_token(token)
+        cached = self._cached.get(digest)
+        if cached is not None:
+            return cached
+        token_id = await tokens.find(self._db, token)
+        if token_id is None:
+            return None
+        principal = Principal(token_id=token_id)
+        # Cache only what was read under the generation still current: a
+        # revocation during the read must not leave the token cached.
+        if generation is not None and generation == self._revocations.generation():
+            if len(self._cached) >= _MAX_CACHED:
+                self._cached.clear()
+            self._cached[digest] = principal
+        return principal
 
 
 class TokenChecker:
-    """Validates ``Authorization: Bearer <token>`` headers."""
+    """Turns an ``Authorization`` header into a ``Principal``."""
 
-    def __init__(self, db: Database, admin_token: str | None) -> None:
-        self._db = db
-        self._admin_token = admin_token
-        self._valid_until: dict[str, float] = {}
+    def __init__(self, kinds: Sequence[TokenKind]) -> None:
+        self._kinds = tuple(kinds)
 
-    async def check(self, request: Request) -> None:
-        header = request.headers.get("authorization")
-        if not header:
-            raise ApiError(401, "Missing Authorization header (expected 'Bearer <token>')")
-        scheme, _, token = header.partition(" ")
+    async def authenticate(self, authorization: str | None) -> Principal:
+        """The principal of a ``Bearer`` header; ``Unauthenticated`` if none."""
+        if not authorization:
+            raise Unauthenticated("Missing Authorization header (expected 'Bearer <token>')")
+        scheme, _, token = authorization.partition(" ")
         token = token.strip()
         if scheme.lower() != "bearer" or not token:
-            raise ApiError(401, "Malformed Authorization header (expected 'Bearer <token>')")
-        if not await self._is_valid(token):
-            raise ApiError(401, "Invalid token")
+            raise Unauthenticated("Malformed Authorization header (expected 'Bearer <token>')")
+        for kind in self._kinds:
+            principal = await kind.identify(token)
+            if principal is not None:
+                return principal
+        raise Unauthenticated("Invalid token")
 
-    async def _is_valid(self, token: str) -> bool:
-        # Bytes, not str: compare_digest refuses non-ASCII text (a 500).
-        presented = token.encode("utf-8", "surrogateescape")
-        if self._admin_token is not None and hmac.compare_digest(
-            presented, self._admin_token.encode("utf-8", "surrogateescape")
-        ):
-            return True
-        digest = tokens.hash_token(token)
-        now = time.monotonic()
-        if self._valid_until.get(digest, 0.0) > now:
-            return True
-        if await tokens.is_valid(self._db, token):
-            if len(self._valid_until) > 10_000:
-                self._valid_until.clear()
-            self._valid_until[digest] = now + _CACHE_SECONDS
-            return True
-        return False
+
+def needs_token(path: str) -> bool:
+    """Whether requests to ``path`` must be authenticated."""
+    return path.startswith(_PROTECTED) and not path.startswith(_PUBLIC)
+
+
+def principal_of(connection: HTTPConnection) -> Principal:
+    """Who the request was authenticated as by ``RequireToken`` (401 if the
+    request was not authenticated, which only a route outside the protected
+    paths can see)."""
+    principal: Principal | None = connection.scope.get(_PRINCIPAL_KEY)
+    if principal is None:
+        raise ApiError(401, "Missing Authorization header (expected 'Bearer <token>')")
+    return principal
+
+
+class RequireToken:
+    """ASGI middleware: authenticate protected paths before the app runs.
+
+    The ``TokenChecker`` is the one of the running app's services
+    (``app.state.services.tokens``), available once the lifespan started.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not needs_token(scope["path"]):
+            await self.app(scope, receive, send)
+            return
+        checker: TokenChecker = scope["app"].state.services.tokens
+        authorization = HTTPConnection(scope).headers.get("authorization")
+        try:
+            scope[_PRINCIPAL_KEY] = await checker.authenticate(authorization)
+        except Unauthenticated as exc:
+            response = error_response(401, str(exc))
+            # The body is never read; do not wait for the client to send it.
+            response.headers["connection"] = "close"
+            await response(scope, receive, send)
+            return
+        await self.app(scope, receive, send)

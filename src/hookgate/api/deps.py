@@ -12,7 +12,7 @@ from fastapi import Path, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 
 from hookgate.api import schemas as s
-from hookgate.api.auth import TokenChecker
+from hookgate.api.auth import TokenChecker, principal_of
 from hookgate.api.convert import to_ms
 from hookgate.api.schemas.base import NAME_PATTERN
 from hookgate.config import Settings
@@ -48,10 +48,10 @@ def services(request: Request) -> Services:
 
 
 async def authenticated(request: Request) -> Services:
-    """Dependency: the services, after checking the bearer token."""
-    svc = services(request)
-    await svc.tokens.check(request)
-    return svc
+    """Dependency: the services of a request ``api.auth.RequireToken``
+    authenticated (before its body was read)."""
+    principal_of(request)
+    return services(request)
 
 
 def ms_or_none(value: datetime | None) -> int | None:

@@ -1,6 +1,6 @@
 """Request handling shared by every API route: orjson body parsing, bounded
-in nesting depth (``core.jsondepth``), and a request size cap applied before
-the body is read."""
+in nesting depth (``core.jsondepth``). (Body sizes are bounded while they
+stream by ``api.limits``, tokens checked before by ``api.auth``.)"""
 
 from __future__ import annotations
 
@@ -15,23 +15,12 @@ from starlette.exceptions import HTTPException
 from hookgate.api.errors import ApiError
 from hookgate.core.jsondepth import JsonTooDeep, check_depth
 
-#: Room for the JSON envelope around the largest accepted payload.
-_ENVELOPE_BYTES = 64 * 1024
-
 
 def refuse_nul_in_url(request: Request) -> None:
     """Answer 400 for a NUL character in the path or query: no id, uid or
     filter value can contain one, and no database text can hold one."""
     if "\x00" in request.url.path or b"%00" in request.scope.get("query_string", b""):
         raise ApiError(400, "URLs may not contain NUL characters (%00)")
-
-
-def refuse_oversized(request: Request) -> None:
-    """Answer 413 before reading a body whose declared size is over the limit."""
-    limit = request.app.state.services.settings.max_payload_bytes + _ENVELOPE_BYTES
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise ApiError(413, f"request body is {declared} bytes; the limit is {limit}")
 
 
 def parse_json_body(body: bytes) -> Any:
@@ -64,7 +53,6 @@ class JsonRoute(APIRoute):
 
         async def handle(request: Request) -> Response:
             refuse_nul_in_url(request)
-            refuse_oversized(request)
             return await handler(JsonRequest(request.scope, request.receive))
 
         return handle

@@ -91,6 +91,7 @@ def serve(
 
     from hookgate.api.app import create_app
     from hookgate.api.forwarded import ForwardedHeaders
+    from hookgate.api.http_limits import bounded_protocol
 
     try:
         uvicorn.run(
@@ -99,6 +100,11 @@ def serve(
             port=settings.port,
             # ``ForwardedHeaders`` applies them, leaving ``/in`` to each source.
             proxy_headers=False,
+            http=bounded_protocol(
+                max_head_bytes=settings.max_header_bytes,
+                max_headers=settings.max_headers,
+                head_timeout=settings.header_timeout,
+            ),
             log_level="warning",
             access_log=False,
             timeout_graceful_shutdown=15,

@@ -18,6 +18,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from hookgate.api.deps import services
+from hookgate.api.limits import BodyTooLarge, set_body_limit
 from hookgate.api.routing import refuse_nul_in_url
 from hookgate.inbound import accept
 from hookgate.inbound.accept import HttpRequest
@@ -77,13 +78,13 @@ async def receive(request: Request) -> Response:
 
 
 async def _read_capped(request: Request, cap: int) -> bytes | None:
-    """The whole body, or None as soon as it is longer than ``cap`` bytes."""
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > cap:
-            return None
-    return bytes(body)
+    """The whole body, or None as soon as it is longer than ``cap`` bytes
+    (counted while it streams, by ``api.limits``)."""
+    set_body_limit(request.scope, cap)
+    try:
+        return await request.body()
+    except BodyTooLarge:
+        return None
 
 
 def _send(reply: accept.Reply) -> Response:

@@ -12,6 +12,7 @@ from pydantic import ValidationError
 
 from hookgate.api import convert
 from hookgate.api import schemas as s
+from hookgate.api.auth import principal_of
 from hookgate.api.deps import (
     Paging,
     Services,
@@ -23,7 +24,7 @@ from hookgate.api.deps import (
 )
 from hookgate.api.errors import ApiError, validation_response
 from hookgate.api.responses import JsonResponse
-from hookgate.api.routing import JsonRoute, parse_json_body, refuse_oversized
+from hookgate.api.routing import JsonRoute, parse_json_body
 from hookgate.store import messages
 from hookgate.store.accept import AcceptItem, AcceptStatus
 from hookgate.store.messages import ListFilter
@@ -51,9 +52,8 @@ async def create_message_fast(request: Request) -> Response:
     dependency solving; it answers exactly as the documented route above
     (same validation, same error shapes).
     """
+    principal_of(request)  # authenticated by ``api.auth.RequireToken``
     svc = services(request)
-    await svc.tokens.check(request)
-    refuse_oversized(request)
     try:
         data = parse_json_body(await request.body())
     except orjson.JSONDecodeError as exc:

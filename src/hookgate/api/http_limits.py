@@ -1,0 +1,146 @@
+"""Request heads (request line and headers) bounded in size, count and time.
+
+uvicorn's default parser (httptools) sets no limit: a 100 MB header or
+100,000 headers reach the application, and a client that sends its headers
+one byte a minute holds a connection forever (uvicorn's only timeout is the
+keep-alive between requests). Its pure-Python parser (h11) bounds the head's
+bytes (``h11_max_incomplete_event_size``, answered 400) but not its count
+or time, and is several times slower.
+
+``BoundedHttpToolsProtocol`` is uvicorn's httptools protocol with three
+limits, checked while the head arrives, before any application runs:
+
+- ``max_head_bytes``: a head longer than this is answered 431 and the
+  connection closed (counted per received chunk, so the parser never holds
+  more than the limit plus one chunk);
+- ``max_headers``: more header lines than this, 431 likewise;
+- ``head_timeout``: a head not complete this many seconds after its first
+  byte (or after the connection opened) is answered 408 and closed.
+
+``bounded_protocol`` makes the class for a set of limits; pass it as
+uvicorn's ``http`` option.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import http
+from typing import Any
+
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+
+class _HeadRefused(Exception):
+    """Raised inside a parser callback to stop parsing a refused head."""
+
+
+class BoundedHttpToolsProtocol(HttpToolsProtocol):
+    """uvicorn's httptools protocol, refusing heads over the class's limits."""
+
+    max_head_bytes = 64 * 1024
+    max_headers = 100
+    head_timeout = 15.0
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        #: Bytes of the current head received so far (only while in a head).
+        self._head_bytes = 0
+        self._in_head = True
+        self._header_count = 0
+        self._head_timer: asyncio.TimerHandle | None = None
+        #: The answer to send instead of uvicorn's 400, once a limit is hit.
+        self._refusal: tuple[int, str] | None = None
+
+    # -- uvicorn's hooks --
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._start_head_timer()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._stop_head_timer()
+        super().connection_lost(exc)
+
+    def data_received(self, data: bytes) -> None:
+        super().data_received(data)
+        # Still inside a head after parsing: all of ``data`` was head bytes.
+        if self._in_head and self._refusal is None and not self.transport.is_closing():
+            self._head_bytes += len(data)
+            if self._head_bytes > self.max_head_bytes:
+                self._refuse(431, f"request headers are over {self.max_head_bytes} bytes")
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        self._in_head = True
+        self._head_bytes = 0
+        self._header_count = 0
+        if self._head_timer is None:
+            self._start_head_timer()
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self._header_count += 1
+        if self._header_count > self.max_headers:
+            self._refusal = (431, f"more than {self.max_headers} request headers")
+            raise _HeadRefused  # httptools stops; uvicorn calls send_400_response
+        super().on_header(name, value)
+
+    def on_headers_complete(self) -> None:
+        self._in_head = False
+        self._stop_head_timer()
+        super().on_headers_complete()
+
+    def send_400_response(self, msg: str) -> None:
+        if self._refusal is None:
+            super().send_400_response(msg)
+        else:
+            self._send_and_close(*self._refusal)
+
+    # -- the limits --
+
+    def _start_head_timer(self) -> None:
+        self._stop_head_timer()
+        self._head_timer = self.loop.call_later(self.head_timeout, self._head_timed_out)
+
+    def _stop_head_timer(self) -> None:
+        if self._head_timer is not None:
+            self._head_timer.cancel()
+            self._head_timer = None
+
+    def _head_timed_out(self) -> None:
+        self._head_timer = None
+        if self._in_head and not self.transport.is_closing():
+            self._refuse(408, f"request headers not received within {self.head_timeout:g} s")
+
+    def _refuse(self, status: int, message: str) -> None:
+        self._refusal = (status, message)
+        self._send_and_close(status, message)
+
+    def _send_and_close(self, status: int, message: str) -> None:
+        self._stop_head_timer()
+        if self.transport.is_closing():
+            return
+        body = message.encode("ascii")
+        reason = http.HTTPStatus(status).phrase
+        head = (
+            f"HTTP/1.1 {status} {reason}\r\n"
+            "content-type: text/plain; charset=utf-8\r\n"
+            f"content-length: {len(body)}\r\n"
+            "connection: close\r\n\r\n"
+        )
+        self.transport.write(head.encode("ascii") + body)
+        self.transport.close()
+
+
+def bounded_protocol(
+    *, max_head_bytes: int, max_headers: int, head_timeout: float
+) -> type[BoundedHttpToolsProtocol]:
+    """A ``BoundedHttpToolsProtocol`` class with these limits."""
+    return type(
+        "HookgateHttpProtocol",
+        (BoundedHttpToolsProtocol,),
+        {
+            "max_head_bytes": max_head_bytes,
+            "max_headers": max_headers,
+            "head_timeout": head_timeout,
+        },
+    )
