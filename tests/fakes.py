@@ -1,11 +1,9 @@
 """In-memory fakes for the delivery engine's two seams, plus small test helpers.
 
-- ``FakeQueue`` implements the dispatcher's ``DeliveryQueue`` protocol with the
-  same rules as ``SqlDeliveryQueue``: a delivery is due when it is pending,
-  ``next_attempt_at <= now`` and ``lease_until < now``; claiming leases it;
-  recording a result clears the lease; deliveries to a disabled endpoint are
-  failed when claimed. It counts every call so tests can assert on batching,
-  renewals and releases.
+- ``FakeQueue`` is the package's in-memory queue (``hookgate.testing``, which
+  keeps the store contract and is tested like the SQL queue) plus
+  instrumentation: it counts every call so tests can assert on batching,
+  renewals and releases, and can be made to fail.
 - ``FakeSender`` implements ``Sender``: scriptable per URL (a sequence of
   ``SendResult`` answers, then a default), with an optional gate per URL that
   holds requests in flight until opened. It records every ``OutboundRequest``
@@ -16,23 +14,16 @@
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import time
 from collections import Counter, deque
 from collections.abc import Callable, Collection, Sequence
-from dataclasses import dataclass, field
 
 from hookgate.core.outcome import ErrorKind, SendResult
 from hookgate.core.signing import generate_secret
 from hookgate.delivery.sender import OutboundRequest
-from hookgate.store.records import (
-    AttemptRow,
-    DeliveryResult,
-    DeliveryStatus,
-    Endpoint,
-    EndpointSecret,
-    Job,
-)
+from hookgate.store.errors import StoreRejected, StoreUnavailable
+from hookgate.store.records import DeliveryResult, Endpoint, EndpointSecret, Job
+from hookgate.testing import InMemoryDeliveryQueue
 
 # -- clock and waiting ------------------------------------------------------------
 
@@ -125,49 +116,34 @@ def http_error(status: int, *, retry_after: float | None = None) -> SendResult:
 # -- queue --------------------------------------------------------------------------
 
 
-@dataclass(slots=True)
-class FakeDelivery:
-    """One row of the fake ``deliveries`` table."""
-
-    job: Job
-    status: DeliveryStatus = DeliveryStatus.PENDING
-    next_attempt_at: int = 0
-    lease_until: int = 0
-    attempt_count: int = 0
-
-
-@dataclass
-class FakeQueue:
-    """An in-memory ``DeliveryQueue`` following ``SqlDeliveryQueue``'s rules.
+class FakeQueue(InMemoryDeliveryQueue):
+    """``hookgate.testing.InMemoryDeliveryQueue`` with what dispatcher tests
+    watch and break: every call is counted, each call yields to the event loop
+    as real I/O would, and failures can be injected.
 
     ``record_gate``, when set, makes ``record_results`` wait for it (results stay
-    unwritten); ``fail_records`` makes that many next writes raise; a batch with
-    a delivery id in ``reject`` always raises (like a foreign key violation).
+    unwritten); ``fail_records`` makes that many next writes raise
+    ``StoreUnavailable``; a batch with a delivery id in ``reject`` raises
+    ``StoreRejected`` (like a foreign key violation).
     """
 
-    deliveries: dict[str, FakeDelivery] = field(default_factory=dict)
-    disabled_endpoints: set[str] = field(default_factory=set)
-    attempts: list[tuple[str, AttemptRow]] = field(default_factory=list)
-    results: list[DeliveryResult] = field(default_factory=list)
-    #: Size of each successful ``record_results`` call, in order.
-    record_calls: list[int] = field(default_factory=list)
-    claim_calls: int = 0
-    #: The ids passed to each ``renew_leases`` call, with the new lease.
-    renewals: list[tuple[frozenset[str], int]] = field(default_factory=list)
-    released: list[str] = field(default_factory=list)
-    record_gate: asyncio.Event | None = None
-    fail_records: int = 0
-    reject: set[str] = field(default_factory=set)
+    def __init__(self) -> None:
+        super().__init__()
+        #: Every result written, in order.
+        self.results: list[DeliveryResult] = []
+        #: Size of each successful ``record_results`` call, in order.
+        self.record_calls: list[int] = []
+        self.claim_calls = 0
+        #: The ids passed to each ``renew_leases`` call, with the new lease.
+        self.renewals: list[tuple[frozenset[str], int]] = []
+        self.released: list[str] = []
+        self.record_gate: asyncio.Event | None = None
+        self.fail_records = 0
+        self.reject: set[str] = set()
 
     def add(self, job: Job, *, next_attempt_at: int = 0, lease_until: int = 0) -> Job:
         """Insert a pending delivery for ``job`` (leased until ``lease_until``)."""
-        self.deliveries[job.delivery_id] = FakeDelivery(
-            job, DeliveryStatus.PENDING, next_attempt_at, lease_until, job.attempt_count
-        )
-        return job
-
-    def status(self, delivery_id: str) -> DeliveryStatus:
-        return self.deliveries[delivery_id].status
+        return self.enqueue(job, next_attempt_at=next_attempt_at, lease_until=lease_until)
 
     def results_for(self, delivery_id: str) -> list[DeliveryResult]:
         return [r for r in self.results if r.job.delivery_id == delivery_id]
@@ -175,25 +151,7 @@ class FakeQueue:
     async def claim_due(self, now_ms: int, limit: int, lease_until_ms: int) -> list[Job]:
         self.claim_calls += 1
         await asyncio.sleep(0)
-        due = sorted(
-            (
-                d
-                for d in self.deliveries.values()
-                if d.status is DeliveryStatus.PENDING
-                and d.next_attempt_at <= now_ms
-                and d.lease_until < now_ms
-            ),
-            key=lambda d: d.next_attempt_at,
-        )[:limit]
-        jobs = []
-        for d in due:
-            if d.job.endpoint.id in self.disabled_endpoints:
-                d.status, d.lease_until = DeliveryStatus.FAIL, 0
-                continue
-            d.lease_until = lease_until_ms
-            # A fresh Job, as the SQL queue builds one from the row.
-            jobs.append(dataclasses.replace(d.job, attempt_count=d.attempt_count))
-        return jobs
+        return await super().claim_due(now_ms, limit, lease_until_ms)
 
     async def record_results(self, results: Sequence[DeliveryResult], now_ms: int) -> None:
         if self.record_gate is not None:
@@ -201,35 +159,20 @@ class FakeQueue:
         await asyncio.sleep(0)
         if self.fail_records > 0:
             self.fail_records -= 1
-            raise ConnectionError("fake database is down")
+            raise StoreUnavailable("fake database is down")
         if self.reject.intersection(r.job.delivery_id for r in results):
-            raise ValueError("fake constraint violation")
+            raise StoreRejected("fake constraint violation")
+        await super().record_results(results, now_ms)
         self.record_calls.append(len(results))
-        for r in results:
-            self.results.append(r)
-            d = self.deliveries.get(r.job.delivery_id)
-            if d is None:
-                d = self.deliveries[r.job.delivery_id] = FakeDelivery(r.job)
-            d.status, d.next_attempt_at = r.status, r.next_attempt_at
-            d.attempt_count, d.lease_until = r.job.attempt_count, 0
-            if r.attempt is not None:
-                self.attempts.append((r.job.delivery_id, r.attempt))
-            if r.disable_endpoint:
-                self.disabled_endpoints.add(r.job.endpoint.id)
+        self.results.extend(results)
 
     async def renew_leases(self, delivery_ids: Collection[str], lease_until_ms: int) -> None:
         self.renewals.append((frozenset(delivery_ids), lease_until_ms))
-        self._set_lease(delivery_ids, lease_until_ms)
+        await super().renew_leases(delivery_ids, lease_until_ms)
 
     async def release(self, delivery_ids: Collection[str]) -> None:
         self.released.extend(delivery_ids)
-        self._set_lease(delivery_ids, 0)
-
-    def _set_lease(self, delivery_ids: Collection[str], lease_until_ms: int) -> None:
-        for delivery_id in delivery_ids:
-            d = self.deliveries.get(delivery_id)
-            if d is not None and d.status is DeliveryStatus.PENDING:
-                d.lease_until = lease_until_ms
+        await super().release(delivery_ids)
 
 
 # -- sender -------------------------------------------------------------------------

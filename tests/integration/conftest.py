@@ -9,13 +9,14 @@ PostgreSQL fails the test: it is never skipped.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import secrets
 import shutil
 from collections.abc import AsyncIterator, Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import pytest
 from sqlalchemy import event, select, text
@@ -24,6 +25,9 @@ from hookgate.store import applications, endpoints, rows
 from hookgate.store.database import Database
 from hookgate.store.records import Application, Delivery, Endpoint
 from hookgate.store.tables import deliveries
+
+if TYPE_CHECKING:
+    from tests.integration.queue_backends import QueueStore
 
 T = TypeVar("T")
 
@@ -121,13 +125,13 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-async def db_factory(
-    request: pytest.FixtureRequest, tmp_path: Path
+@contextlib.asynccontextmanager
+async def _fresh_store(
+    kind: str, request: pytest.FixtureRequest, tmp_path: Path
 ) -> AsyncIterator[Callable[[], Database]]:
-    """Opens ``Database`` objects (each with its own connection pool) on one
-    fresh store. Used directly by tests that need two pools."""
-    if request.param == "sqlite":
+    """Opens ``Database`` objects on one fresh ``kind`` store (``"sqlite"`` or
+    ``"postgresql"``), all closed (and the PostgreSQL schema dropped) on exit."""
+    if kind == "sqlite":
         template: Path = request.getfixturevalue("sqlite_template")
         shutil.copyfile(template, tmp_path / "t.db")
         url = f"sqlite+aiosqlite:///{tmp_path}/t.db"
@@ -138,9 +142,11 @@ async def db_factory(
             opened.append(db)
             return db
 
-        yield open_sqlite
-        for db in opened:
-            await db.dispose()
+        try:
+            yield open_sqlite
+        finally:
+            for db in opened:
+                await db.dispose()
         return
 
     schema = PgSchema()
@@ -158,6 +164,32 @@ async def db_factory(
         yield open_pg
     finally:
         await schema.drop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def db_factory(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> AsyncIterator[Callable[[], Database]]:
+    """Opens ``Database`` objects (each with its own connection pool) on one
+    fresh store. Used directly by tests that need two pools."""
+    async with _fresh_store(request.param, request, tmp_path) as factory:
+        yield factory
+
+
+@pytest.fixture(params=["memory", "sqlite", "postgresql"])
+async def queue_store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[QueueStore]:
+    """A fresh store for the delivery queue's behaviour suite: the in-memory
+    fake (``hookgate.testing``), SQLite or PostgreSQL, seeded and inspected
+    through ``tests.integration.queue_backends``."""
+    from tests.integration.queue_backends import MemoryQueueStore, SqlQueueStore
+
+    if request.param == "memory":
+        yield MemoryQueueStore()
+        return
+    async with _fresh_store(request.param, request, tmp_path) as factory:
+        db = factory()
+        await db.create_schema()
+        yield SqlQueueStore(db)
 
 
 @pytest.fixture

@@ -1,4 +1,6 @@
-"""Claiming across workers: per-endpoint caps and a fair share for every endpoint."""
+"""Claiming: per-endpoint caps and a fair share for every endpoint, on the
+in-memory fake, SQLite and PostgreSQL; across workers with their own
+connection pools on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -6,23 +8,22 @@ import asyncio
 from collections import Counter
 from collections.abc import Callable
 
-from sqlalchemy import func, select
-
 from hookgate.store.database import Database
 from hookgate.store.queue import SqlDeliveryQueue
 from hookgate.store.records import DeliveryStatus
-from hookgate.store.tables import attempts
-from tests.integration.conftest import NOW, all_deliveries, make_app, make_endpoint
+from tests.integration.conftest import NOW
+from tests.integration.queue_backends import QueueStore
 from tests.integration.test_store_queue import LEASE, result, seed
 
 
-async def test_a_backlog_on_one_endpoint_does_not_starve_another(db: Database) -> None:
-    busy, _ = await seed(db, 200, now_ms=NOW - 10_000)  # older: first in line by age
-    quiet_app = await make_app(db, uid="quiet")
-    quiet = await make_endpoint(db, quiet_app.id, url="https://quiet.example.com/in")
-    await seed(db, 3, endpoint=quiet, now_ms=NOW)
+async def test_a_backlog_on_one_endpoint_does_not_starve_another(
+    queue_store: QueueStore,
+) -> None:
+    busy, _ = await queue_store.seed(200, now_ms=NOW - 10_000)  # older: first in line by age
+    quiet = await queue_store.new_endpoint("https://quiet.example.com/in")
+    await queue_store.seed(3, endpoint=quiet, now_ms=NOW)
 
-    jobs = await SqlDeliveryQueue(db).claim_due(NOW + 1, 20, NOW + LEASE)
+    jobs = await queue_store.queue().claim_due(NOW + 1, 20, NOW + LEASE)
 
     by_endpoint = Counter(job.endpoint.id for job in jobs)
     assert len(jobs) == 20
@@ -30,9 +31,24 @@ async def test_a_backlog_on_one_endpoint_does_not_starve_another(db: Database) -
     assert by_endpoint[busy.id] == 17
 
 
-async def test_no_endpoint_gets_more_leased_deliveries_than_its_cap(db: Database) -> None:
-    endpoint, _ = await seed(db, 50)
-    queue = SqlDeliveryQueue(db, endpoint_cap=10)
+async def test_endpoints_take_turns_within_one_claim(queue_store: QueueStore) -> None:
+    """The first of every endpoint, then the second of every endpoint..."""
+    endpoints = [await queue_store.new_endpoint() for _ in range(3)]
+    for endpoint in endpoints:
+        await queue_store.seed(5, endpoint=endpoint)
+
+    jobs = await queue_store.queue().claim_due(NOW + 1, 7, NOW + LEASE)
+
+    rounds = [{job.endpoint.id for job in jobs[i : i + 3]} for i in (0, 3)]
+    assert rounds == [{ep.id for ep in endpoints}] * 2
+    assert Counter(job.endpoint.id for job in jobs).most_common(1)[0][1] == 3
+
+
+async def test_no_endpoint_gets_more_leased_deliveries_than_its_cap(
+    queue_store: QueueStore,
+) -> None:
+    endpoint, _ = await queue_store.seed(50)
+    queue = queue_store.queue(endpoint_cap=10)
 
     first = await queue.claim_due(NOW + 1, 100, NOW + LEASE)
     second = await queue.claim_due(NOW + 2, 100, NOW + LEASE)
@@ -48,17 +64,49 @@ async def test_no_endpoint_gets_more_leased_deliveries_than_its_cap(db: Database
     assert {job.endpoint.id for job in third} == {endpoint.id}
 
 
-async def test_expired_leases_free_their_slots(db: Database) -> None:
-    await seed(db, 20)
-    queue = SqlDeliveryQueue(db, endpoint_cap=5)
+async def test_the_cap_of_one_endpoint_leaves_room_for_the_others(
+    queue_store: QueueStore,
+) -> None:
+    capped, _ = await queue_store.seed(20)
+    other = await queue_store.new_endpoint("https://other.example.com/in")
+    await queue_store.seed(20, endpoint=other)
+    queue = queue_store.queue(endpoint_cap=4)
+
+    jobs = await queue.claim_due(NOW + 1, 100, NOW + LEASE)
+
+    assert Counter(job.endpoint.id for job in jobs) == {capped.id: 4, other.id: 4}
+
+
+async def test_expired_leases_free_their_slots(queue_store: QueueStore) -> None:
+    await queue_store.seed(20)
+    queue = queue_store.queue(endpoint_cap=5)
     assert len(await queue.claim_due(NOW + 1, 100, NOW + 1_000)) == 5
     # The worker holding them died: after the lease, another takes five.
     assert len(await queue.claim_due(NOW + 2_000, 100, NOW + 2_000 + LEASE)) == 5
 
 
-async def test_retries_not_yet_due_are_not_claimed(db: Database) -> None:
-    await seed(db, 5, now_ms=NOW + 60_000)
-    assert await SqlDeliveryQueue(db).claim_due(NOW, 100, NOW + LEASE) == []
+async def test_retries_not_yet_due_are_not_claimed(queue_store: QueueStore) -> None:
+    await queue_store.seed(5, now_ms=NOW + 60_000)
+    assert await queue_store.queue().claim_due(NOW, 100, NOW + LEASE) == []
+
+
+async def test_a_late_result_does_not_undo_a_finished_delivery(queue_store: QueueStore) -> None:
+    """A worker that stalled past its lease reports a failure after another
+    worker delivered: the attempt is logged, the delivery stays a success."""
+    await queue_store.seed(1)
+    queue = queue_store.queue()
+    (stalled,) = await queue.claim_due(NOW + 1, 1, NOW + 10)
+    (retaken,) = await queue.claim_due(NOW + 20, 1, NOW + 20 + LEASE)
+    await queue.record_results([result(retaken, DeliveryStatus.SUCCESS, NOW + 30)], NOW + 30)
+
+    await queue.record_results(
+        [result(stalled, DeliveryStatus.PENDING, NOW + 5_000, code=500)], NOW + 40
+    )
+
+    (delivery,) = (await queue_store.deliveries()).values()
+    assert (delivery.status, delivery.attempt_count) == (DeliveryStatus.SUCCESS, 1)
+    assert len(await queue_store.attempts()) == 2
+    assert await queue.claim_due(NOW + 5_000, 1, NOW + 5_000 + LEASE) == []
 
 
 async def test_concurrent_workers_share_the_cap(db_factory: Callable[[], Database]) -> None:
@@ -78,23 +126,3 @@ async def test_concurrent_workers_share_the_cap(db_factory: Callable[[], Databas
     claimed = [job.delivery_id for jobs in claims for job in jobs]
     assert len(claimed) == len(set(claimed))
     assert len(claimed) == 12
-
-
-async def test_a_late_result_does_not_undo_a_finished_delivery(db: Database) -> None:
-    """A worker that stalled past its lease reports a failure after another
-    worker delivered: the attempt is logged, the delivery stays a success."""
-    await seed(db, 1)
-    queue = SqlDeliveryQueue(db)
-    (stalled,) = await queue.claim_due(NOW + 1, 1, NOW + 10)
-    (retaken,) = await queue.claim_due(NOW + 20, 1, NOW + 20 + LEASE)
-    await queue.record_results([result(retaken, DeliveryStatus.SUCCESS, NOW + 30)], NOW + 30)
-
-    await queue.record_results(
-        [result(stalled, DeliveryStatus.PENDING, NOW + 5_000, code=500)], NOW + 40
-    )
-
-    (delivery,) = (await all_deliveries(db)).values()
-    assert delivery.status == DeliveryStatus.SUCCESS
-    async with db.read() as conn:
-        logged = (await conn.execute(select(func.count()).select_from(attempts))).scalar_one()
-    assert logged == 2

@@ -1,17 +1,16 @@
-"""SqlDeliveryQueue on SQLite and PostgreSQL: claiming, leases, results."""
+"""The delivery queue's contract (``store.contract.DeliveryQueue``): claiming,
+leases, results, release. The contract tests run on the in-memory fake, SQLite
+and PostgreSQL (the ``queue_store`` fixture); those that need a real database
+(two connection pools, management reads) run on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
 
-import pytest
-from sqlalchemy import update
-
 from hookgate.core import ids
 from hookgate.store import applications
 from hookgate.store import endpoints as endpoint_store
-from hookgate.store import messages as message_store
 from hookgate.store.accept import AcceptItem, accept_batch
 from hookgate.store.database import Database
 from hookgate.store.queue import SqlDeliveryQueue
@@ -22,14 +21,8 @@ from hookgate.store.records import (
     Endpoint,
     Job,
 )
-from hookgate.store.tables import deliveries, endpoints
-from tests.integration.conftest import (
-    NOW,
-    all_deliveries,
-    execute,
-    make_app,
-    make_endpoint,
-)
+from tests.integration.conftest import NOW, all_deliveries, make_app, make_endpoint
+from tests.integration.queue_backends import QueueStore
 
 LEASE = 60_000
 
@@ -64,27 +57,19 @@ def result(
     return DeliveryResult(job, status, next_at, attempt, disable_endpoint=disable)
 
 
+# -- the contract, on the fake, SQLite and PostgreSQL ---------------------------------------
+
+
 async def test_claim_due_returns_due_unleased_jobs_with_payload_and_endpoint(
-    db: Database,
+    queue_store: QueueStore,
 ) -> None:
-    queue = SqlDeliveryQueue(db)
-    endpoint, jobs = await seed(db, 5)
+    queue = queue_store.queue()
+    endpoint, jobs = await queue_store.seed(5)
     due, later, leased, failed, succeeded = (job.delivery_id for job in jobs)
-    await execute(
-        db, update(deliveries).where(deliveries.c.id == later).values(next_attempt_at=NOW + 10_000)
-    )
-    await execute(
-        db, update(deliveries).where(deliveries.c.id == leased).values(lease_until=NOW + 10_000)
-    )
-    await execute(
-        db, update(deliveries).where(deliveries.c.id == failed).values(status=DeliveryStatus.FAIL)
-    )
-    await execute(
-        db,
-        update(deliveries)
-        .where(deliveries.c.id == succeeded)
-        .values(status=DeliveryStatus.SUCCESS),
-    )
+    await queue_store.set_delivery(later, next_attempt_at=NOW + 10_000)
+    await queue_store.set_delivery(leased, lease_until=NOW + 10_000)
+    await queue_store.set_delivery(failed, status=DeliveryStatus.FAIL)
+    await queue_store.set_delivery(succeeded, status=DeliveryStatus.SUCCESS)
 
     [job] = await queue.claim_due(NOW, 10, NOW + LEASE)
 
@@ -96,34 +81,29 @@ async def test_claim_due_returns_due_unleased_jobs_with_payload_and_endpoint(
     assert job.endpoint.id == endpoint.id
     assert job.endpoint.url == "https://receiver.example.com/hook"
     assert job.endpoint.secrets == endpoint.secrets
-    assert (await all_deliveries(db))[due].lease_until == NOW + LEASE
+    assert (await queue_store.deliveries())[due].lease_until == NOW + LEASE
     assert await queue.claim_due(NOW + 1, 10, NOW + LEASE) == []
     # `later` becomes due at its time.
     [job] = await queue.claim_due(NOW + 10_000, 10, NOW + 10_000 + LEASE)
     assert job.delivery_id == later
 
 
-async def test_claim_due_honours_the_limit_oldest_first(db: Database) -> None:
-    queue = SqlDeliveryQueue(db)
-    _, jobs = await seed(db, 12)
+async def test_claim_due_honours_the_limit_oldest_first(queue_store: QueueStore) -> None:
+    queue = queue_store.queue()
+    _, jobs = await queue_store.seed(12)
     for offset, job in enumerate(reversed(jobs)):
-        await execute(
-            db,
-            update(deliveries)
-            .where(deliveries.c.id == job.delivery_id)
-            .values(next_attempt_at=NOW - 1000 + offset),
-        )
+        await queue_store.set_delivery(job.delivery_id, next_attempt_at=NOW - 1000 + offset)
 
     claimed = await queue.claim_due(NOW, 5, NOW + LEASE)
 
-    assert {j.delivery_id for j in claimed} == {j.delivery_id for j in reversed(jobs[-5:])}
+    assert [j.delivery_id for j in claimed] == [j.delivery_id for j in reversed(jobs[-5:])]
     rest = await queue.claim_due(NOW, 100, NOW + LEASE)
     assert len(rest) == 7
 
 
-async def test_a_claimed_job_comes_back_when_its_lease_expires(db: Database) -> None:
-    queue = SqlDeliveryQueue(db)
-    _, [job] = await seed(db, 1)
+async def test_a_claimed_job_comes_back_when_its_lease_expires(queue_store: QueueStore) -> None:
+    queue = queue_store.queue()
+    _, [job] = await queue_store.seed(1)
 
     [first] = await queue.claim_due(NOW, 10, NOW + 1000)
     assert await queue.claim_due(NOW + 500, 10, NOW + 500 + LEASE) == []
@@ -132,12 +112,12 @@ async def test_a_claimed_job_comes_back_when_its_lease_expires(db: Database) -> 
     [again] = await queue.claim_due(NOW + 1001, 10, NOW + 1001 + LEASE)
 
     assert first.delivery_id == again.delivery_id == job.delivery_id
-    assert (await all_deliveries(db))[job.delivery_id].lease_until == NOW + 1001 + LEASE
+    assert (await queue_store.deliveries())[job.delivery_id].lease_until == NOW + 1001 + LEASE
 
 
-async def test_record_results_writes_attempts_and_new_states(db: Database) -> None:
-    queue = SqlDeliveryQueue(db)
-    endpoint, _ = await seed(db, 3)
+async def test_record_results_writes_attempts_and_new_states(queue_store: QueueStore) -> None:
+    queue = queue_store.queue()
+    endpoint, _ = await queue_store.seed(3)
     ok_job, retry_job, failed_job = await queue.claim_due(NOW, 10, NOW + LEASE)
 
     await queue.record_results(
@@ -149,7 +129,7 @@ async def test_record_results_writes_attempts_and_new_states(db: Database) -> No
         NOW + 10,
     )
 
-    stored = await all_deliveries(db)
+    stored = await queue_store.deliveries()
     assert [
         (stored[j.delivery_id].status, stored[j.delivery_id].attempt_count)
         for j in (ok_job, retry_job, failed_job)
@@ -157,15 +137,7 @@ async def test_record_results_writes_attempts_and_new_states(db: Database) -> No
     assert all(d.lease_until == 0 and d.updated_at == NOW + 10 for d in stored.values())
     assert stored[retry_job.delivery_id].next_attempt_at == NOW + 5000
 
-    page = await message_store.list_attempts(
-        db,
-        endpoint.app_id,
-        message_store.ListFilter(),
-        msg_ref=retry_job.msg_id,
-        iterator=None,
-        limit=None,
-    )
-    [attempt] = page.items
+    [attempt] = [a for a in await queue_store.attempts() if a.delivery_id == retry_job.delivery_id]
     assert (attempt.endpoint_id, attempt.url) == (endpoint.id, endpoint.url)
     assert (attempt.status, attempt.response_status_code) == (DeliveryStatus.FAIL, 500)
     assert (attempt.response, attempt.error_kind) == (b"response body", "http_status")
@@ -177,9 +149,9 @@ async def test_record_results_writes_attempts_and_new_states(db: Database) -> No
     assert (retry.delivery_id, retry.attempt_count) == (retry_job.delivery_id, 1)
 
 
-async def test_record_results_disables_endpoints(db: Database) -> None:
-    queue = SqlDeliveryQueue(db)
-    endpoint, _ = await seed(db, 2)
+async def test_record_results_disables_endpoints(queue_store: QueueStore) -> None:
+    queue = queue_store.queue()
+    endpoint, _ = await queue_store.seed(2)
     gone_job, queued_job = await queue.claim_due(NOW, 10, NOW + LEASE)
 
     await queue.record_results(
@@ -190,25 +162,149 @@ async def test_record_results_disables_endpoints(db: Database) -> None:
         NOW,
     )
 
-    assert (await endpoint_store.get(db, endpoint.app_id, endpoint.id)).disabled
-    stored = await all_deliveries(db)
+    assert await queue_store.endpoint_disabled(endpoint)
+    stored = await queue_store.deliveries()
     assert stored[queued_job.delivery_id].status == DeliveryStatus.FAIL
     assert stored[queued_job.delivery_id].attempt_count == 0
-    page = await message_store.list_attempts(
-        db,
-        endpoint.app_id,
-        message_store.ListFilter(),
-        endpoint_ref=endpoint.id,
-        iterator=None,
-        limit=None,
-    )
-    assert [a.msg_id for a in page.items] == [gone_job.msg_id]
+    assert [a.delivery_id for a in await queue_store.attempts()] == [gone_job.delivery_id]
 
 
-@pytest.mark.parametrize("deleted", ["endpoint", "application"])
-async def test_record_results_survives_a_deletion_while_in_flight(
-    db: Database, deleted: str
+async def test_a_late_410_for_a_finished_delivery_disables_nothing(
+    queue_store: QueueStore,
 ) -> None:
+    queue = queue_store.queue()
+    endpoint, _ = await queue_store.seed(1)
+    (stalled,) = await queue.claim_due(NOW + 1, 1, NOW + 10)
+    (retaken,) = await queue.claim_due(NOW + 20, 1, NOW + 20 + LEASE)
+    await queue.record_results([result(retaken, DeliveryStatus.SUCCESS, NOW + 30)], NOW + 30)
+
+    await queue.record_results(
+        [result(stalled, DeliveryStatus.FAIL, NOW + 40, code=410, disable=True)], NOW + 40
+    )
+
+    assert not await queue_store.endpoint_disabled(endpoint)
+
+
+async def test_results_for_deliveries_that_no_longer_exist_are_dropped(
+    queue_store: QueueStore,
+) -> None:
+    """The user deletes an endpoint while a request to it is in flight: its
+    result is dropped (not resurrected), the other results are written."""
+    queue = queue_store.queue()
+    endpoint, _ = await queue_store.seed(1)
+    await queue_store.seed(1, endpoint=await queue_store.new_endpoint())
+    gone_job, kept_job = sorted(
+        await queue.claim_due(NOW, 10, NOW + LEASE),
+        key=lambda j: j.endpoint.id != endpoint.id,
+    )
+    await queue_store.delete_endpoint(endpoint)
+
+    await queue.record_results(
+        [
+            result(gone_job, DeliveryStatus.SUCCESS, NOW),
+            result(kept_job, DeliveryStatus.SUCCESS, NOW),
+        ],
+        NOW,
+    )
+
+    stored = await queue_store.deliveries()
+    assert gone_job.delivery_id not in stored
+    assert stored[kept_job.delivery_id].status == DeliveryStatus.SUCCESS
+    assert [a.delivery_id for a in await queue_store.attempts()] == [kept_job.delivery_id]
+
+
+async def test_renew_leases_extends_pending_leases_only(queue_store: QueueStore) -> None:
+    queue = queue_store.queue()
+    await queue_store.seed(2)
+    held, done = await queue.claim_due(NOW, 10, NOW + 1000)
+    await queue.record_results([result(done, DeliveryStatus.SUCCESS, NOW)], NOW)
+
+    await queue.renew_leases([held.delivery_id, done.delivery_id], NOW + 5000)
+
+    stored = await queue_store.deliveries()
+    assert stored[held.delivery_id].lease_until == NOW + 5000
+    assert stored[done.delivery_id].lease_until == 0
+    assert await queue.claim_due(NOW + 2000, 10, NOW + LEASE) == []
+    assert len(await queue.claim_due(NOW + 5001, 10, NOW + LEASE)) == 1
+
+
+async def test_renew_and_release_handle_many_ids(queue_store: QueueStore) -> None:
+    """More ids than SQLite allows bound values in one statement."""
+    queue = queue_store.queue()
+    await queue_store.seed(1000)
+    claimed = await queue.claim_due(NOW, 1000, NOW + 1000)
+    assert len(claimed) == 1000
+    ids_ = [j.delivery_id for j in claimed]
+
+    await queue.renew_leases(ids_, NOW + 9000)
+    assert {d.lease_until for d in (await queue_store.deliveries()).values()} == {NOW + 9000}
+    await queue.release(ids_)
+    assert {d.lease_until for d in (await queue_store.deliveries()).values()} == {0}
+
+
+async def test_release_gives_jobs_back_and_release_all_clears_every_lease(
+    queue_store: QueueStore,
+) -> None:
+    queue = queue_store.queue()
+    await queue_store.seed(3)
+    first, second, third = await queue.claim_due(NOW, 10, NOW + LEASE)
+
+    await queue.release([first.delivery_id])
+    [again] = await queue.claim_due(NOW + 1, 10, NOW + 1 + LEASE)
+    assert again.delivery_id == first.delivery_id
+
+    await queue.release_all()
+    assert {d.lease_until for d in (await queue_store.deliveries()).values()} == {0}
+    reclaimed = await queue.claim_due(NOW + 2, 10, NOW + 2 + LEASE)
+    assert {j.delivery_id for j in reclaimed} == {
+        first.delivery_id,
+        second.delivery_id,
+        third.delivery_id,
+    }
+
+
+async def test_release_leaves_finished_deliveries_alone(queue_store: QueueStore) -> None:
+    queue = queue_store.queue()
+    await queue_store.seed(1)
+    [job] = await queue.claim_due(NOW, 10, NOW + LEASE)
+    await queue.record_results([result(job, DeliveryStatus.SUCCESS, NOW)], NOW)
+
+    await queue.release([job.delivery_id])
+
+    assert (await queue_store.deliveries())[job.delivery_id].status == DeliveryStatus.SUCCESS
+    assert await queue.claim_due(NOW + 1, 10, NOW + LEASE) == []
+
+
+async def test_deliveries_to_a_disabled_endpoint_are_failed_on_claim(
+    queue_store: QueueStore,
+) -> None:
+    queue = queue_store.queue()
+    endpoint, [job] = await queue_store.seed(1)
+    _, [other_job] = await queue_store.seed(1, endpoint=await queue_store.new_endpoint())
+    await queue_store.disable_endpoint(endpoint)
+
+    claimed = await queue.claim_due(NOW, 10, NOW + LEASE)
+
+    assert [j.delivery_id for j in claimed] == [other_job.delivery_id]
+    failed = (await queue_store.deliveries())[job.delivery_id]
+    assert (failed.status, failed.lease_until) == (DeliveryStatus.FAIL, 0)
+
+
+async def test_deliveries_of_an_expunged_message_are_failed_on_claim(
+    queue_store: QueueStore,
+) -> None:
+    queue = queue_store.queue()
+    _, [job] = await queue_store.seed(1)
+    await queue_store.expunge_message(job)
+
+    assert await queue.claim_due(NOW, 10, NOW + LEASE) == []
+    assert (await queue_store.deliveries())[job.delivery_id].status == DeliveryStatus.FAIL
+
+
+# -- SQLite and PostgreSQL only ------------------------------------------------------------
+
+
+async def test_results_survive_the_deletion_of_the_application(db: Database) -> None:
     queue = SqlDeliveryQueue(db)
     endpoint, _ = await seed(db, 1)
     other_app = await make_app(db, uid="other")
@@ -218,11 +314,7 @@ async def test_record_results_survives_a_deletion_while_in_flight(
         await queue.claim_due(NOW, 10, NOW + LEASE),
         key=lambda j: j.endpoint.id != endpoint.id,
     )
-    # The user deletes the endpoint (or its application) while the request is in flight.
-    if deleted == "endpoint":
-        await endpoint_store.delete_endpoint(db, endpoint.app_id, endpoint.id)
-    else:
-        await applications.delete_app(db, endpoint.app_id)
+    await applications.delete_app(db, endpoint.app_id)
 
     await queue.record_results(
         [
@@ -235,77 +327,6 @@ async def test_record_results_survives_a_deletion_while_in_flight(
     stored = await all_deliveries(db)
     assert gone_job.delivery_id not in stored
     assert stored[kept_job.delivery_id].status == DeliveryStatus.SUCCESS
-
-
-async def test_renew_leases_extends_pending_leases_only(db: Database) -> None:
-    queue = SqlDeliveryQueue(db)
-    await seed(db, 2)
-    held, done = await queue.claim_due(NOW, 10, NOW + 1000)
-    await queue.record_results([result(done, DeliveryStatus.SUCCESS, NOW)], NOW)
-
-    await queue.renew_leases([held.delivery_id, done.delivery_id], NOW + 5000)
-
-    stored = await all_deliveries(db)
-    assert stored[held.delivery_id].lease_until == NOW + 5000
-    assert stored[done.delivery_id].lease_until == 0
-    assert await queue.claim_due(NOW + 2000, 10, NOW + LEASE) == []
-    assert len(await queue.claim_due(NOW + 5001, 10, NOW + LEASE)) == 1
-
-
-async def test_renew_and_release_handle_many_ids(db: Database) -> None:
-    queue = SqlDeliveryQueue(db)
-    await seed(db, 1000)
-    claimed = await queue.claim_due(NOW, 1000, NOW + 1000)
-    assert len(claimed) == 1000
-    ids_ = [j.delivery_id for j in claimed]
-
-    await queue.renew_leases(ids_, NOW + 9000)
-    assert {d.lease_until for d in (await all_deliveries(db)).values()} == {NOW + 9000}
-    await queue.release(ids_)
-    assert {d.lease_until for d in (await all_deliveries(db)).values()} == {0}
-
-
-async def test_release_gives_jobs_back_and_release_all_clears_every_lease(db: Database) -> None:
-    queue = SqlDeliveryQueue(db)
-    await seed(db, 3)
-    first, second, third = await queue.claim_due(NOW, 10, NOW + LEASE)
-
-    await queue.release([first.delivery_id])
-    [again] = await queue.claim_due(NOW + 1, 10, NOW + 1 + LEASE)
-    assert again.delivery_id == first.delivery_id
-
-    await queue.release_all()
-    assert {d.lease_until for d in (await all_deliveries(db)).values()} == {0}
-    reclaimed = await queue.claim_due(NOW + 2, 10, NOW + 2 + LEASE)
-    assert {j.delivery_id for j in reclaimed} == {
-        first.delivery_id,
-        second.delivery_id,
-        third.delivery_id,
-    }
-
-
-async def test_deliveries_to_a_disabled_endpoint_are_failed_on_claim(db: Database) -> None:
-    queue = SqlDeliveryQueue(db)
-    endpoint, [job] = await seed(db, 1)
-    other_app = await make_app(db, uid="other")
-    other = await make_endpoint(db, other_app.id)
-    _, [other_job] = await seed(db, 1, endpoint=other)
-    await execute(db, update(endpoints).where(endpoints.c.id == endpoint.id).values(disabled=True))
-
-    claimed = await queue.claim_due(NOW, 10, NOW + LEASE)
-
-    assert [j.delivery_id for j in claimed] == [other_job.delivery_id]
-    failed = (await all_deliveries(db))[job.delivery_id]
-    assert (failed.status, failed.lease_until) == (DeliveryStatus.FAIL, 0)
-
-
-async def test_deliveries_of_an_expunged_message_are_failed_on_claim(db: Database) -> None:
-    queue = SqlDeliveryQueue(db)
-    endpoint, [job] = await seed(db, 1)
-    await message_store.expunge_message(db, endpoint.app_id, job.msg_id)
-
-    assert await queue.claim_due(NOW, 10, NOW + LEASE) == []
-    assert (await all_deliveries(db))[job.delivery_id].status == DeliveryStatus.FAIL
 
 
 async def test_concurrent_claims_never_return_the_same_job(

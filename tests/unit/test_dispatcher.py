@@ -649,7 +649,7 @@ async def test_poll_loop_claims_due_work_only(
     failed = queue.add(make_job(endpoint))
     queue.deliveries[failed.delivery_id].status = DeliveryStatus.FAIL
     unsendable = queue.add(make_job(disabled))
-    queue.disabled_endpoints.add(disabled.id)
+    queue.disable_endpoint(disabled.id)
 
     def sent() -> list[str]:
         return [r.headers["webhook-id"] for r in sender.requests]

@@ -26,9 +26,8 @@ import logging
 import random
 import time
 from collections import deque
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
 
 from hookgate.core import ids
 from hookgate.core.outcome import Verdict, classify
@@ -37,6 +36,7 @@ from hookgate.delivery.forwarding import outbound_headers
 from hookgate.delivery.results import ResultWriter
 from hookgate.delivery.sender import OutboundRequest, Sender
 from hookgate.delivery.signer import Signer
+from hookgate.store.contract import DeliveryQueue
 from hookgate.store.errors import StoreUnavailable
 from hookgate.store.records import AttemptRow, DeliveryResult, DeliveryStatus, Job
 
@@ -44,18 +44,6 @@ log = logging.getLogger(__name__)
 
 #: Endpoints whose concurrency a dispatcher remembers (see ``Dispatcher._windows``).
 _WINDOWS_KEPT = 10_000
-
-
-class DeliveryQueue(Protocol):
-    """What the dispatcher needs from the store."""
-
-    async def claim_due(self, now_ms: int, limit: int, lease_until_ms: int) -> list[Job]: ...
-
-    async def record_results(self, results: Sequence[DeliveryResult], now_ms: int) -> None: ...
-
-    async def renew_leases(self, delivery_ids: Collection[str], lease_until_ms: int) -> None: ...
-
-    async def release(self, delivery_ids: Collection[str]) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
