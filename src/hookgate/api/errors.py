@@ -13,6 +13,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from hookgate.api.responses import JsonResponse
 from hookgate.api.schemas.common import wire_loc
@@ -71,6 +72,22 @@ def validation_response(errors: list[dict[str, Any]]) -> JsonResponse:
     return JsonResponse({"detail": detail}, status_code=422)
 
 
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route serves on the request's path, for the
+    ``Allow`` header of a 405 (Starlette names only the first route's)."""
+    routes = request.app.router.routes
+    return [
+        method
+        for method in _METHODS
+        if any(
+            route.matches({**request.scope, "method": method})[0] is Match.FULL for route in routes
+        )
+    ]
+
+
 def install(app: FastAPI) -> None:
     """Register the handlers that give every error its Svix shape."""
 
@@ -91,11 +108,15 @@ def install(app: FastAPI) -> None:
         return validation_response(list(exc.errors()))
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException) -> JsonResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> JsonResponse:
         detail = exc.detail if isinstance(exc.detail, str) else "HTTP error"
         if exc.status_code == 404 and detail == "Not Found":
             detail = "No such API path"
-        return error_response(exc.status_code, detail)
+        response = error_response(exc.status_code, detail)
+        response.headers.update(exc.headers or {})
+        if exc.status_code == 405:
+            response.headers["Allow"] = ", ".join(allowed_methods(request))
+        return response
 
     @app.exception_handler(StoreRejected)
     async def _bad_value(_: Request, exc: StoreRejected) -> JsonResponse:

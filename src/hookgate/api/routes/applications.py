@@ -15,14 +15,17 @@ from hookgate.api.deps import (
     idempotent,
     now_ms,
 )
+from hookgate.api.openapi import ERRORS, no_content, returns
 from hookgate.api.routing import JsonRoute
 from hookgate.core import ids
 from hookgate.store import applications
 
-router = APIRouter(prefix="/api/v1/app", tags=["Application"], route_class=JsonRoute)
+router = APIRouter(
+    prefix="/api/v1/app", tags=["Application"], route_class=JsonRoute, responses=ERRORS
+)
 
 
-@router.get("")
+@router.get("", **returns(s.ListResponse[s.ApplicationOut]))
 async def list_applications(
     limit: Limit = None,
     iterator: str | None = None,
@@ -35,7 +38,7 @@ async def list_applications(
     return convert.list_json(page, [convert.application_out(a) for a in page.items])
 
 
-@router.post("", status_code=201)
+@router.post("", **returns(s.ApplicationOut, 200, status=201, idempotent=True))
 async def create_application(
     body: s.ApplicationIn,
     request: Request,
@@ -51,12 +54,12 @@ async def create_application(
     return await idempotent(request, svc, handler)
 
 
-@router.get("/{app_id}")
+@router.get("/{app_id}", **returns(s.ApplicationOut))
 async def get_application(app_id: str, svc: Services = Depends(authenticated)) -> Response:
     return convert.model_response(convert.application_out(await applications.get(svc.db, app_id)))
 
 
-@router.put("/{app_id}")
+@router.put("/{app_id}", **returns(s.ApplicationOut, 201))
 async def upsert_application(
     app_id: UpsertRef, body: s.ApplicationIn, svc: Services = Depends(authenticated)
 ) -> Response:
@@ -65,7 +68,7 @@ async def upsert_application(
     return convert.model_response(convert.application_out(app), 201 if created else 200)
 
 
-@router.patch("/{app_id}")
+@router.patch("/{app_id}", **returns(s.ApplicationOut))
 async def patch_application(
     app_id: str, body: s.ApplicationPatch, svc: Services = Depends(authenticated)
 ) -> Response:
@@ -76,7 +79,7 @@ async def patch_application(
     return convert.model_response(convert.application_out(app))
 
 
-@router.delete("/{app_id}", status_code=204)
+@router.delete("/{app_id}", **no_content())
 async def delete_application(app_id: str, svc: Services = Depends(authenticated)) -> Response:
     await applications.delete_app(svc.db, app_id)
     return Response(status_code=204)

@@ -9,16 +9,19 @@ from fastapi import APIRouter, Depends, Request, Response
 from hookgate.api import convert
 from hookgate.api import schemas as s
 from hookgate.api.deps import Services, authenticated, idempotent, now_ms
+from hookgate.api.openapi import ERRORS, no_content, returns
 from hookgate.api.routing import JsonRoute
 from hookgate.core import ids
 from hookgate.store import applications
 from hookgate.store.errors import NotFound
 from hookgate.store.records import Application
 
-router = APIRouter(prefix="/api/v1/auth", tags=["Authentication"], route_class=JsonRoute)
+router = APIRouter(
+    prefix="/api/v1/auth", tags=["Authentication"], route_class=JsonRoute, responses=ERRORS
+)
 
 
-@router.post("/app-portal-access/{app_id}")
+@router.post("/app-portal-access/{app_id}", **returns(s.AppPortalAccessOut, idempotent=True))
 async def app_portal_access(
     app_id: str,
     request: Request,
@@ -40,7 +43,7 @@ async def app_portal_access(
     return await idempotent(request, svc, handler)
 
 
-@router.post("/logout", status_code=204)
+@router.post("/logout", **no_content(idempotent=True))
 async def logout(_: Services = Depends(authenticated)) -> Response:
     return Response(status_code=204)
 

@@ -22,6 +22,7 @@ from hookgate.api.deps import (
     ms_or_none,
     now_ms,
 )
+from hookgate.api.openapi import ERRORS, no_content, returns
 from hookgate.api.responses import JsonResponse
 from hookgate.api.routing import JsonRoute
 from hookgate.api.urlpolicy import url_problem
@@ -30,7 +31,12 @@ from hookgate.store import endpoints, event_types
 from hookgate.store.accept import AcceptItem, AcceptStatus
 from hookgate.store.errors import NotFound
 
-router = APIRouter(prefix="/api/v1/app/{app_id}/endpoint", tags=["Endpoint"], route_class=JsonRoute)
+router = APIRouter(
+    prefix="/api/v1/app/{app_id}/endpoint",
+    tags=["Endpoint"],
+    route_class=JsonRoute,
+    responses=ERRORS,
+)
 
 
 def _check_url(svc: Services, url: str | None) -> None:
@@ -48,7 +54,7 @@ def _with_prefix(secret: str | None) -> str | None:
     return "whsec_" + secret
 
 
-@router.get("")
+@router.get("", **returns(s.ListResponse[s.EndpointOut]))
 async def list_endpoints(
     app_id: str,
     limit: Limit = None,
@@ -62,7 +68,7 @@ async def list_endpoints(
     return convert.list_json(page, [convert.endpoint_out(ep) for ep in page.items])
 
 
-@router.post("", status_code=201)
+@router.post("", **returns(s.EndpointOut, status=201, idempotent=True))
 async def create_endpoint(
     app_id: str, body: s.EndpointIn, request: Request, svc: Services = Depends(authenticated)
 ) -> Response:
@@ -81,7 +87,7 @@ async def create_endpoint(
     return await idempotent(request, svc, handler)
 
 
-@router.get("/{endpoint_id}")
+@router.get("/{endpoint_id}", **returns(s.EndpointOut))
 async def get_endpoint(
     app_id: str, endpoint_id: str, svc: Services = Depends(authenticated)
 ) -> Response:
@@ -90,7 +96,7 @@ async def get_endpoint(
     )
 
 
-@router.put("/{endpoint_id}")
+@router.put("/{endpoint_id}", **returns(s.EndpointOut, 201))
 async def upsert_endpoint(
     app_id: str,
     endpoint_id: UpsertRef,
@@ -103,7 +109,7 @@ async def upsert_endpoint(
     return convert.model_response(convert.endpoint_out(ep), 201 if created else 200)
 
 
-@router.patch("/{endpoint_id}")
+@router.patch("/{endpoint_id}", **returns(s.EndpointOut))
 async def patch_endpoint(
     app_id: str, endpoint_id: str, body: s.EndpointPatch, svc: Services = Depends(authenticated)
 ) -> Response:
@@ -114,7 +120,7 @@ async def patch_endpoint(
     return convert.model_response(convert.endpoint_out(ep))
 
 
-@router.delete("/{endpoint_id}", status_code=204)
+@router.delete("/{endpoint_id}", **no_content())
 async def delete_endpoint(
     app_id: str, endpoint_id: str, svc: Services = Depends(authenticated)
 ) -> Response:
@@ -122,7 +128,7 @@ async def delete_endpoint(
     return Response(status_code=204)
 
 
-@router.get("/{endpoint_id}/headers")
+@router.get("/{endpoint_id}/headers", **returns(s.EndpointHeadersOut))
 async def get_headers(
     app_id: str, endpoint_id: str, svc: Services = Depends(authenticated)
 ) -> Response:
@@ -131,7 +137,7 @@ async def get_headers(
     )
 
 
-@router.put("/{endpoint_id}/headers", status_code=204)
+@router.put("/{endpoint_id}/headers", **no_content())
 async def replace_headers(
     app_id: str,
     endpoint_id: str,
@@ -143,7 +149,7 @@ async def replace_headers(
     return Response(status_code=204)
 
 
-@router.patch("/{endpoint_id}/headers", status_code=204)
+@router.patch("/{endpoint_id}/headers", **no_content())
 async def patch_headers(
     app_id: str,
     endpoint_id: str,
@@ -156,7 +162,7 @@ async def patch_headers(
     return Response(status_code=204)
 
 
-@router.get("/{endpoint_id}/secret")
+@router.get("/{endpoint_id}/secret", **returns(s.EndpointSecretOut))
 async def get_secret(
     app_id: str, endpoint_id: str, svc: Services = Depends(authenticated)
 ) -> Response:
@@ -164,7 +170,7 @@ async def get_secret(
     return convert.model_response(s.EndpointSecretOut(key=ep.secrets[0].key))
 
 
-@router.post("/{endpoint_id}/secret/rotate")
+@router.post("/{endpoint_id}/secret/rotate", **returns(s.EndpointSecretOut, idempotent=True))
 async def rotate_secret(
     app_id: str,
     endpoint_id: str,
@@ -191,7 +197,7 @@ async def rotate_secret(
     return await idempotent(request, svc, handler)
 
 
-@router.post("/{endpoint_id}/recover", status_code=202)
+@router.post("/{endpoint_id}/recover", **returns(s.RecoverOut, status=202, idempotent=True))
 async def recover(
     app_id: str,
     endpoint_id: str,
@@ -216,7 +222,7 @@ async def recover(
     return await idempotent(request, svc, handler)
 
 
-@router.get("/{endpoint_id}/stats")
+@router.get("/{endpoint_id}/stats", **returns(s.EndpointStats))
 async def stats(
     app_id: str,
     endpoint_id: str,
@@ -230,7 +236,7 @@ async def stats(
     return convert.model_response(s.EndpointStats(**counts))
 
 
-@router.post("/{endpoint_id}/send-example")
+@router.post("/{endpoint_id}/send-example", **returns(s.MessageOut, idempotent=True))
 async def send_example(
     app_id: str,
     endpoint_id: str,

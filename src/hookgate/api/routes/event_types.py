@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Path, Request, Response
 from hookgate.api import convert
 from hookgate.api import schemas as s
 from hookgate.api.deps import Limit, Services, authenticated, idempotent, now_ms
+from hookgate.api.openapi import ERRORS, no_content, returns
 from hookgate.api.routing import JsonRoute
 from hookgate.api.schemas.base import NAME_PATTERN
 from hookgate.store import event_types
@@ -16,10 +17,12 @@ from hookgate.store import event_types
 #: The name in the path of a PUT, which may create the event type.
 NewEventTypeName = Annotated[str, Path(max_length=256, pattern=NAME_PATTERN)]
 
-router = APIRouter(prefix="/api/v1/event-type", tags=["Event Type"], route_class=JsonRoute)
+router = APIRouter(
+    prefix="/api/v1/event-type", tags=["Event Type"], route_class=JsonRoute, responses=ERRORS
+)
 
 
-@router.get("")
+@router.get("", **returns(s.ListResponse[s.EventTypeOut]))
 async def list_event_types(
     limit: Limit = None,
     iterator: str | None = None,
@@ -41,7 +44,7 @@ async def list_event_types(
     return convert.list_json(page, items)
 
 
-@router.post("", status_code=201)
+@router.post("", **returns(s.EventTypeOut, status=201, idempotent=True))
 async def create_event_type(
     body: s.EventTypeIn, request: Request, svc: Services = Depends(authenticated)
 ) -> Response:
@@ -54,14 +57,14 @@ async def create_event_type(
     return await idempotent(request, svc, handler)
 
 
-@router.get("/{event_type_name}")
+@router.get("/{event_type_name}", **returns(s.EventTypeOut))
 async def get_event_type(event_type_name: str, svc: Services = Depends(authenticated)) -> Response:
     return convert.model_response(
         convert.event_type_out(await event_types.get(svc.db, event_type_name))
     )
 
 
-@router.put("/{event_type_name}")
+@router.put("/{event_type_name}", **returns(s.EventTypeOut, 201))
 async def upsert_event_type(
     event_type_name: NewEventTypeName,
     body: s.EventTypeUpdate,
@@ -71,7 +74,7 @@ async def upsert_event_type(
     return convert.model_response(convert.event_type_out(et), 201 if created else 200)
 
 
-@router.patch("/{event_type_name}")
+@router.patch("/{event_type_name}", **returns(s.EventTypeOut))
 async def patch_event_type(
     event_type_name: str, body: s.EventTypePatch, svc: Services = Depends(authenticated)
 ) -> Response:
@@ -81,7 +84,7 @@ async def patch_event_type(
     return convert.model_response(convert.event_type_out(et))
 
 
-@router.delete("/{event_type_name}", status_code=204)
+@router.delete("/{event_type_name}", **no_content())
 async def delete_event_type(
     event_type_name: str, expunge: bool = False, svc: Services = Depends(authenticated)
 ) -> Response:

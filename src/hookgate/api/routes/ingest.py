@@ -83,6 +83,7 @@ from hookgate.api.deps import (
     now_ms,
 )
 from hookgate.api.errors import ApiError, validation_response
+from hookgate.api.openapi import ERRORS, no_content, returns
 from hookgate.api.responses import JsonResponse
 from hookgate.api.routing import JsonRoute
 from hookgate.api.schemas.base import Metadata, RequestModel, Uid
@@ -92,7 +93,9 @@ from hookgate.store import inbound_requests, sources
 from hookgate.store.inbound_requests import InboundRequest, RequestFilter, RequestStatus
 from hookgate.store.sources import Source
 
-router = APIRouter(prefix="/ingest/api/v1/source", tags=["Ingest Source"], route_class=JsonRoute)
+router = APIRouter(
+    prefix="/ingest/api/v1/source", tags=["Ingest Source"], route_class=JsonRoute, responses=ERRORS
+)
 
 _REDACTED_HEADERS = SENSITIVE_HEADERS | {"x-gitlab-token"}
 
@@ -184,7 +187,7 @@ def request_json(item: InboundRequest) -> dict[str, Any]:
     }
 
 
-@router.get("")
+@router.get("", **returns(s.ListResponse[s.IngestSourceOut]))
 async def list_sources(
     request: Request,
     limit: Limit = None,
@@ -199,7 +202,7 @@ async def list_sources(
     return convert.list_json(page, [source_json(item, base) for item in page.items])
 
 
-@router.post("", status_code=201)
+@router.post("", **returns(s.IngestSourceOut, status=201, idempotent=True))
 async def create_source(
     body: IngestSourceIn, request: Request, svc: Services = Depends(authenticated)
 ) -> Response:
@@ -215,7 +218,7 @@ async def create_source(
     return await idempotent(request, svc, handler)
 
 
-@router.get("/{source_id}")
+@router.get("/{source_id}", **returns(s.IngestSourceOut))
 async def get_source(
     source_id: str, request: Request, svc: Services = Depends(authenticated)
 ) -> Response:
@@ -223,7 +226,7 @@ async def get_source(
     return JsonResponse(source_json(source, public_base(svc, request)))
 
 
-@router.put("/{source_id}")
+@router.put("/{source_id}", **returns(s.IngestSourceOut, 201))
 async def upsert_source(
     source_id: UpsertRef,
     body: IngestSourceIn,
@@ -239,13 +242,13 @@ async def upsert_source(
     return JsonResponse(source_json(source, base), status_code=201 if created else 200)
 
 
-@router.delete("/{source_id}", status_code=204)
+@router.delete("/{source_id}", **no_content())
 async def delete_source(source_id: str, svc: Services = Depends(authenticated)) -> Response:
     await sources.delete_source(svc.db, source_id)
     return Response(status_code=204)
 
 
-@router.post("/{source_id}/token/rotate")
+@router.post("/{source_id}/token/rotate", **returns(s.RotateTokenOut, idempotent=True))
 async def rotate_source_token(
     source_id: str, request: Request, svc: Services = Depends(authenticated)
 ) -> Response:
@@ -262,7 +265,7 @@ async def rotate_source_token(
 SearchText = Annotated[str, StringConstraints(min_length=1, max_length=256)]
 
 
-@router.get("/{source_id}/request")
+@router.get("/{source_id}/request", **returns(s.ListResponse[s.InboundRequestOut]))
 async def list_source_requests(
     source_id: str,
     verified: bool | None = None,
@@ -291,7 +294,7 @@ async def list_source_requests(
     return convert.list_json(page, [request_json(item) for item in page.items])
 
 
-@router.get("/{source_id}/request/{request_id}")
+@router.get("/{source_id}/request/{request_id}", **returns(s.InboundRequestOut))
 async def get_source_request(
     source_id: str, request_id: str, svc: Services = Depends(authenticated)
 ) -> Response:
@@ -300,7 +303,7 @@ async def get_source_request(
     return JsonResponse(request_json(stored))
 
 
-@router.post("/{source_id}/request/{request_id}/replay", status_code=202)
+@router.post("/{source_id}/request/{request_id}/replay", **returns(s.ReplayOut, status=202))
 async def replay_source_request(
     source_id: str, request_id: str, svc: Services = Depends(authenticated)
 ) -> Response:

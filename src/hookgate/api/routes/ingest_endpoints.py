@@ -17,6 +17,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from hookgate.api import convert
 from hookgate.api import schemas as s
 from hookgate.api.deps import Limit, Services, UpsertRef, authenticated, now_ms
+from hookgate.api.openapi import ERRORS, no_content, returns
 from hookgate.api.routes import endpoints as app_endpoints
 from hookgate.api.routing import JsonRoute
 from hookgate.store import sources
@@ -27,6 +28,7 @@ router = APIRouter(
     prefix="/ingest/api/v1/source/{source_id}/endpoint",
     tags=["Ingest Endpoint"],
     route_class=JsonRoute,
+    responses=ERRORS,
 )
 
 
@@ -39,7 +41,7 @@ async def _app_id(svc: Services, source_id: str) -> str:
     return source.app_id
 
 
-@router.get("")
+@router.get("", **returns(s.ListResponse[s.EndpointOut]))
 async def list_endpoints(
     source_id: str,
     limit: Limit = None,
@@ -53,7 +55,7 @@ async def list_endpoints(
     return await app_endpoints.list_endpoints(source.app_id, limit, iterator, order, svc)
 
 
-@router.post("", status_code=201)
+@router.post("", **returns(s.EndpointOut, status=201, idempotent=True))
 async def create_endpoint(
     source_id: str, body: s.EndpointIn, request: Request, svc: Services = Depends(authenticated)
 ) -> Response:
@@ -61,14 +63,14 @@ async def create_endpoint(
     return await app_endpoints.create_endpoint(app_id, body, request, svc)
 
 
-@router.get("/{endpoint_id}")
+@router.get("/{endpoint_id}", **returns(s.EndpointOut))
 async def get_endpoint(
     source_id: str, endpoint_id: str, svc: Services = Depends(authenticated)
 ) -> Response:
     return await app_endpoints.get_endpoint(await _app_id(svc, source_id), endpoint_id, svc)
 
 
-@router.put("/{endpoint_id}")
+@router.put("/{endpoint_id}", **returns(s.EndpointOut, 201))
 async def upsert_endpoint(
     source_id: str,
     endpoint_id: UpsertRef,
@@ -79,7 +81,7 @@ async def upsert_endpoint(
     return await app_endpoints.upsert_endpoint(app_id, endpoint_id, body, svc)
 
 
-@router.patch("/{endpoint_id}")
+@router.patch("/{endpoint_id}", **returns(s.EndpointOut))
 async def patch_endpoint(
     source_id: str,
     endpoint_id: str,
@@ -90,21 +92,21 @@ async def patch_endpoint(
     return await app_endpoints.patch_endpoint(app_id, endpoint_id, body, svc)
 
 
-@router.delete("/{endpoint_id}", status_code=204)
+@router.delete("/{endpoint_id}", **no_content())
 async def delete_endpoint(
     source_id: str, endpoint_id: str, svc: Services = Depends(authenticated)
 ) -> Response:
     return await app_endpoints.delete_endpoint(await _app_id(svc, source_id), endpoint_id, svc)
 
 
-@router.get("/{endpoint_id}/headers")
+@router.get("/{endpoint_id}/headers", **returns(s.EndpointHeadersOut))
 async def get_headers(
     source_id: str, endpoint_id: str, svc: Services = Depends(authenticated)
 ) -> Response:
     return await app_endpoints.get_headers(await _app_id(svc, source_id), endpoint_id, svc)
 
 
-@router.put("/{endpoint_id}/headers", status_code=204)
+@router.put("/{endpoint_id}/headers", **no_content())
 async def replace_headers(
     source_id: str,
     endpoint_id: str,
@@ -115,7 +117,7 @@ async def replace_headers(
     return await app_endpoints.replace_headers(app_id, endpoint_id, body, svc)
 
 
-@router.patch("/{endpoint_id}/headers", status_code=204)
+@router.patch("/{endpoint_id}/headers", **no_content())
 async def patch_headers(
     source_id: str,
     endpoint_id: str,
@@ -126,14 +128,14 @@ async def patch_headers(
     return await app_endpoints.patch_headers(app_id, endpoint_id, body, svc)
 
 
-@router.get("/{endpoint_id}/secret")
+@router.get("/{endpoint_id}/secret", **returns(s.EndpointSecretOut))
 async def get_secret(
     source_id: str, endpoint_id: str, svc: Services = Depends(authenticated)
 ) -> Response:
     return await app_endpoints.get_secret(await _app_id(svc, source_id), endpoint_id, svc)
 
 
-@router.post("/{endpoint_id}/secret/rotate")
+@router.post("/{endpoint_id}/secret/rotate", **returns(s.EndpointSecretOut, idempotent=True))
 async def rotate_secret(
     source_id: str,
     endpoint_id: str,

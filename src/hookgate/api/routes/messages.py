@@ -23,6 +23,7 @@ from hookgate.api.deps import (
     services,
 )
 from hookgate.api.errors import ApiError, validation_response
+from hookgate.api.openapi import ERRORS, no_content, returns
 from hookgate.api.responses import JsonResponse
 from hookgate.api.routing import JsonRoute, parse_json_body
 from hookgate.store import messages
@@ -30,10 +31,12 @@ from hookgate.store.accept import AcceptItem, AcceptStatus
 from hookgate.store.messages import ListFilter
 from hookgate.store.records import NewApplication
 
-router = APIRouter(prefix="/api/v1/app/{app_id}", tags=["Message"], route_class=JsonRoute)
+router = APIRouter(
+    prefix="/api/v1/app/{app_id}", tags=["Message"], route_class=JsonRoute, responses=ERRORS
+)
 
 
-@router.post("/msg", status_code=202)
+@router.post("/msg", **returns(s.MessageOut, status=202, idempotent=True))
 async def create_message(
     app_id: str,
     body: s.MessageIn,
@@ -120,7 +123,7 @@ async def accept_message(
     )
 
 
-@router.get("/msg")
+@router.get("/msg", **returns(s.ListResponse[s.MessageOut]))
 async def list_messages(
     app_id: str,
     paging: Paging = Depends(),
@@ -136,7 +139,7 @@ async def list_messages(
     )
 
 
-@router.get("/msg/{msg_id}")
+@router.get("/msg/{msg_id}", **returns(s.MessageOut))
 async def get_message(
     app_id: str, msg_id: str, with_content: bool = True, svc: Services = Depends(authenticated)
 ) -> Response:
@@ -144,7 +147,7 @@ async def get_message(
     return JsonResponse(convert.message_json(msg, with_content=with_content))
 
 
-@router.delete("/msg/{msg_id}/content", status_code=204)
+@router.delete("/msg/{msg_id}/content", **no_content())
 async def expunge_message_content(
     app_id: str, msg_id: str, svc: Services = Depends(authenticated)
 ) -> Response:
@@ -152,7 +155,7 @@ async def expunge_message_content(
     return Response(status_code=204)
 
 
-@router.get("/msg/{msg_id}/endpoint")
+@router.get("/msg/{msg_id}/endpoint", **returns(s.ListResponse[s.MessageEndpointOut]))
 async def list_message_destinations(
     app_id: str,
     msg_id: str,
@@ -168,7 +171,10 @@ async def list_message_destinations(
     )
 
 
-@router.post("/msg/{msg_id}/endpoint/{endpoint_id}/resend", status_code=202)
+@router.post(
+    "/msg/{msg_id}/endpoint/{endpoint_id}/resend",
+    **returns(s.EmptyResponse, status=202, idempotent=True),
+)
 async def resend(
     app_id: str,
     msg_id: str,
@@ -184,7 +190,7 @@ async def resend(
     return await idempotent(request, svc, handler)
 
 
-@router.get("/msg/{msg_id}/attempt/{attempt_id}")
+@router.get("/msg/{msg_id}/attempt/{attempt_id}", **returns(s.MessageAttemptOut))
 async def get_attempt(
     app_id: str, msg_id: str, attempt_id: str, svc: Services = Depends(authenticated)
 ) -> Response:
@@ -192,7 +198,7 @@ async def get_attempt(
     return convert.model_response(convert.attempt_out(attempt))
 
 
-@router.delete("/msg/{msg_id}/attempt/{attempt_id}/content", status_code=204)
+@router.delete("/msg/{msg_id}/attempt/{attempt_id}/content", **no_content())
 async def expunge_attempt_content(
     app_id: str, msg_id: str, attempt_id: str, svc: Services = Depends(authenticated)
 ) -> Response:
@@ -200,7 +206,7 @@ async def expunge_attempt_content(
     return Response(status_code=204)
 
 
-@router.get("/attempt/endpoint/{endpoint_id}")
+@router.get("/attempt/endpoint/{endpoint_id}", **returns(s.ListResponse[s.MessageAttemptOut]))
 async def list_attempts_by_endpoint(
     app_id: str,
     endpoint_id: str,
@@ -215,7 +221,7 @@ async def list_attempts_by_endpoint(
     return convert.list_json(page, [convert.attempt_out(a) for a in page.items])
 
 
-@router.get("/attempt/msg/{msg_id}")
+@router.get("/attempt/msg/{msg_id}", **returns(s.ListResponse[s.MessageAttemptOut]))
 async def list_attempts_by_message(
     app_id: str,
     msg_id: str,
@@ -236,7 +242,7 @@ async def list_attempts_by_message(
     return convert.list_json(page, [convert.attempt_out(a) for a in page.items])
 
 
-@router.get("/endpoint/{endpoint_id}/msg")
+@router.get("/endpoint/{endpoint_id}/msg", **returns(s.ListResponse[s.EndpointMessageOut]))
 async def list_endpoint_messages(
     app_id: str,
     endpoint_id: str,

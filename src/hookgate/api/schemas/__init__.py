@@ -10,6 +10,7 @@ from hookgate.api.schemas.application import ApplicationIn, ApplicationOut, Appl
 from hookgate.api.schemas.attempt import EndpointMessageOut, MessageAttemptOut, MessageEndpointOut
 from hookgate.api.schemas.auth import AppPortalAccessIn, AppPortalAccessOut
 from hookgate.api.schemas.common import (
+    EmptyResponse,
     HttpErrorOut,
     HTTPValidationError,
     ListResponse,
@@ -45,6 +46,12 @@ from hookgate.api.schemas.event_type import (
     EventTypePatch,
     EventTypeUpdate,
 )
+from hookgate.api.schemas.ingest import (
+    InboundRequestOut,
+    IngestSourceOut,
+    ReplayOut,
+    RotateTokenOut,
+)
 from hookgate.api.schemas.message import MessageIn, MessageOut
 
 __all__ = [
@@ -55,6 +62,7 @@ __all__ = [
     "ApplicationPatch",
     "BackgroundTaskStatus",
     "BackgroundTaskType",
+    "EmptyResponse",
     "EndpointHeadersIn",
     "EndpointHeadersOut",
     "EndpointHeadersPatchIn",
@@ -73,6 +81,8 @@ __all__ = [
     "EventTypeUpdate",
     "HTTPValidationError",
     "HttpErrorOut",
+    "InboundRequestOut",
+    "IngestSourceOut",
     "ListResponse",
     "MessageAttemptOut",
     "MessageAttemptTriggerType",
@@ -84,6 +94,8 @@ __all__ = [
     "Ordering",
     "RecoverIn",
     "RecoverOut",
+    "ReplayOut",
+    "RotateTokenOut",
     "StatusCodeClass",
     "ValidationErrorItem",
 ]

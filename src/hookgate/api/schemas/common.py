@@ -57,3 +57,7 @@ class HTTPValidationError(ResponseModel):
     """Body of a 422 response: every problem found in the request."""
 
     detail: list[ValidationErrorItem]
+
+
+class EmptyResponse(ResponseModel):
+    """``{}``: an accepted request with nothing more to say."""
