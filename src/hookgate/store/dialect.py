@@ -8,6 +8,8 @@ writers                     one at a time, serialised in    concurrent
                             process, ``BEGIN IMMEDIATE``
 claiming rows               the write lock excludes other   ``FOR UPDATE SKIP LOCKED``
                             claimers                        (``skip_locked``)
+keeping rows while writing  the write lock                  ``FOR KEY SHARE``
+                                                            (``lock_against_deletes``)
 serialising claims          the write lock                  advisory lock
                                                             (``serialise_claims``)
 waking other workers        nothing to wake                 ``NOTIFY`` / ``LISTEN``
@@ -64,6 +66,11 @@ class Dialect:
 
     def skip_locked(self, query: Select[Any]) -> Select[Any]:
         """Lock the selected rows, skipping rows other transactions hold."""
+        return query
+
+    def lock_against_deletes(self, query: Select[Any], table: Table) -> Select[Any]:
+        """Lock the rows ``query`` selects from ``table`` against deletes and
+        key changes until the transaction ends (others may still update them)."""
         return query
 
     async def serialise_claims(self, conn: AsyncConnection) -> None:
@@ -143,6 +150,9 @@ class PostgresDialect(Dialect):
 
     def skip_locked(self, query: Select[Any]) -> Select[Any]:
         return query.with_for_update(skip_locked=True)
+
+    def lock_against_deletes(self, query: Select[Any], table: Table) -> Select[Any]:
+        return query.with_for_update(key_share=True, of=table)
 
     async def serialise_claims(self, conn: AsyncConnection) -> None:
         await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": CLAIM_LOCK_KEY})

@@ -137,18 +137,20 @@ class SqlDeliveryQueue:
             return
         disabling = any(r.disable_endpoint for r in results)
         async with self.db.write(changes_config=disabling) as conn:
-            # Locked (PostgreSQL) so that a concurrent delete cannot remove a
-            # delivery between this check and the inserts below.
+            # Locked so that a concurrent delete cannot remove a delivery
+            # between this check and the inserts below.
             existing = await conn.execute(
-                select(
-                    deliveries.c.id,
-                    deliveries.c.status,
-                    deliveries.c.endpoint_id,
-                    endpoints.c.failing_since,
+                self.db.dialect.lock_against_deletes(
+                    select(
+                        deliveries.c.id,
+                        deliveries.c.status,
+                        deliveries.c.endpoint_id,
+                        endpoints.c.failing_since,
+                    )
+                    .join(endpoints, endpoints.c.id == deliveries.c.endpoint_id)
+                    .where(deliveries.c.id.in_({r.job.delivery_id for r in results})),
+                    deliveries,
                 )
-                .join(endpoints, endpoints.c.id == deliveries.c.endpoint_id)
-                .where(deliveries.c.id.in_({r.job.delivery_id for r in results}))
-                .with_for_update(key_share=True, of=deliveries)
             )
             status_by_id: dict[str, int] = {}
             failing_since: dict[str, int | None] = {}
