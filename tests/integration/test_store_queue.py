@@ -9,6 +9,7 @@ import asyncio
 from collections.abc import Callable
 
 from hookgate.core import ids
+from hookgate.core.clock import DAY_MS
 from hookgate.store import applications
 from hookgate.store import endpoints as endpoint_store
 from hookgate.store.accept import AcceptItem, accept_batch
@@ -40,8 +41,15 @@ async def seed(
 
 
 def result(
-    job: Job, status: DeliveryStatus, next_at: int, *, code: int = 200, disable: bool = False
+    job: Job,
+    status: DeliveryStatus,
+    next_at: int,
+    *,
+    code: int = 200,
+    disable: bool = False,
+    at: int = NOW + 5,
 ) -> DeliveryResult:
+    """The result of one attempt at ``job`` started at ``at``, answered ``code``."""
     job.attempt_count += 1
     attempt = AttemptRow(
         id=ids.new_id(ids.ATTEMPT),
@@ -52,7 +60,7 @@ def result(
         response_duration_ms=12,
         error_kind=None if 200 <= code < 300 else "http_status",
         error_message=None if 200 <= code < 300 else f"HTTP {code}",
-        created_at=NOW + 5,
+        created_at=at,
     )
     return DeliveryResult(job, status, next_at, attempt, disable_endpoint=disable)
 
@@ -167,6 +175,30 @@ async def test_record_results_disables_endpoints(queue_store: QueueStore) -> Non
     assert stored[queued_job.delivery_id].status == DeliveryStatus.FAIL
     assert stored[queued_job.delivery_id].attempt_count == 0
     assert [a.delivery_id for a in await queue_store.attempts()] == [gone_job.delivery_id]
+
+
+async def test_an_endpoint_failing_for_the_whole_period_is_disabled(
+    queue_store: QueueStore,
+) -> None:
+    """Only nothing but failures for ``disable_after_ms`` disables an
+    endpoint; a success in between starts the count again."""
+    queue = queue_store.queue(disable_after_ms=5 * DAY_MS)
+    endpoint = await queue_store.new_endpoint()
+
+    async def attempt(at: int, code: int) -> None:
+        await queue_store.seed(1, endpoint=endpoint, now_ms=at)
+        [job] = await queue.claim_due(at, 10, at + LEASE)
+        status = DeliveryStatus.SUCCESS if code == 200 else DeliveryStatus.FAIL
+        await queue.record_results([result(job, status, at, code=code, at=at)], at)
+
+    await attempt(NOW, 500)
+    await attempt(NOW + 3 * DAY_MS, 200)
+    await attempt(NOW + 4 * DAY_MS, 500)
+    await attempt(NOW + 8 * DAY_MS, 500)
+    assert not await queue_store.endpoint_disabled(endpoint)
+
+    await attempt(NOW + 9 * DAY_MS, 500)
+    assert await queue_store.endpoint_disabled(endpoint)
 
 
 async def test_a_late_410_for_a_finished_delivery_disables_nothing(
