@@ -14,6 +14,7 @@ from typing import IO, Annotated
 import typer
 
 from hookgate.cli import sources as source_cli
+from hookgate.cli import tokens as token_cli
 from hookgate.cli.common import console, err_console, run_with_database, settings_from
 from hookgate.config import Settings
 from hookgate.core.clock import now_ms
@@ -30,6 +31,8 @@ app = typer.Typer(
 )
 token_app = typer.Typer(help="Manage API tokens.", no_args_is_help=True)
 app.add_typer(token_app, name="token")
+token_app.command("list")(token_cli.token_list)
+token_app.command("revoke")(token_cli.token_revoke)
 app.add_typer(source_cli.app, name="source")
 
 
