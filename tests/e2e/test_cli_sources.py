@@ -15,6 +15,9 @@ from tests.e2e.test_inbound_forwarding import BODY, GITHUB_SECRET, github_header
 
 pytestmark = pytest.mark.slow
 
+#: The receiver is on 127.0.0.1, which the address policy reaches only when allowed.
+LOOPBACK_ALLOWED = {"HOOKGATE_ALLOWED_SUBNETS": "127.0.0.0/8"}
+
 
 @pytest.mark.sqlite_only  # the CLI writes the data dir's embedded database
 def test_source_create_makes_a_forwarding_source(
@@ -34,6 +37,7 @@ def test_source_create_makes_a_forwarding_source(
         "cli-gh",
         "--data-dir",
         str(data_dir),
+        env=LOOPBACK_ALLOWED,
     )
     assert created.returncode == 0, created.stderr
     match = re.search(
@@ -63,7 +67,9 @@ def test_a_source_created_beside_a_running_server_is_served_within_seconds(
     assert post(server.url + "/in/late-gh", BODY, github_headers(BODY)).status_code == 404
     path = receiver.new_path("cli-late")
     args = ["--secret", GITHUB_SECRET, "--forward", receiver.url(path), "--uid", "late-gh"]
-    created = _run("source", "create", "github", *args, "--data-dir", str(data_dir))
+    created = _run(
+        "source", "create", "github", *args, "--data-dir", str(data_dir), env=LOOPBACK_ALLOWED
+    )
     assert created.returncode == 0, created.stderr
 
     deadline = time.monotonic() + 10
@@ -80,3 +86,16 @@ def test_source_create_refuses_a_missing_secret(tmp_path: Path) -> None:
     result = _run("source", "create", "github", "--data-dir", str(tmp_path / "data"))
     assert result.returncode == 2
     assert "needs config.secret" in result.stdout + result.stderr
+
+
+def test_source_create_refuses_a_destination_no_delivery_could_reach(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    args = ("source", "create", "generic-webhook", "--data-dir", str(data_dir), "--forward")
+    result = _run(*args, "http://10.0.0.5/hook")
+    assert result.returncode == 2
+    assert "10.0.0.5 is a private address" in result.stdout + result.stderr
+    assert "HOOKGATE_ALLOWED_SUBNETS=10.0.0.5/32" in result.stdout + result.stderr
+    https_only = _run(*args, "http://example.com/", env={"HOOKGATE_ENDPOINT_HTTPS_ONLY": "true"})
+    assert https_only.returncode == 2
+    assert "HOOKGATE_ENDPOINT_HTTPS_ONLY" in https_only.stdout + https_only.stderr
+    assert "src_" not in _run("source", "list", "--data-dir", str(data_dir)).stdout

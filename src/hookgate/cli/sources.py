@@ -17,6 +17,7 @@ from typing import Annotated
 
 import typer
 
+from hookgate.api.urlpolicy import url_problem
 from hookgate.cli.common import err_console, run_with_database, settings_from
 from hookgate.config import Settings
 from hookgate.core.clock import now_ms
@@ -76,6 +77,11 @@ def create(
     if bad:
         err_console.print(f"[red]Invalid --forward URL:[/red] {bad[0]}")
         raise typer.Exit(2)
+    for url in urls:
+        problem = url_problem(url, settings)
+        if problem is not None:
+            err_console.print(f"[red]Invalid --forward URL {url}:[/red] {problem}", soft_wrap=True)
+            raise typer.Exit(2)
     if uid is not None and (uid.startswith(f"{sources.SOURCE}_") or not uid.strip()):
         err_console.print(f"[red]Invalid --uid:[/red] may not start with '{sources.SOURCE}_'")
         raise typer.Exit(2)
