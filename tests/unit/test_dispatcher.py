@@ -493,6 +493,46 @@ async def test_jobs_beyond_the_endpoint_hold_go_back_to_the_store_unsent(
     assert len(sender.sent_to(stuck.url)) == 1
 
 
+async def test_a_job_with_a_send_slot_waits_for_it(
+    make_dispatcher: MakeDispatcher, queue: FakeQueue, sender: FakeSender, clock: FakeClock
+) -> None:
+    dispatcher = make_dispatcher()
+    endpoint = make_endpoint()
+    now_job, later_job = make_job(endpoint), make_job(endpoint)
+    later_job.not_before = clock.ms + 50
+
+    hand_over(dispatcher, queue, clock.ms, [now_job, later_job])
+    await wait_until(lambda: len(sender.requests) == 1, what="the job due now")
+    await asyncio.sleep(0.1)  # the slot's timer fires, but our clock has not moved
+    assert [r.body for r in sender.requests] == [now_job.payload]
+
+    clock.advance(0.05)
+    await wait_until(lambda: dispatcher.held == 0, what="the job at its slot")
+    assert [r.body for r in sender.requests] == [now_job.payload, later_job.payload]
+
+
+async def test_deferred_jobs_go_back_to_the_store_unsent_and_due_now(
+    make_dispatcher: MakeDispatcher, queue: FakeQueue, sender: FakeSender, clock: FakeClock
+) -> None:
+    dispatcher = make_dispatcher()
+    jobs = [make_job(make_endpoint()) for _ in range(3)]
+    for job in jobs:
+        queue.add(job, next_attempt_at=clock.ms, lease_until=clock.ms + dispatcher.lease_ms)
+
+    dispatcher.defer_to_claim(jobs)
+    await wait_until(lambda: dispatcher.held == 0, what="the jobs to be handed back")
+
+    assert sender.requests == []
+    for job in jobs:
+        [result] = queue.results_for(job.delivery_id)
+        assert (result.status, result.attempt, result.next_attempt_at) == (
+            DeliveryStatus.PENDING,
+            None,
+            clock.ms,
+        )
+        assert queue.deliveries[job.delivery_id].lease_until == 0
+
+
 async def test_global_in_flight_cap_holds(
     make_dispatcher: MakeDispatcher, queue: FakeQueue, sender: FakeSender, clock: FakeClock
 ) -> None:

@@ -12,6 +12,11 @@ whole cap. A lane holds at most ``endpoint_hold`` jobs (queued and in flight);
 jobs handed over beyond that go back to the store, so a stuck endpoint cannot
 fill this process's room for held jobs and starve the others.
 
+A job carrying a send slot (``Job.not_before``, from a throttled endpoint's
+claim) waits for it before it joins its lane's queue. Jobs for throttled
+endpoints that did not come through a claim (``defer_to_claim``) go back to
+the store, due now, for a claim to pace them.
+
 Every job this process holds keeps its lease renewed until its result is
 durably written. Each job in flight runs in a worker task, which goes on to
 the next job allowed to start rather than ending, so a busy dispatcher does
@@ -68,6 +73,8 @@ class _Lane:
 
     queue: deque[Job] = field(default_factory=deque)
     in_flight: int = 0
+    #: Jobs held for this endpoint that wait for their send slot.
+    waiting: int = 0
     paused_until: float = 0.0
     in_ring: bool = False
 
@@ -130,12 +137,25 @@ class Dispatcher:
             if lane.paused_until > self._clock():
                 self._postpone(job, lane)
                 continue
-            if lane.in_flight + len(lane.queue) >= self._settings.endpoint_hold:
+            if lane.in_flight + len(lane.queue) + lane.waiting >= self._settings.endpoint_hold:
                 self._give_back(job)
+                continue
+            wait = job.not_before / 1000 - self._clock()
+            if wait > 0:
+                lane.waiting += 1
+                asyncio.get_running_loop().call_later(wait, self._slot_reached, job)
                 continue
             lane.queue.append(job)
             self._schedule(job.endpoint.id, lane)
         self._pump()
+
+    def defer_to_claim(self, jobs: Iterable[Job]) -> None:
+        """Take over leased jobs only to hand them back to the store at once,
+        due now, so that a claim paces them (throttled endpoints)."""
+        for job in jobs:
+            if job.delivery_id not in self._held:
+                self._held[job.delivery_id] = job
+                self._give_back(job)
 
     def wake(self) -> None:
         """Ask the poll loop to look for due work now."""
@@ -204,6 +224,23 @@ class Dispatcher:
             return job, lane
         return None
 
+    def _slot_reached(self, job: Job) -> None:
+        """``job``'s send slot has come: queue it in its lane."""
+        lane = self._lanes.get(job.endpoint.id)
+        if lane is None or self._stopping:
+            return  # stop() hands every held job back
+        remaining = job.not_before / 1000 - self._clock()
+        if remaining > 0:  # the loop's timer ran ahead of our clock
+            asyncio.get_running_loop().call_later(remaining, self._slot_reached, job)
+            return
+        lane.waiting -= 1
+        if lane.paused_until > self._clock():
+            self._postpone(job, lane)
+            return
+        lane.queue.append(job)
+        self._schedule(job.endpoint.id, lane)
+        self._pump()
+
     def _window(self, endpoint_id: str) -> int:
         """How many requests ``endpoint_id`` may have in flight now."""
         return self._windows.get(endpoint_id, self._settings.endpoint_start_concurrency)
@@ -227,7 +264,7 @@ class Dispatcher:
         self._in_flight -= 1
         if lane.queue:
             self._schedule(endpoint_id, lane)
-        elif lane.in_flight == 0 and lane.paused_until <= self._clock():
+        elif lane.in_flight == 0 and lane.waiting == 0 and lane.paused_until <= self._clock():
             self._lanes.pop(endpoint_id, None)
 
     def _pause(self, endpoint_id: str, lane: _Lane, seconds: float) -> None:
@@ -257,7 +294,7 @@ class Dispatcher:
         if remaining > 0:  # the loop's timer ran ahead of our clock
             asyncio.get_running_loop().call_later(remaining, self._resume, endpoint_id)
             return
-        if not lane.queue and lane.in_flight == 0:
+        if not lane.queue and lane.in_flight == 0 and lane.waiting == 0:
             self._lanes.pop(endpoint_id, None)
             return
         self._schedule(endpoint_id, lane)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -20,6 +22,9 @@ from hookgate.store.database import Database
 from hookgate.store.errors import StoreRejected
 from hookgate.store.queue import SqlDeliveryQueue
 from hookgate.store.records import Job
+from hookgate.store.throttle import ThrottledApps
+
+log = logging.getLogger(__name__)
 
 
 def dispatch_settings(settings: Settings) -> DispatchSettings:
@@ -91,6 +96,8 @@ class Engine:
         self._wakeup = (
             db.delivery_listener(self.dispatcher.wake) if self.dispatcher is not None else None
         )
+        self._throttled_apps = ThrottledApps(db)
+        self._lookups: set[asyncio.Task[None]] = set()
 
     async def start(self, *, sole_process: bool) -> None:
         """Start delivering. ``sole_process`` (embedded SQLite) means no other
@@ -145,8 +152,37 @@ class Engine:
             return
         if handoff.notify_workers:
             dispatcher.wake()
-        else:
-            dispatcher.submit(jobs)
+            return
+        direct: list[Job] = []
+        paced: list[Job] = []
+        for job in jobs:
+            (paced if self._maybe_throttled(job) else direct).append(job)
+        if paced:
+            # Throttled endpoints share their budget through claims only.
+            dispatcher.defer_to_claim(paced)
+            self._look_up_apps({job.app_id for job in paced})
+        dispatcher.submit(direct)
+
+    def _maybe_throttled(self, job: Job) -> bool:
+        """Whether ``job``'s endpoint has (or may have) a ``throttleRate``."""
+        return job.endpoint.throttle_rate is not None or (
+            self._throttled_apps.rated(job.app_id) is not False
+        )
+
+    def _look_up_apps(self, app_ids: set[str]) -> None:
+        """Learn in the background which of ``app_ids`` are throttled."""
+        unknown = {a for a in app_ids if self._throttled_apps.rated(a) is None}
+        if not unknown:
+            return
+        task = asyncio.create_task(self._throttled_apps.load(unknown))
+        self._lookups.add(task)
+        task.add_done_callback(self._lookup_done)
+
+    def _lookup_done(self, task: asyncio.Task[None]) -> None:
+        self._lookups.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            # Harmless: the applications stay unknown, their deliveries paced.
+            log.warning("looking up application throttle rates failed: %s", task.exception())
 
     async def _accept(self, items: Sequence[AcceptItem]) -> list[AcceptOutcome]:
         handoff = self.plan_handoff()

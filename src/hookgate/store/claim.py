@@ -8,6 +8,9 @@ Two rules, holding across every worker process:
 - **Fair share.** Endpoints take turns: a claim takes the oldest due delivery
   of every endpoint, then the second of every endpoint, and so on, so one
   endpoint's backlog never starves the others.
+- **Throttle.** An endpoint with a ``throttleRate`` (its own or its
+  application's) gets no more deliveries than it has send slots free within
+  the claim's horizon (``store.throttle``).
 
 Claims are serialised (``Dialect.serialise_claims``: an advisory lock on
 PostgreSQL, the write lock on SQLite) so that concurrent workers see each
@@ -26,6 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from hookgate.store.database import Database
 from hookgate.store.records import DeliveryStatus
 from hookgate.store.tables import deliveries
+from hookgate.store.throttle import Pacing, load_pacing
 
 # Endpoints that have pending deliveries, found by hopping along the
 # (status, endpoint_id, ...) index one endpoint at a time: a few index seeks
@@ -47,9 +51,16 @@ _PENDING_ENDPOINTS = text(
 
 
 async def pick_due(
-    db: Database, conn: AsyncConnection, now_ms: int, limit: int, endpoint_cap: int
-) -> list[str]:
-    """Ids of up to ``limit`` due deliveries to lease now, by the rules above.
+    db: Database,
+    conn: AsyncConnection,
+    now_ms: int,
+    limit: int,
+    endpoint_cap: int,
+    throttle_horizon_ms: int,
+) -> tuple[list[str], dict[str, Pacing]]:
+    """Ids of up to ``limit`` due deliveries to lease now, by the rules above,
+    and the pacing of the throttled endpoints among them (to pass on to
+    ``store.throttle.take_slots`` with what was leased).
 
     Must run inside the claiming write transaction.
     """
@@ -58,17 +69,21 @@ async def pick_due(
         (await conn.execute(_PENDING_ENDPOINTS, {"pending": DeliveryStatus.PENDING})).scalars()
     )
     if not endpoint_ids:
-        return []
+        return [], {}
     leased = await _leased_counts(conn, endpoint_ids, now_ms)
     quotas = {
         ep: min(endpoint_cap - leased.get(ep, 0), limit)
         for ep in endpoint_ids
         if endpoint_cap - leased.get(ep, 0) > 0
     }
+    pacing = await load_pacing(conn, list(quotas))
+    for endpoint_id, paced in pacing.items():
+        quotas[endpoint_id] = paced.free_slots(now_ms, quotas[endpoint_id], throttle_horizon_ms)
+    quotas = {ep: quota for ep, quota in quotas.items() if quota > 0}
     per_endpoint = await _due_by_endpoint(conn, quotas, now_ms, db.dialect.max_compound_selects)
     # Round-robin: the first of every endpoint, then the second of every one...
     turns = chain.from_iterable(zip_longest(*per_endpoint.values()))
-    return [delivery_id for delivery_id in turns if delivery_id is not None][:limit]
+    return [delivery_id for delivery_id in turns if delivery_id is not None][:limit], pacing
 
 
 async def _leased_counts(

@@ -22,6 +22,7 @@ from hookgate.store.claim import pick_due
 from hookgate.store.database import Database
 from hookgate.store.records import DeliveryResult, DeliveryStatus, Job
 from hookgate.store.tables import attempts, deliveries, endpoints, messages
+from hookgate.store.throttle import DEFAULT_HORIZON_MS, take_slots
 
 log = logging.getLogger(__name__)
 
@@ -35,24 +36,30 @@ class SqlDeliveryQueue:
         *,
         endpoint_cap: int = 1_000_000,
         disable_after_ms: int = DEFAULT_DISABLE_AFTER_DAYS * DAY_MS,
+        throttle_horizon_ms: int = DEFAULT_HORIZON_MS,
     ) -> None:
         """``endpoint_cap`` bounds the deliveries leased per endpoint (see
         ``store.claim``); an endpoint whose attempts have all failed for
-        ``disable_after_ms`` (0 = never) is disabled."""
+        ``disable_after_ms`` (0 = never) is disabled; throttled endpoints get
+        send slots up to ``throttle_horizon_ms`` ahead (see ``store.throttle``)."""
         self.db = db
         self.endpoint_cap = endpoint_cap
         self.disable_after_ms = disable_after_ms
+        self.throttle_horizon_ms = throttle_horizon_ms
 
     async def claim_due(self, now_ms: int, limit: int, lease_until_ms: int) -> list[Job]:
         """Lease up to ``limit`` due deliveries and return them as jobs, at most
         ``endpoint_cap`` leased per endpoint and endpoints taking turns (see
-        ``store.claim``).
+        ``store.claim``). A job for a throttled endpoint carries its send slot
+        in ``not_before``: it must not be sent earlier.
 
         Deliveries whose endpoint was disabled or whose payload was expunged
         are failed on the spot instead of being returned.
         """
         async with self.db.write() as conn:
-            chosen = await pick_due(self.db, conn, now_ms, limit, self.endpoint_cap)
+            chosen, pacing = await pick_due(
+                self.db, conn, now_ms, limit, self.endpoint_cap, self.throttle_horizon_ms
+            )
             if not chosen:
                 return []
             still_due = self.db.skip_locked(
@@ -79,6 +86,7 @@ class SqlDeliveryQueue:
                 return []
             turn = {delivery_id: position for position, delivery_id in enumerate(chosen)}
             claimed = sorted(claimed, key=lambda row: turn[row.id])
+            slots = await take_slots(conn, pacing, [(r.id, r.endpoint_id) for r in claimed], now_ms)
             endpoint_rows = await conn.execute(
                 select(endpoints).where(endpoints.c.id.in_({r.endpoint_id for r in claimed}))
             )
@@ -111,6 +119,7 @@ class SqlDeliveryQueue:
                         attempt_count=r.attempt_count,
                         trigger_type=r.trigger_type,
                         headers=forwarded.get(r.msg_id),
+                        not_before=slots.get(r.id, 0),
                     )
                 )
             if unsendable:

@@ -140,6 +140,9 @@ class Job:
     #: A forwarded inbound request's headers, sent before our own (see
     #: ``delivery.forwarding``); None for ordinary messages.
     headers: list[tuple[str, str]] | None = None
+    #: Send no earlier than this (epoch ms): the send slot a throttled
+    #: endpoint's claim reserved (``store.throttle``); 0 for no throttle.
+    not_before: int = 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -164,6 +164,21 @@ deliveries = Table(
     Index("ix_deliveries_msg", "msg_id"),
 )
 
+# The shared send budget of throttled endpoints (``core.throttle``): when the
+# next send slot is free. Rows exist only for endpoints that have been
+# throttled; claims read and advance them (serialised, see store.claim).
+endpoint_throttles = Table(
+    "endpoint_throttles",
+    metadata,
+    Column(
+        "endpoint_id",
+        ID,
+        ForeignKey("endpoints.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("next_send_at", BigInteger, nullable=False),
+)
+
 attempts = Table(
     "attempts",
     metadata,

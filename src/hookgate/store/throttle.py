@@ -1,0 +1,154 @@
+"""Throttled endpoints' shared send budget (``throttleRate``), kept in the
+database so that every worker process draws on the same one.
+
+A claim (serialised across workers, see ``store.claim``) asks ``load_pacing``
+about the endpoints it considers; only endpoints with an effective rate
+(``core.throttle.effective_rate``) come back, so an endpoint without a
+throttle costs no row and no write. The claim takes for each throttled
+endpoint only as many deliveries as it has send slots free before
+``now + horizon``; once it knows what it leased, ``take_slots`` gives each of
+those deliveries its slot (the dispatcher sends it no earlier) and moves the
+endpoint's ``next_send_at`` on, in the same transaction.
+
+The embedded mode hands freshly accepted deliveries straight to its own
+dispatcher, past any claim; ``ThrottledApps`` tells it which applications
+have a rate, so that deliveries to throttled endpoints go through a claim.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import bindparam, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from hookgate.core.throttle import effective_rate, reserve
+from hookgate.store.database import Database
+from hookgate.store.tables import applications, endpoint_throttles, endpoints
+
+#: How far ahead a claim reserves send slots by default (epoch ms): long
+#: enough to bridge the time between two claims, short against a lease.
+DEFAULT_HORIZON_MS = 2_000
+
+
+@dataclass(frozen=True, slots=True)
+class Pacing:
+    """A throttled endpoint's rate and its next free send slot (epoch ms;
+    ``stored`` says whether a row holds it yet)."""
+
+    rate: int
+    next_free: int
+    stored: bool
+
+    def free_slots(self, now_ms: int, wanted: int, horizon_ms: int) -> int:
+        """How many of ``wanted`` sends may be reserved now."""
+        return len(reserve(self.next_free, now_ms, self.rate, wanted, horizon_ms).slots)
+
+
+async def load_pacing(conn: AsyncConnection, endpoint_ids: Collection[str]) -> dict[str, Pacing]:
+    """The pacing of those of ``endpoint_ids`` that are throttled."""
+    if not endpoint_ids:
+        return {}
+    result = await conn.execute(
+        select(
+            endpoints.c.id,
+            endpoints.c.throttle_rate,
+            applications.c.throttle_rate,
+            endpoint_throttles.c.next_send_at,
+        )
+        .join(applications, applications.c.id == endpoints.c.app_id)
+        .outerjoin(endpoint_throttles, endpoint_throttles.c.endpoint_id == endpoints.c.id)
+        .where(
+            endpoints.c.id.in_(endpoint_ids),
+            or_(endpoints.c.throttle_rate.is_not(None), applications.c.throttle_rate.is_not(None)),
+        )
+    )
+    pacing: dict[str, Pacing] = {}
+    for endpoint_id, own_rate, app_rate, next_send_at in result:
+        rate = effective_rate(own_rate, app_rate)
+        assert rate is not None  # the query keeps only throttled endpoints
+        stored = next_send_at is not None
+        pacing[endpoint_id] = Pacing(rate, next_send_at if stored else 0, stored)
+    return pacing
+
+
+async def take_slots(
+    conn: AsyncConnection,
+    pacing: dict[str, Pacing],
+    leased: Sequence[tuple[str, str]],
+    now_ms: int,
+) -> dict[str, int]:
+    """Give each leased ``(delivery id, endpoint id)`` of a throttled endpoint
+    its send slot, in the order given, and store where each endpoint's next
+    slot is; returns the slots by delivery id (epoch ms)."""
+    by_endpoint: dict[str, list[str]] = {}
+    for delivery_id, endpoint_id in leased:
+        if endpoint_id in pacing:
+            by_endpoint.setdefault(endpoint_id, []).append(delivery_id)
+    slots: dict[str, int] = {}
+    updates: list[dict[str, object]] = []
+    inserts: list[dict[str, object]] = []
+    for endpoint_id, delivery_ids in by_endpoint.items():
+        p = pacing[endpoint_id]
+        # No horizon here: the claim took only what fit, and every delivery
+        # leased must get a slot.
+        taken = reserve(p.next_free, now_ms, p.rate, len(delivery_ids), horizon_ms=2**62)
+        slots.update(zip(delivery_ids, taken.slots, strict=True))
+        if p.stored:
+            updates.append({"b_id": endpoint_id, "b_next": taken.next_free})
+        else:
+            inserts.append({"endpoint_id": endpoint_id, "next_send_at": taken.next_free})
+    if updates:
+        await conn.execute(
+            update(endpoint_throttles)
+            .where(endpoint_throttles.c.endpoint_id == bindparam("b_id"))
+            .values(next_send_at=bindparam("b_next")),
+            updates,
+        )
+    if inserts:
+        await conn.execute(endpoint_throttles.insert(), inserts)
+    return slots
+
+
+class ThrottledApps:
+    """Which applications have a ``throttleRate``, as far as this process knows.
+
+    Answers without waiting (``rated``): unknown applications count as
+    throttled until ``load`` has looked them up, which errs on the side of
+    pacing. What was learned is dropped at this process's next configuration
+    change (``Database.config_generation``), like the fan-out cache.
+    """
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+        self._generation = -1
+        self._rated: dict[str, bool] = {}
+
+    def rated(self, app_id: str) -> bool | None:
+        """Whether ``app_id`` has a rate; None while unknown."""
+        self._sync()
+        return self._rated.get(app_id)
+
+    async def load(self, app_ids: Collection[str]) -> None:
+        """Look up those of ``app_ids`` not known yet."""
+        self._sync()
+        generation = self._generation
+        missing = [app_id for app_id in app_ids if app_id not in self._rated]
+        if not missing:
+            return
+        async with self._db.read() as conn:
+            result = await conn.execute(
+                select(applications.c.id, applications.c.throttle_rate).where(
+                    applications.c.id.in_(missing)
+                )
+            )
+            found = {app_id: rate is not None for app_id, rate in result}
+        if generation == self._db.config_generation:  # else it may be stale already
+            # An application deleted meanwhile has nothing left to throttle.
+            self._rated.update({app_id: found.get(app_id, False) for app_id in missing})
+
+    def _sync(self) -> None:
+        if self._db.config_generation != self._generation:
+            self._rated.clear()
+            self._generation = self._db.config_generation

@@ -1,0 +1,124 @@
+"""throttleRate: claims pace deliveries to a throttled endpoint through a send
+budget shared in the database, on SQLite and PostgreSQL, with an injected
+clock (``now_ms`` passed to every claim), never wall time."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from sqlalchemy import func, select
+
+from hookgate.store import applications
+from hookgate.store.database import Database
+from hookgate.store.queue import SqlDeliveryQueue
+from hookgate.store.records import DeliveryStatus, Endpoint, Job
+from hookgate.store.tables import endpoint_throttles
+from tests.integration.conftest import NOW, make_endpoint
+from tests.integration.test_store_queue import LEASE, result, seed
+
+STEP_MS = 100
+
+
+async def throttled_endpoint(
+    db: Database, *, app_rate: int | None = None, own_rate: int | None = None, uid: str = "a"
+) -> Endpoint:
+    app, _ = await applications.create(
+        db, {"name": uid, "uid": uid, "throttle_rate": app_rate}, NOW
+    )
+    return await make_endpoint(
+        db, app.id, url=f"https://{uid}.example.com/hook", throttle_rate=own_rate
+    )
+
+
+async def drain(
+    queues: Sequence[SqlDeliveryQueue], start_ms: int, duration_ms: int
+) -> tuple[list[tuple[int, Job]], list[int]]:
+    """Claim every ``STEP_MS`` from ``start_ms`` for ``duration_ms``, the
+    queues taking turns, each claim's jobs succeeding at once; returns
+    (claim time, job) for every job claimed, and how many each queue claimed."""
+    claimed: list[tuple[int, Job]] = []
+    per_queue = [0] * len(queues)
+    for step, now in enumerate(range(start_ms, start_ms + duration_ms, STEP_MS)):
+        queue = queues[step % len(queues)]
+        jobs = await queue.claim_due(now, 500, now + LEASE)
+        claimed += [(now, job) for job in jobs]
+        per_queue[step % len(queues)] += len(jobs)
+        if jobs:
+            await queue.record_results(
+                [result(job, DeliveryStatus.SUCCESS, now) for job in jobs], now
+            )
+    return claimed, per_queue
+
+
+def most_in_any_second(slots: Sequence[int]) -> int:
+    ordered = sorted(slots)
+    return max(
+        (sum(1 for s in ordered[i:] if s < start + 1000) for i, start in enumerate(ordered)),
+        default=0,
+    )
+
+
+async def test_claims_never_exceed_the_rate_over_any_second(db: Database) -> None:
+    endpoint = await throttled_endpoint(db, own_rate=5)
+    await seed(db, 60, endpoint=endpoint)
+
+    claimed, _ = await drain([SqlDeliveryQueue(db)], NOW + 1, 10_000)
+
+    slots = [job.not_before for _, job in claimed]
+    assert most_in_any_second(slots) == 5
+    # Never before the claim, never later than the horizon ahead.
+    assert all(now <= job.not_before < now + 2_000 for now, job in claimed)
+    # The budget is used, not just respected: 10 s at 5/s, plus the slots
+    # reserved ahead at the end.
+    assert 50 <= len(claimed) <= 60
+
+
+async def test_two_workers_share_one_budget(db_factory: Callable[[], Database]) -> None:
+    first = db_factory()
+    await first.create_schema()
+    endpoint = await throttled_endpoint(first, own_rate=4)
+    await seed(first, 60, endpoint=endpoint)
+    workers = [SqlDeliveryQueue(first), SqlDeliveryQueue(db_factory())]
+
+    claimed, per_worker = await drain(workers, NOW + 1, 5_000)
+
+    assert all(n > 0 for n in per_worker), per_worker
+    assert most_in_any_second([job.not_before for _, job in claimed]) == 4
+    assert 20 <= len(claimed) <= 28
+
+
+async def test_an_application_rate_applies_to_each_endpoint_without_its_own(
+    db: Database,
+) -> None:
+    inherits = await throttled_endpoint(db, app_rate=2, uid="inherits")
+    app_id = inherits.app_id
+    own = await make_endpoint(db, app_id, url="https://own.example.com/hook", throttle_rate=4)
+    sibling = await make_endpoint(db, app_id, url="https://sibling.example.com/hook")
+    free = await throttled_endpoint(db, uid="free")
+    for endpoint in (inherits, own, sibling, free):
+        await seed(db, 30, endpoint=endpoint)
+
+    jobs = await SqlDeliveryQueue(db).claim_due(NOW + 1, 500, NOW + LEASE)
+
+    counts = {ep.id: sum(1 for j in jobs if j.endpoint.id == ep.id) for ep in (inherits, own)}
+    # The claim reserves 2 s ahead: 2/s each for the application's endpoints,
+    # 4/s for the one with its own rate; the unthrottled endpoint gets all.
+    assert counts == {inherits.id: 4, own.id: 8}
+    assert sum(1 for j in jobs if j.endpoint.id == sibling.id) == 4
+    assert sum(1 for j in jobs if j.endpoint.id == free.id) == 30
+    assert all(j.not_before == 0 for j in jobs if j.endpoint.id == free.id)
+
+
+async def test_unthrottled_endpoints_keep_no_budget_row(db: Database) -> None:
+    free = await throttled_endpoint(db, uid="free")
+    await seed(db, 10, endpoint=free)
+    throttled = await throttled_endpoint(db, own_rate=1, uid="slow")
+    await seed(db, 10, endpoint=throttled)
+
+    await drain([SqlDeliveryQueue(db)], NOW + 1, 1_000)
+
+    async with db.read() as conn:
+        rows = (await conn.execute(select(endpoint_throttles.c.endpoint_id))).scalars().all()
+        total = (await conn.execute(select(func.count()).select_from(endpoint_throttles))).scalar()
+    assert rows == [throttled.id]
+    assert total == 1
