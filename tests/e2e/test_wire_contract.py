@@ -200,3 +200,25 @@ def test_application_upsert_with_a_valid_uid_still_works(svix_client: Svix) -> N
     uid = unique("upsert")
     app = svix_client.application.upsert(uid, ApplicationIn(name="x"))
     assert app.uid == uid
+
+
+@pytest.mark.parametrize("ref", ["app_not-an-id", "a%20b"])
+def test_message_that_would_create_its_application_validates_the_path(
+    api: httpx.Client, ref: str
+) -> None:
+    body = {"eventType": "a.b", "payload": {}, "application": {"name": "on the fly"}}
+    items = _problems(api.post(f"/api/v1/app/{ref}/msg", json=body))
+    assert items[0]["loc"] == ["path", "app_id"]
+    assert api.get(f"/api/v1/app/{ref}").status_code == 404
+
+
+def test_portal_access_that_would_create_its_application_validates_the_path(
+    api: httpx.Client,
+) -> None:
+    body = {"application": {"name": "portal"}}
+    items = _problems(api.post("/api/v1/auth/app-portal-access/app_not-an-id", json=body))
+    assert items[0]["loc"] == ["path", "app_id"]
+    assert api.get("/api/v1/app/app_not-an-id").status_code == 404
+    uid = unique("portal")
+    assert api.post(f"/api/v1/auth/app-portal-access/{uid}", json=body).status_code == 200
+    assert api.get(f"/api/v1/app/{uid}").json()["uid"] == uid

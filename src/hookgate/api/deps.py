@@ -3,6 +3,7 @@ idempotency helpers."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -98,24 +99,25 @@ Limit = Annotated[
     Query(ge=0, le=MAX_LIMIT, description=f"Items per page (at most {MAX_LIMIT})"),
 ]
 
+_UID = re.compile(r"[a-zA-Z0-9\-_.]{1,256}")
+
 #: The id or uid in the path of a PUT (upsert): when nothing has it yet it
 #: becomes the new resource's uid, so it must be a valid uid (or an id).
 UpsertRef = Annotated[str, Path(min_length=1, max_length=256, pattern=NAME_PATTERN)]
 
 
 def check_upsert_ref(name: str, value: str, prefix: str) -> str:
-    """Refuse (422) an upsert path value that starts with the resource's id
-    prefix without being a well-formed id: it could be neither the id of an
-    existing resource nor the uid of a new one."""
-    if value.startswith(f"{prefix}_") and not ids.looks_like_id(value, prefix):
+    """Refuse (422, located at path parameter ``name``) a path value that
+    may become a new resource's uid but is not a valid uid, nor a
+    well-formed id of the resource (one that starts with its ``prefix``)."""
+    problem = None
+    if not _UID.fullmatch(value):
+        problem = "must be 1 to 256 letters, digits, '-', '_' or '.'"
+    elif value.startswith(f"{prefix}_") and not ids.looks_like_id(value, prefix):
+        problem = f"not a valid id, and uids may not start with {prefix + '_'!r}"
+    if problem is not None:
         raise RequestValidationError(
-            [
-                {
-                    "loc": ("path", name),
-                    "msg": f"not a valid id, and uids may not start with {prefix + '_'!r}",
-                    "type": "value_error",
-                }
-            ]
+            [{"loc": ("path", name), "msg": problem, "type": "value_error"}]
         )
     return value
 

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Request, Response
 
 from hookgate.api import convert
 from hookgate.api import schemas as s
-from hookgate.api.deps import Services, authenticated, idempotent, now_ms
+from hookgate.api.deps import Services, authenticated, check_upsert_ref, idempotent, now_ms
 from hookgate.api.openapi import ERRORS, no_content, returns
 from hookgate.api.routing import JsonRoute
 from hookgate.core import ids
@@ -59,6 +59,6 @@ async def _find_or_create(
             raise
     fields = body.application.model_dump()
     if fields.get("uid") is None and not ids.looks_like_id(app_id, ids.APP):
-        fields["uid"] = app_id
+        fields["uid"] = check_upsert_ref("app_id", app_id, ids.APP)
     app, _ = await applications.create(svc.db, fields, now_ms(), get_if_exists=True)
     return app

@@ -17,6 +17,7 @@ from hookgate.api.deps import (
     Paging,
     Services,
     authenticated,
+    check_upsert_ref,
     idempotent,
     list_filter,
     now_ms,
@@ -26,6 +27,7 @@ from hookgate.api.errors import ApiError, validation_response
 from hookgate.api.openapi import ERRORS, no_content, returns
 from hookgate.api.responses import JsonResponse
 from hookgate.api.routing import JsonRoute, parse_json_body
+from hookgate.core import ids
 from hookgate.store import messages
 from hookgate.store.accept import AcceptItem, AcceptStatus
 from hookgate.store.messages import ListFilter
@@ -82,6 +84,9 @@ async def accept_message(
     svc: Services, app_id: str, body: s.MessageIn, request: Request, *, with_content: bool
 ) -> Response:
     """Store the message and its deliveries durably, then answer 202."""
+    if body.application is not None and body.application.uid is None:
+        # The application may be created here, with the path as its uid.
+        check_upsert_ref("app_id", app_id, ids.APP)
     if not _REFERENCE.fullmatch(app_id):
         # No application can have this id or uid; checked here because a
         # value the database refuses would fail the whole group commit.
