@@ -465,8 +465,11 @@ class InboundResult(AcceptResult):
 
 
 def create_github_source(ctx: Context, server: Server, uid: str) -> dict[str, Any]:
-    """A ``github`` source verifying with ``GITHUB_SECRET`` (no destinations)."""
-    body = {"name": uid, "uid": uid, "type": "github", "config": {"secret": GITHUB_SECRET}}
+    """A ``github`` source verifying with ``GITHUB_SECRET`` (no destinations).
+    The load sends one signed body with a new delivery id each time, so the
+    source deduplicates on the delivery id, not on the body's hash."""
+    config = {"secret": GITHUB_SECRET, "dedupeOnBodyHash": False}
+    body = {"name": uid, "uid": uid, "type": "github", "config": config}
     status, source = http_json("POST", f"{server.base}/ingest/api/v1/source", body, token=ctx.token)
     if status != 201:
         raise PhaseError(f"creating source {uid} answered {status}: {source}")

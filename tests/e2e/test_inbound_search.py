@@ -23,6 +23,8 @@ from tests.e2e.test_inbound import (
 
 pytestmark = pytest.mark.slow
 
+PUSH_BODY = b'{"ref":"refs/heads/main"}'
+
 
 def search(api: httpx.Client, source_id: str, **params: Any) -> list[str]:
     return [item["id"] for item in received(api, source_id, **params)]
@@ -40,10 +42,11 @@ def history(
     url = f"{server.url}/in/{source.id}"
     events = {"issues": unique("delivery"), "push": unique("delivery")}
     first = github_headers(GITHUB_BODY, delivery=events["issues"])
-    push = {**github_headers(GITHUB_BODY, delivery=events["push"]), "X-GitHub-Event": "push"}
+    push = {**github_headers(PUSH_BODY, delivery=events["push"]), "X-GitHub-Event": "push"}
     bad = {**github_headers(GITHUB_BODY), "X-Hub-Signature-256": "sha256=" + "0" * 64}
-    for headers, status in ((first, 200), (bad, 401), (first, 200), (push, 200)):
-        assert send(url, GITHUB_BODY, headers).status_code == status
+    sent = ((GITHUB_BODY, first, 200), (GITHUB_BODY, bad, 401), (GITHUB_BODY, first, 200))
+    for body, headers, status in (*sent, (PUSH_BODY, push, 200)):
+        assert send(url, body, headers).status_code == status
     ids = list(reversed(search(api, source.id)))
     assert len(ids) == 4
     return source.id, events, ids

@@ -14,13 +14,17 @@ reason (``refuse``). Answers:
   ``stale_timestamp`` / ``wrong_credentials``; 403 ``ip_not_allowed``;
   405 ``method_not_allowed``; 413 ``payload_too_large``; 415
   ``unsupported_media_type``; 429 ``rate_limited`` (with ``Retry-After``,
-  and not stored); 500 ``source_misconfigured`` -- all with
+  and not stored); 500 ``source_misconfigured``, and 500 ``internal_error``
+  for a request that failed unexpectedly (stored as refused) -- all with
   ``{"code", "detail"}`` bodies.
 
-The event id deduplicated on, and the event type, are located by the
-source's ``dedupeKey`` / ``eventTypeKey`` when configured, else by its
-verification scheme; a source that does not verify deduplicates only when it
-has a ``dedupeKey``.
+The event id, and the event type, are located by the source's ``dedupeKey``
+/ ``eventTypeKey`` when configured, else by its verification scheme.
+Requests are deduplicated on that event id, or on the SHA-256 of the body
+where ``config.body_hash_dedupe`` says so (an event id the signature does
+not cover could be changed by anyone replaying a captured body); a source
+that does not verify deduplicates only when it has a ``dedupeKey`` or
+``dedupeOnBodyHash``.
 
 Verification is CPU only and runs before the request is stored by the
 ``Recorder``, which group-commits concurrent requests into one short
@@ -29,6 +33,7 @@ transaction.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import re
@@ -44,7 +49,7 @@ from hookgate.core.ratelimit import RateLimiter, retry_after_header
 from hookgate.core.verify import PRESETS, VerificationError, Verified, locate, verify
 from hookgate.core.verify.errors import MalformedBody, MalformedHeader, MissingHeader
 from hookgate.inbound import network
-from hookgate.inbound.config import NO_SCHEME, SourceOptions, load
+from hookgate.inbound.config import NO_SCHEME, SourceOptions, body_hash_dedupe, load
 from hookgate.inbound.forward import forward_item
 from hookgate.inbound.recorder import Recorder
 from hookgate.store import inbound_requests
@@ -203,8 +208,11 @@ async def accept(
     record, answer = decided
     forward = forward_item(source, record)
     window_ms = options.dedupe_window_seconds * 1000
+    dedupe_key = body_key(http.body) if body_hash_dedupe(options, source.scheme) else None
     try:
-        await recorder.record(record, dedupe_window_ms=window_ms, forward=forward)
+        await recorder.record(
+            record, dedupe_window_ms=window_ms, forward=forward, dedupe_key=dedupe_key
+        )
     except Exception as exc:
         log.error("storing a request for source %s failed (%s)", source.id, type(exc).__name__)
         return await _refuse_internal(recorder, source, http, now, exc)
@@ -254,6 +262,11 @@ async def _refuse_internal(
     record = _record(source, http, now, verified=False, rejection=reason)
     await recorder.record(record, dedupe_window_ms=0)
     return INTERNAL_ERROR
+
+
+def body_key(body: bytes) -> str:
+    """The dedupe key of a body (``dedupeOnBodyHash``)."""
+    return "sha256:" + hashlib.sha256(body).hexdigest()
 
 
 def _locate_event(

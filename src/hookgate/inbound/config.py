@@ -33,6 +33,12 @@ use).
   apply to sources that do not verify.
 - ``requireToken``: if true, only the ``ingestUrl`` (which embeds the
   source's token) is accepted; ``/in/<id>`` and ``/in/<uid>`` answer 404.
+- ``dedupeOnBodyHash``: deduplicate on the SHA-256 of the body instead of
+  the event id (which is still stored and searchable). Default: on for
+  schemes whose event id is not covered by the signature (``github``,
+  ``shopify``, ``twilio``, ``gitlab``: anyone replaying a captured body
+  could set a new one), unless ``dedupeKey`` is set; off otherwise
+  (``body_hash_dedupe``).
 
 Secrets are never part of ``public_config``.
 """
@@ -55,6 +61,7 @@ from pydantic import (
 from pydantic.alias_generators import to_camel
 
 from hookgate.core.verify import PRESETS, FromHeader, FromJson, Locator
+from hookgate.core.verify.scheme import Method, Scheme
 from hookgate.core.verify.signatures import derive_key
 
 #: ``scheme`` of a source that does not verify requests.
@@ -178,6 +185,8 @@ class SourceOptions(BaseModel):
     dedupe_key: FieldSpec | None = None
     event_type_key: FieldSpec | None = None
     require_token: bool = False
+    #: None: the scheme's default (``body_hash_dedupe``).
+    dedupe_on_body_hash: bool | None = None
 
     @field_validator("allowed_content_types")
     @classmethod
@@ -282,10 +291,39 @@ def load(stored: dict[str, Any]) -> SourceOptions:
     return SourceOptions.model_validate(stored)
 
 
+def signs_event_id(scheme: Scheme) -> bool:
+    """Whether ``scheme``'s signature covers its event id: ids in a signed
+    body, or in the id header its content signs. False without an event id."""
+    signed = scheme.placeholders if scheme.method is Method.HMAC else frozenset()
+
+    def covered(locator: Locator) -> bool:
+        if isinstance(locator, FromJson):
+            return "body" in signed
+        id_header = (scheme.id_header or "").lower()
+        return "id" in signed and locator.name.lower() == id_header
+
+    return bool(scheme.event_id) and all(covered(locator) for locator in scheme.event_id)
+
+
+def body_hash_dedupe(options: SourceOptions, scheme: str) -> bool:
+    """Whether a source verified by ``scheme`` (a ``PRESETS`` name or
+    ``NO_SCHEME``) deduplicates on the body's hash: as configured, else when
+    the scheme locates an event id its signature does not cover and no
+    ``dedupeKey`` is configured."""
+    if options.dedupe_on_body_hash is not None:
+        return options.dedupe_on_body_hash
+    if options.dedupe_key is not None or scheme not in PRESETS:
+        return False
+    preset = PRESETS[scheme]
+    return bool(preset.event_id) and not signs_event_id(preset)
+
+
 def public_config(stored: dict[str, Any]) -> dict[str, Any]:
-    """The config as the API shows it: camelCase, without secrets."""
+    """The config as the API shows it: camelCase, without secrets
+    (``dedupeOnBodyHash`` resolved to what applies)."""
     options = load(stored)
     shown = options.model_dump(by_alias=True, exclude={"secret", "secrets"})
+    shown["dedupeOnBodyHash"] = body_hash_dedupe(options, stored.get("scheme") or NO_SCHEME)
     if shown["scheme"] is None:
         del shown["scheme"]
     shown["secretCount"] = len(options.secrets)

@@ -44,11 +44,15 @@ class Recorder:
         *,
         dedupe_window_ms: int,
         forward: AcceptItem | None = None,
+        dedupe_key: str | None = None,
     ) -> Recorded:
         """Store ``request``, and the message ``forward`` if the request is
-        accepted (see ``inbound_requests.record_batch``); return it as
-        stored, once it is committed."""
-        return await self._committer.submit(Received(request, dedupe_window_ms, forward))
+        accepted, deduplicated on ``dedupe_key`` if given, else on its event
+        id (see ``inbound_requests.record_batch``); return it as stored, once
+        it is committed."""
+        return await self._committer.submit(
+            Received(request, dedupe_window_ms, forward, dedupe_key)
+        )
 
     async def drain(self) -> None:
         """Wait until everything submitted so far is committed."""

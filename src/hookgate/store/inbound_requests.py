@@ -138,6 +138,16 @@ class Received(NamedTuple):
     #: The message forwarding it to the source's destinations, created in
     #: the same transaction if the request is accepted (not a duplicate).
     forward: AcceptItem | None = None
+    #: What it is deduplicated on, if not its ``event_id`` (a body hash).
+    dedupe_key: str | None = None
+
+    @property
+    def claim_key(self) -> str | None:
+        """The key this request claims if accepted (None: no claim)."""
+        request = self.request
+        if request.rejection is not None or self.dedupe_window_ms <= 0:
+            return None
+        return self.dedupe_key or request.event_id
 
 
 class Recorded(NamedTuple):
@@ -167,7 +177,7 @@ async def record_batch(
     forwarding each accepted one, and return them as stored, in order.
 
     A request that is accepted (``rejection`` None) and carries an
-    ``event_id`` claims that event id for its source for its
+    ``event_id`` (or a ``dedupe_key``) claims it for its source for its
     ``dedupe_window_ms`` (0: no check, no claim); while an earlier claim has
     not expired, the request is stored with ``rejection = "duplicate of
     <first request id>"`` -- also when the first is earlier in the same
@@ -212,10 +222,7 @@ async def _claim_all(
     """``items``' requests with the duplicates marked, their claims made:
     one multi-row insert for every new event id, one look per repeat."""
     claiming = [
-        (request.source_id, request.event_id)
-        if request.rejection is None and request.event_id and window > 0
-        else None
-        for request, window, _ in items
+        (item.request.source_id, claim) if (claim := item.claim_key) else None for item in items
     ]
     first_of: dict[tuple[str, str], int] = {}
     for index, key in enumerate(claiming):
@@ -223,10 +230,7 @@ async def _claim_all(
             first_of.setdefault(key, index)
     holders: dict[tuple[str, str], str | None] = {}
     if first_of:
-        claims = [
-            _claim_values(items[index].request, items[index].dedupe_window_ms)
-            for index in first_of.values()
-        ]
+        claims = [_claim_values(items[index]) for index in first_of.values()]
         # executemany (SQLAlchemy's "insertmanyvalues"): one compiled statement
         # whatever the batch size, sent as multi-row INSERTs.
         inserted = await conn.execute(
@@ -238,11 +242,10 @@ async def _claim_all(
         holders = {(row[0], row[1]): None for row in inserted}
         for key, index in first_of.items():
             if key not in holders:  # claimed before this batch
-                holders[key] = await _claim_event_id(
-                    db, conn, items[index].request, items[index].dedupe_window_ms
-                )
+                holders[key] = await _claim_again(db, conn, items[index])
     stored = []
-    for index, ((request, _, _), key) in enumerate(zip(items, claiming, strict=True)):
+    for index, (item, key) in enumerate(zip(items, claiming, strict=True)):
+        request = item.request
         if key is not None:
             holder = holders[key]
             if first_of[key] != index:
@@ -257,13 +260,14 @@ async def _claim_all(
     return stored
 
 
-def _claim_values(request: InboundRequest, window_ms: int) -> dict[str, Any]:
+def _claim_values(item: Received) -> dict[str, Any]:
+    request = item.request
     return {
         "source_id": request.source_id,
-        "event_id": request.event_id,
+        "event_id": item.claim_key,
         "request_id": request.id,
         "created_at": request.received_at,
-        "expires_at": request.received_at + window_ms,
+        "expires_at": request.received_at + item.dedupe_window_ms,
     }
 
 
@@ -286,15 +290,15 @@ def _row(request: InboundRequest) -> dict[str, Any]:
     }
 
 
-async def _claim_event_id(
-    db: Database, conn: AsyncConnection, request: InboundRequest, window_ms: int
-) -> str | None:
-    """Claim ``request``'s event id until ``received_at + window_ms``; the
-    id of the request holding an unexpired claim on it (a duplicate), else None."""
+async def _claim_again(db: Database, conn: AsyncConnection, item: Received) -> str | None:
+    """Claim ``item``'s key (seen before) until ``received_at +
+    dedupe_window_ms`` if the earlier claim expired; the id of the request
+    holding an unexpired claim on it (a duplicate), else None."""
+    request = item.request
     key = (inbound_dedupe.c.source_id == request.source_id) & (
-        inbound_dedupe.c.event_id == request.event_id
+        inbound_dedupe.c.event_id == item.claim_key
     )
-    values = _claim_values(request, window_ms)
+    values = _claim_values(item)
     claim = {name: values[name] for name in ("request_id", "created_at", "expires_at")}
     # Twice at most: an entry seen but purged before it could be read is retried.
     for _ in range(2):
