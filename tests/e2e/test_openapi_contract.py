@@ -168,6 +168,15 @@ def test_every_svix_operation_is_served_with_its_parameters_and_statuses(
             assert our_ok == SUCCESS_DEVIATIONS.get(key, their_ok), key
         if key not in UNAUTHENTICATED:
             assert their_errors <= our_errors, f"{key}: {their_errors - our_errors} undeclared"
+        # Generated clients name their methods after these.
+        if theirs.get("operationId", "").startswith("v1."):
+            assert op["operationId"] == theirs["operationId"], key
+
+
+def test_operation_ids_are_unique_svix_style_names(served_schema: dict[str, Any]) -> None:
+    names = [op["operationId"] for op in _operations(served_schema).values()]
+    assert len(names) == len(set(names))
+    assert all(name.startswith("v1.") for name in names), names
 
 
 def test_every_operation_declares_its_bodies(served_schema: dict[str, Any]) -> None:

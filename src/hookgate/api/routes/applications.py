@@ -15,13 +15,17 @@ from hookgate.api.deps import (
     idempotent,
     now_ms,
 )
-from hookgate.api.openapi import ERRORS, no_content, returns
+from hookgate.api.openapi import ERRORS, no_content, operation_id, returns
 from hookgate.api.routing import JsonRoute
 from hookgate.core import ids
 from hookgate.store import applications
 
 router = APIRouter(
-    prefix="/api/v1/app", tags=["Application"], route_class=JsonRoute, responses=ERRORS
+    prefix="/api/v1/app",
+    tags=["Application"],
+    route_class=JsonRoute,
+    responses=ERRORS,
+    generate_unique_id_function=operation_id,
 )
 
 

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from hookgate.api import convert
 from hookgate.api import schemas as s
 from hookgate.api.deps import Services, authenticated, check_upsert_ref, idempotent, now_ms
-from hookgate.api.openapi import ERRORS, no_content, returns
+from hookgate.api.openapi import ERRORS, no_content, operation_id, returns
 from hookgate.api.routing import JsonRoute
 from hookgate.core import ids
 from hookgate.store import applications
@@ -17,7 +17,11 @@ from hookgate.store.errors import NotFound
 from hookgate.store.records import Application
 
 router = APIRouter(
-    prefix="/api/v1/auth", tags=["Authentication"], route_class=JsonRoute, responses=ERRORS
+    prefix="/api/v1/auth",
+    tags=["Authentication"],
+    route_class=JsonRoute,
+    responses=ERRORS,
+    generate_unique_id_function=operation_id,
 )
 
 

@@ -22,7 +22,7 @@ from hookgate.api.deps import (
     ms_or_none,
     now_ms,
 )
-from hookgate.api.openapi import ERRORS, no_content, returns
+from hookgate.api.openapi import ERRORS, no_content, operation_id, returns
 from hookgate.api.responses import JsonResponse
 from hookgate.api.routing import JsonRoute
 from hookgate.api.urlpolicy import url_problem
@@ -36,6 +36,7 @@ router = APIRouter(
     tags=["Endpoint"],
     route_class=JsonRoute,
     responses=ERRORS,
+    generate_unique_id_function=operation_id,
 )
 
 

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Path, Request, Response
 from hookgate.api import convert
 from hookgate.api import schemas as s
 from hookgate.api.deps import Limit, Services, authenticated, idempotent, now_ms
-from hookgate.api.openapi import ERRORS, no_content, returns
+from hookgate.api.openapi import ERRORS, no_content, operation_id, returns
 from hookgate.api.routing import JsonRoute
 from hookgate.api.schemas.base import NAME_PATTERN
 from hookgate.store import event_types
@@ -18,7 +18,11 @@ from hookgate.store import event_types
 NewEventTypeName = Annotated[str, Path(max_length=256, pattern=NAME_PATTERN)]
 
 router = APIRouter(
-    prefix="/api/v1/event-type", tags=["Event Type"], route_class=JsonRoute, responses=ERRORS
+    prefix="/api/v1/event-type",
+    tags=["Event Type"],
+    route_class=JsonRoute,
+    responses=ERRORS,
+    generate_unique_id_function=operation_id,
 )
 
 

@@ -6,11 +6,16 @@ from fastapi import APIRouter, Depends, Response
 
 from hookgate.api.deps import Services, services
 from hookgate.api.errors import ApiError
-from hookgate.api.openapi import ERRORS
+from hookgate.api.openapi import ERRORS, operation_id
 from hookgate.api.routing import JsonRoute
 from hookgate.store.errors import StoreError
 
-router = APIRouter(prefix="/api/v1/health", tags=["Health"], route_class=JsonRoute)
+router = APIRouter(
+    prefix="/api/v1/health",
+    tags=["Health"],
+    route_class=JsonRoute,
+    generate_unique_id_function=operation_id,
+)
 
 
 # HEAD answers like GET; it is left out of the schema so that each path has

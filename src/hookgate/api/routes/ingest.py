@@ -83,7 +83,7 @@ from hookgate.api.deps import (
     now_ms,
 )
 from hookgate.api.errors import ApiError, validation_response
-from hookgate.api.openapi import ERRORS, no_content, returns
+from hookgate.api.openapi import ERRORS, no_content, operation_id, returns
 from hookgate.api.responses import JsonResponse
 from hookgate.api.routing import JsonRoute
 from hookgate.api.schemas.base import Metadata, RequestModel, Uid
@@ -94,7 +94,11 @@ from hookgate.store.inbound_requests import InboundRequest, RequestFilter, Reque
 from hookgate.store.sources import Source
 
 router = APIRouter(
-    prefix="/ingest/api/v1/source", tags=["Ingest Source"], route_class=JsonRoute, responses=ERRORS
+    prefix="/ingest/api/v1/source",
+    tags=["Ingest Source"],
+    route_class=JsonRoute,
+    responses=ERRORS,
+    generate_unique_id_function=operation_id,
 )
 
 _REDACTED_HEADERS = SENSITIVE_HEADERS | {"x-gitlab-token"}

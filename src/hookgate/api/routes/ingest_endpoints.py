@@ -17,7 +17,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from hookgate.api import convert
 from hookgate.api import schemas as s
 from hookgate.api.deps import Limit, Services, UpsertRef, authenticated, now_ms
-from hookgate.api.openapi import ERRORS, no_content, returns
+from hookgate.api.openapi import ERRORS, no_content, operation_id, returns
 from hookgate.api.routes import endpoints as app_endpoints
 from hookgate.api.routing import JsonRoute
 from hookgate.store import sources
@@ -29,6 +29,7 @@ router = APIRouter(
     tags=["Ingest Endpoint"],
     route_class=JsonRoute,
     responses=ERRORS,
+    generate_unique_id_function=operation_id,
 )
 
 

@@ -24,7 +24,7 @@ from hookgate.api.deps import (
     services,
 )
 from hookgate.api.errors import ApiError, validation_response
-from hookgate.api.openapi import ERRORS, no_content, returns
+from hookgate.api.openapi import ERRORS, no_content, operation_id, returns
 from hookgate.api.responses import JsonResponse
 from hookgate.api.routing import JsonRoute, parse_json_body
 from hookgate.core import ids
@@ -34,7 +34,11 @@ from hookgate.store.messages import ListFilter
 from hookgate.store.records import NewApplication
 
 router = APIRouter(
-    prefix="/api/v1/app/{app_id}", tags=["Message"], route_class=JsonRoute, responses=ERRORS
+    prefix="/api/v1/app/{app_id}",
+    tags=["Message"],
+    route_class=JsonRoute,
+    responses=ERRORS,
+    generate_unique_id_function=operation_id,
 )
 
 
