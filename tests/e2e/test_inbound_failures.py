@@ -17,7 +17,7 @@ from hookgate.config import Settings, to_async_url
 from hookgate.store.database import Database
 from tests.e2e.harness import Receiver, ServerProcess, unique
 from tests.e2e.test_inbound import GITHUB_SECRET, github_headers, received
-from tests.integration.test_store_accept import refuse_messages_of_type
+from tests.integration.test_store_accept_messages import refuse_messages_of_type
 
 pytestmark = pytest.mark.slow
 

@@ -13,7 +13,7 @@ from sqlalchemy import select, update
 from hookgate.core import ids
 from hookgate.store import applications, messages, rows
 from hookgate.store import endpoints as endpoint_store
-from hookgate.store.accept import AcceptItem, accept_batch
+from hookgate.store.accept_messages import AcceptItem, accept_batch
 from hookgate.store.contract import DeliveryQueue
 from hookgate.store.database import Database
 from hookgate.store.queue import SqlDeliveryQueue

@@ -11,13 +11,13 @@ from sqlalchemy import func, select
 
 from hookgate.inbound.recorder import Recorder
 from hookgate.store import inbound_requests
-from hookgate.store.accept import AcceptItem, AcceptStatus
+from hookgate.store.accept_messages import AcceptItem, AcceptStatus
 from hookgate.store.database import Database
 from hookgate.store.inbound_requests import DUPLICATE_PREFIX, InboundRequest, Received
 from hookgate.store.tables import inbound_requests as inbound_requests_table
 from hookgate.store.tables import messages as messages_table
 from tests.integration.conftest import NOW, all_deliveries, make_app, make_endpoint
-from tests.integration.test_store_accept import refuse_messages_of_type
+from tests.integration.test_store_accept_messages import refuse_messages_of_type
 from tests.integration.test_store_sources import WINDOW_MS, make_source, request
 
 

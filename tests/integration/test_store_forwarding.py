@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from hookgate.store import applications, messages, sources
-from hookgate.store.accept import AcceptItem, AcceptStatus, accept_batch
+from hookgate.store.accept_messages import AcceptItem, AcceptStatus, accept_batch
 from hookgate.store.database import Database
 from hookgate.store.errors import NotFound
 from hookgate.store.queue import SqlDeliveryQueue

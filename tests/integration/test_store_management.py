@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from hookgate.core.signing import generate_secret
 from hookgate.store import applications, endpoints, event_types, idempotency, tokens
 from hookgate.store import messages as message_store
-from hookgate.store.accept import AcceptItem, AcceptStatus, accept_batch
+from hookgate.store.accept_messages import AcceptItem, AcceptStatus, accept_batch
 from hookgate.store.database import Database
 from hookgate.store.errors import Conflict, NotFound
 from hookgate.store.messages import ListFilter

@@ -12,7 +12,7 @@ from hookgate.core import ids
 from hookgate.core.clock import DAY_MS
 from hookgate.store import applications
 from hookgate.store import endpoints as endpoint_store
-from hookgate.store.accept import AcceptItem, accept_batch
+from hookgate.store.accept_messages import AcceptItem, accept_batch
 from hookgate.store.database import Database
 from hookgate.store.queue import SqlDeliveryQueue
 from hookgate.store.records import (

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from hookgate.core import ids
 from hookgate.core.clock import DAY_MS
 from hookgate.store import messages as message_store
-from hookgate.store.accept import AcceptItem, accept_batch
+from hookgate.store.accept_messages import AcceptItem, accept_batch
 from hookgate.store.database import Database
 from hookgate.store.queue import SqlDeliveryQueue
 from hookgate.store.records import AttemptRow, DeliveryResult, DeliveryStatus

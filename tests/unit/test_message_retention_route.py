@@ -14,7 +14,7 @@ from starlette.requests import Request
 from hookgate.api import schemas as s
 from hookgate.api.deps import Services
 from hookgate.api.routes.messages import accept_message
-from hookgate.store.accept import AcceptItem, AcceptOutcome, AcceptStatus
+from hookgate.store.accept_messages import AcceptItem, AcceptOutcome, AcceptStatus
 from hookgate.store.records import Message
 
 

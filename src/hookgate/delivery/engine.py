@@ -17,7 +17,7 @@ from hookgate.core.netpolicy import AddressPolicy
 from hookgate.delivery.batcher import GroupCommitter, isolating_failures
 from hookgate.delivery.dispatcher import Dispatcher, DispatchSettings
 from hookgate.delivery.sender import HttpSender, Sender
-from hookgate.store.accept import AcceptItem, AcceptOutcome, accept_batch
+from hookgate.store.accept_messages import AcceptItem, AcceptOutcome, accept_batch
 from hookgate.store.database import Database
 from hookgate.store.errors import StoreRejected
 from hookgate.store.queue import SqlDeliveryQueue

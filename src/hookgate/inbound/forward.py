@@ -16,7 +16,7 @@ import re
 from collections.abc import Awaitable, Callable
 
 from hookgate.delivery.forwarding import forwardable
-from hookgate.store.accept import AcceptItem, AcceptOutcome
+from hookgate.store.accept_messages import AcceptItem, AcceptOutcome
 from hookgate.store.inbound_requests import InboundRequest
 from hookgate.store.sources import Source
 

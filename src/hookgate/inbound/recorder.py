@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from hookgate.delivery.batcher import GroupCommitter, isolating_failures
 from hookgate.delivery.engine import Engine, Handoff, now_ms
 from hookgate.store import inbound_requests
-from hookgate.store.accept import AcceptItem
+from hookgate.store.accept_messages import AcceptItem
 from hookgate.store.database import Database
 from hookgate.store.inbound_requests import InboundRequest, Received, Recorded
 
@@ -29,7 +29,7 @@ MAX_BATCH = 500
 
 
 class Recorder:
-    """Stores received requests for ``hookgate.inbound.accept``, forwarding
+    """Stores received requests for ``hookgate.inbound.handle_request``, forwarding
     accepted ones through ``engine``'s dispatcher (without an engine,
     forwarded deliveries are left to the workers)."""
 

@@ -11,7 +11,7 @@ database cannot be reached (retry later), ``StoreRejected`` when it refuses
 the values (never retry the same write).
 
 Use cases not declared here yet: message accept and inbound recording
-(``store.accept``, ``store.inbound_requests``, ``store.fanout``) are being
+(``store.accept_messages``, ``store.inbound_requests``, ``store.fanout``) are being
 reshaped and get their Protocols once that settles; management reads and
 writes are module functions taking a ``Database`` (``store.applications``,
 ``store.endpoints``, ...).

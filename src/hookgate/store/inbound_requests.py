@@ -27,7 +27,7 @@ from sqlalchemy import Row, Select, delete, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hookgate.core import ids
-from hookgate.store.accept import AcceptItem, AcceptOutcome, accept_in_transaction
+from hookgate.store.accept_messages import AcceptItem, AcceptOutcome, accept_in_transaction
 from hookgate.store.database import Database
 from hookgate.store.errors import NotFound
 from hookgate.store.fanout import FanoutReads
@@ -185,7 +185,7 @@ async def record_batch(
     and inserts share the transaction, so concurrent repeats (even in other
     processes) yield exactly one accepted request.
 
-    The forwarded messages are created as ``accept.accept_batch`` creates
+    The forwarded messages are created as ``accept_messages.accept_batch`` creates
     them (at ``now_ms``, default the latest ``received_at``; deliveries
     leased until ``lease_until_ms``; ``notify_workers`` on commit), in the
     same transaction as the requests: a crash leaves both or neither.

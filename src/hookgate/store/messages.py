@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from hookgate.core import ids
 from hookgate.store import applications, rows
 from hookgate.store import endpoints as endpoint_store
-from hookgate.store.accept import new_delivery_row
+from hookgate.store.accept_messages import new_delivery_row
 from hookgate.store.database import Database, json_array_contains
 from hookgate.store.errors import NotFound
 from hookgate.store.pagination import Page, paginate

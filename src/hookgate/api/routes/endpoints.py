@@ -28,7 +28,7 @@ from hookgate.api.routing import JsonRoute
 from hookgate.api.urlpolicy import url_problem
 from hookgate.core import ids
 from hookgate.store import endpoints, event_types
-from hookgate.store.accept import AcceptItem, AcceptStatus
+from hookgate.store.accept_messages import AcceptItem, AcceptStatus
 from hookgate.store.errors import NotFound
 
 router = APIRouter(

@@ -3,7 +3,7 @@ prove themselves with the source's verification scheme).
 
 The body is read here, capped at the source's ``maxBodyBytes`` (413 before
 reading when ``Content-Length`` is over it, or as soon as a streamed body
-passes it); everything else is ``hookgate.inbound.accept``. Unknown sources
+passes it); everything else is ``hookgate.inbound.handle_request``. Unknown sources
 answer 404 and are not stored (so does a source's id or uid when it has
 ``requireToken``: only its token URL is accepted); nor are requests over the source's
 ``rateLimit`` (429).
@@ -20,16 +20,16 @@ from starlette.responses import Response
 from hookgate.api.deps import services
 from hookgate.api.limits import BodyTooLarge, set_body_limit
 from hookgate.api.routing import refuse_nul_in_url
-from hookgate.inbound import accept
-from hookgate.inbound.accept import HttpRequest
+from hookgate.inbound import handle_request
 from hookgate.inbound.config import METHODS as ALL_METHODS
+from hookgate.inbound.handle_request import HttpRequest
 from hookgate.receive.adapters.starlette import raw_url
 from hookgate.store import sources
 from hookgate.store.errors import NotFound
 
 #: The methods ``/in/{source}`` is routed for; each source allows its own.
 METHODS = ALL_METHODS
-_NOT_FOUND = accept.error_reply(404, "not_found", "Source not found")
+_NOT_FOUND = handle_request.error_reply(404, "not_found", "Source not found")
 
 
 async def receive(request: Request) -> Response:
@@ -42,10 +42,10 @@ async def receive(request: Request) -> Response:
         found = await sources.get_for_ingest(svc.db, source, int(time.time() * 1000))
     except NotFound:
         return _send(_NOT_FOUND)
-    options = accept.source_options(found)
+    options = handle_request.source_options(found)
     if options.require_token and not sources.matched_by_token(found, source):
         return _send(_NOT_FOUND)
-    limited = accept.rate_limited(svc.inbound_limits, found, options, time.monotonic())
+    limited = handle_request.rate_limited(svc.inbound_limits, found, options, time.monotonic())
     if limited is not None:
         return _send(limited)
     peer = request.client.host if request.client else None
@@ -55,18 +55,18 @@ async def receive(request: Request) -> Response:
         query=request.scope.get("query_string", b"").decode("latin-1"),
         headers=[(k.decode("latin-1"), v.decode("latin-1")) for k, v in request.scope["headers"]],
         url=raw_url(request),
-        peer_ip=accept.client_ip(options, peer, request.headers.get("x-forwarded-for")),
+        peer_ip=handle_request.client_ip(options, peer, request.headers.get("x-forwarded-for")),
     )
-    refusal = accept.precheck(options, http, request.headers.get("content-length"))
+    refusal = handle_request.precheck(options, http, request.headers.get("content-length"))
     if refusal is None:
         body = await _read_capped(request, options.max_body_bytes)
         if body is None:
-            refusal = accept.too_large(options.max_body_bytes + 1, options)
+            refusal = handle_request.too_large(options.max_body_bytes + 1, options)
         else:
             http = replace(http, body=body)
     if refusal is not None:
-        return _send(await accept.refuse(svc.recorder, found, http, refusal, time.time()))
-    reply = await accept.accept(
+        return _send(await handle_request.refuse(svc.recorder, found, http, refusal, time.time()))
+    reply = await handle_request.accept(
         svc.recorder,
         found,
         options,
@@ -87,5 +87,5 @@ async def _read_capped(request: Request, cap: int) -> bytes | None:
         return None
 
 
-def _send(reply: accept.Reply) -> Response:
+def _send(reply: handle_request.Reply) -> Response:
     return Response(reply.body, status_code=reply.status, headers=dict(reply.headers))

@@ -29,7 +29,7 @@ from hookgate.api.responses import JsonResponse
 from hookgate.api.routing import JsonRoute, parse_json_body
 from hookgate.core import ids
 from hookgate.store import messages
-from hookgate.store.accept import AcceptItem, AcceptStatus
+from hookgate.store.accept_messages import AcceptItem, AcceptStatus
 from hookgate.store.messages import ListFilter
 from hookgate.store.records import NewApplication
 

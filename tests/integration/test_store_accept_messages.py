@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from hookgate.core import ids
 from hookgate.store import applications
 from hookgate.store import endpoints as endpoint_store
-from hookgate.store.accept import AcceptItem, AcceptOutcome, AcceptStatus, accept_batch
+from hookgate.store.accept_messages import AcceptItem, AcceptOutcome, AcceptStatus, accept_batch
 from hookgate.store.database import Database
 from hookgate.store.queue import SqlDeliveryQueue
 from hookgate.store.records import DeliveryStatus, NewApplication
