@@ -16,7 +16,7 @@ from standardwebhooks import Webhook
 from svix.api import IngestEndpointIn, IngestEndpointUpsertIn, IngestSourceIn, IngestSourceOut, Svix
 from svix.models import GithubConfig, SvixConfig
 
-from tests.e2e.harness import Receiver, ServerProcess, unique
+from tests.e2e.harness import Receiver, ServerProcess, unique, wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -108,8 +108,14 @@ def test_failed_forward_is_retried_and_logged(
     assert first.body == second.body == BODY
     assert first.msg_id == second.msg_id
     internal = api.get(f"/ingest/api/v1/source/{source.id}").json()["appId"]
-    attempts = svix_client.message_attempt.list_by_msg(internal, first.msg_id).data
-    assert sorted(a.response_status_code for a in attempts) == [200, 500]
+
+    def both_attempts_logged() -> list[int] | None:
+        # The receiver sees the second request before its attempt is written.
+        attempts = svix_client.message_attempt.list_by_msg(internal, first.msg_id).data
+        codes = sorted(a.response_status_code for a in attempts)
+        return codes if len(codes) >= 2 else None
+
+    assert wait_until(both_attempts_logged, message="both attempts in the log") == [200, 500]
     message = svix_client.message.get(internal, first.msg_id)
     assert message.event_type == "issues"
 
