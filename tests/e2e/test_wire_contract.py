@@ -222,3 +222,28 @@ def test_portal_access_that_would_create_its_application_validates_the_path(
     uid = unique("portal")
     assert api.post(f"/api/v1/auth/app-portal-access/{uid}", json=body).status_code == 200
     assert api.get(f"/api/v1/app/{uid}").json()["uid"] == uid
+
+
+# --- values the document's types forbid ------------------------------------------------------
+
+
+def test_datetimes_are_iso_8601_not_epoch_numbers(api: httpx.Client, app_id: str) -> None:
+    for value in ("0", "1700000000", "1.5"):
+        items = _problems(api.get(f"/api/v1/app/{app_id}/msg", params={"before": value}))
+        assert items[0]["loc"] == ["query", "before"]
+    ok = api.get(f"/api/v1/app/{app_id}/msg", params={"before": "2026-01-31T12:00:00Z"})
+    assert ok.status_code == 200
+
+
+def test_booleans_are_json_booleans(api: httpx.Client) -> None:
+    name = unique("strict")
+    items = _problems(
+        api.post("/api/v1/event-type", json={"name": name, "description": "d", "deprecated": 0})
+    )
+    assert items[0]["loc"] == ["body", "deprecated"]
+    assert api.get(f"/api/v1/event-type/{name}").status_code == 404
+    created = api.post(
+        "/api/v1/event-type", json={"name": name, "description": "d", "deprecated": None}
+    )
+    assert created.status_code == 201
+    assert created.json()["deprecated"] is False

@@ -15,7 +15,7 @@ from fastapi.exceptions import RequestValidationError
 from hookgate.api import schemas as s
 from hookgate.api.auth import TokenChecker, principal_of
 from hookgate.api.convert import to_ms
-from hookgate.api.schemas.base import NAME_PATTERN
+from hookgate.api.schemas.base import NAME_PATTERN, UtcDatetime
 from hookgate.config import Settings
 from hookgate.core import ids
 from hookgate.core.clock import now_ms as now_ms
@@ -132,8 +132,8 @@ class Paging:
 
 def list_filter(
     channel: str | None = None,
-    before: datetime | None = None,
-    after: datetime | None = None,
+    before: UtcDatetime | None = None,
+    after: UtcDatetime | None = None,
     event_types: list[str] | None = Query(None),
     status: s.MessageStatus | None = None,
     status_code_class: s.StatusCodeClass | None = None,

@@ -3,7 +3,6 @@ recovery, statistics and example sends."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 import orjson
@@ -25,6 +24,7 @@ from hookgate.api.deps import (
 from hookgate.api.openapi import ERRORS, no_content, operation_id, returns
 from hookgate.api.responses import JsonResponse
 from hookgate.api.routing import JsonRoute
+from hookgate.api.schemas.base import UtcDatetime
 from hookgate.api.urlpolicy import url_problem
 from hookgate.core import ids
 from hookgate.store import endpoints, event_types
@@ -227,8 +227,8 @@ async def recover(
 async def stats(
     app_id: str,
     endpoint_id: str,
-    since: datetime | None = None,
-    until: datetime | None = None,
+    since: UtcDatetime | None = None,
+    until: UtcDatetime | None = None,
     svc: Services = Depends(authenticated),
 ) -> Response:
     counts = await endpoints.stats(

@@ -63,7 +63,6 @@ from __future__ import annotations
 
 import base64
 from dataclasses import replace
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
@@ -86,7 +85,7 @@ from hookgate.api.errors import ApiError, validation_response
 from hookgate.api.openapi import ERRORS, no_content, operation_id, returns
 from hookgate.api.responses import JsonResponse
 from hookgate.api.routing import JsonRoute
-from hookgate.api.schemas.base import Metadata, RequestModel, Uid
+from hookgate.api.schemas.base import Metadata, RequestModel, Uid, UtcDatetime
 from hookgate.inbound import config as source_config
 from hookgate.inbound.forward import forward
 from hookgate.store import inbound_requests, sources
@@ -273,8 +272,8 @@ SearchText = Annotated[str, StringConstraints(min_length=1, max_length=256)]
 async def list_source_requests(
     source_id: str,
     verified: bool | None = None,
-    after: datetime | None = None,
-    before: datetime | None = None,
+    after: UtcDatetime | None = None,
+    before: UtcDatetime | None = None,
     event_id: SearchText | None = Query(None, alias="eventId"),
     event_type: SearchText | None = Query(None, alias="eventType"),
     status: RequestStatus | None = None,

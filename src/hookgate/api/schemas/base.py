@@ -22,6 +22,7 @@ from __future__ import annotations
 import binascii
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any
 from urllib.parse import urlsplit
@@ -32,10 +33,14 @@ from pydantic import (
     BaseModel,
     BeforeValidator,
     ConfigDict,
+    GetCoreSchemaHandler,
+    GetJsonSchemaHandler,
     StringConstraints,
     field_validator,
 )
 from pydantic.alias_generators import to_camel
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import core_schema
 
 from hookgate.core import ids
 
@@ -69,9 +74,51 @@ class ResponseModel(ApiModel):
 # --- null handling ----------------------------------------------------------
 
 
-def null_means(default: Callable[[], Any]) -> BeforeValidator:
-    """Validator for create bodies: an explicit ``null`` becomes ``default()``."""
-    return BeforeValidator(lambda value: default() if value is None else value)
+@dataclass(frozen=True, slots=True)
+class NullMeans:
+    """Annotation for create bodies: an explicit ``null`` becomes
+    ``default()``; the JSON schema says ``null`` is accepted."""
+
+    default: Callable[[], Any]
+
+    def __get_pydantic_core_schema__(
+        self, source: Any, handler: GetCoreSchemaHandler
+    ) -> core_schema.CoreSchema:
+        return core_schema.no_info_before_validator_function(
+            lambda value: self.default() if value is None else value, handler(source)
+        )
+
+    def __get_pydantic_json_schema__(
+        self, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        return {"anyOf": [handler(schema), {"type": "null"}]}
+
+
+def null_means(default: Callable[[], Any]) -> NullMeans:
+    """Annotation for create bodies: an explicit ``null`` becomes ``default()``."""
+    return NullMeans(default)
+
+
+@dataclass(frozen=True, slots=True)
+class NotNull:
+    """Annotation for patch bodies: the key may be absent but must not be
+    ``null``; the JSON schema leaves ``null`` out. (It checks values that
+    were sent, never the ``None`` default.)"""
+
+    def __get_pydantic_core_schema__(
+        self, source: Any, handler: GetCoreSchemaHandler
+    ) -> core_schema.CoreSchema:
+        return core_schema.no_info_before_validator_function(_reject_null, handler(source))
+
+    def __get_pydantic_json_schema__(
+        self, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        generated = handler(schema)
+        branches = [b for b in generated.get("anyOf", ()) if b != {"type": "null"}]
+        if len(branches) == 1:
+            rest = {k: v for k, v in generated.items() if k != "anyOf"}
+            return {**branches[0], **rest}
+        return generated
 
 
 def _reject_null(value: Any) -> Any:
@@ -81,8 +128,7 @@ def _reject_null(value: Any) -> Any:
 
 
 #: Validator for patch bodies: the key may be absent but must not be ``null``.
-#: (Before-validators only run on values that were sent, not on defaults.)
-NOT_NULL = BeforeValidator(_reject_null)
+NOT_NULL = NotNull()
 
 
 # --- strings with the Svix name pattern -------------------------------------
@@ -171,8 +217,22 @@ def _as_utc(value: datetime) -> datetime:
     return value.astimezone(UTC)
 
 
-UtcDatetime = Annotated[datetime, AfterValidator(_as_utc)]
-"""A timezone-aware UTC datetime; naive values are taken as UTC."""
+_NUMBER = re.compile(r"\s*[-+]?\d+(\.\d*)?\s*")
+
+
+def _iso_only(value: Any) -> Any:
+    # pydantic would read a number as seconds since the epoch; the Svix API
+    # (and its OpenAPI ``date-time`` format) takes ISO 8601 only.
+    if (isinstance(value, int | float) and not isinstance(value, bool)) or (
+        isinstance(value, str) and _NUMBER.fullmatch(value)
+    ):
+        raise ValueError("must be an ISO 8601 datetime such as 2026-01-31T12:00:00Z")
+    return value
+
+
+UtcDatetime = Annotated[datetime, BeforeValidator(_iso_only), AfterValidator(_as_utc)]
+"""A timezone-aware UTC datetime given in ISO 8601; naive values are taken
+as UTC."""
 
 
 # --- URLs ---------------------------------------------------------------------

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from annotated_types import Interval
-from pydantic import Field
+from pydantic import Field, StrictBool
 
 from hookgate.api.schemas.base import (
     NOT_NULL,
@@ -39,7 +39,7 @@ class EndpointUpdate(RequestModel):
 
     url: EndpointUrl
     description: Annotated[str, null_means(str)] = ""
-    disabled: Annotated[bool, null_means(lambda: False)] = False
+    disabled: Annotated[StrictBool, null_means(lambda: False)] = False
     uid: EndpointUid | None = None
     throttle_rate: ThrottleRate | None = None
     event_types: EventTypeNames | None = None
@@ -67,7 +67,7 @@ class EndpointPatch(RequestModel):
 
     url: Annotated[EndpointUrl | None, NOT_NULL] = None
     description: Annotated[str | None, NOT_NULL] = None
-    disabled: Annotated[bool | None, NOT_NULL] = None
+    disabled: Annotated[StrictBool | None, NOT_NULL] = None
     uid: EndpointUid | None = None
     throttle_rate: ThrottleRate | None = None
     event_types: EventTypeNames | None = None

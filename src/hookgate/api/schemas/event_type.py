@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
+from pydantic import StrictBool
+
 from hookgate.api.schemas.base import (
     NOT_NULL,
     EventTypeName,
@@ -23,8 +25,8 @@ class EventTypeIn(RequestModel):
 
     name: EventTypeName
     description: str
-    archived: Annotated[bool, null_means(lambda: False)] = False
-    deprecated: Annotated[bool, null_means(lambda: False)] = False
+    archived: Annotated[StrictBool, null_means(lambda: False)] = False
+    deprecated: Annotated[StrictBool, null_means(lambda: False)] = False
     feature_flag: FeatureFlag | None = None
     schemas: Schemas | None = None
 
@@ -33,8 +35,8 @@ class EventTypeUpdate(RequestModel):
     """Body of ``PUT /api/v1/event-type/{event_type_name}/``: full replacement."""
 
     description: str
-    archived: Annotated[bool, null_means(lambda: False)] = False
-    deprecated: Annotated[bool, null_means(lambda: False)] = False
+    archived: Annotated[StrictBool, null_means(lambda: False)] = False
+    deprecated: Annotated[StrictBool, null_means(lambda: False)] = False
     feature_flag: FeatureFlag | None = None
     schemas: Schemas | None = None
 
@@ -46,8 +48,8 @@ class EventTypePatch(RequestModel):
     """
 
     description: Annotated[str | None, NOT_NULL] = None
-    archived: Annotated[bool | None, NOT_NULL] = None
-    deprecated: Annotated[bool | None, NOT_NULL] = None
+    archived: Annotated[StrictBool | None, NOT_NULL] = None
+    deprecated: Annotated[StrictBool | None, NOT_NULL] = None
     feature_flag: FeatureFlag | None = None
     schemas: Schemas | None = None
 
