@@ -155,6 +155,8 @@ def test_limit_above_250_is_422(api: httpx.Client, app_id: str, path: str) -> No
         ("http://[::1]:8080/hook", "a loopback address"),
         ("http://[::ffff:10.1.2.3]/hook", "a private address"),
         ("http://0.0.0.0/hook", "an unspecified address"),
+        ("http://10.1/hook", "a private address"),  # 10.0.0.1, as the resolver reads it
+        ("http://167772161/hook", "a private address"),
     ],
 )
 def test_endpoint_at_a_blocked_address_is_refused(
