@@ -25,6 +25,7 @@ import asyncpg
 
 from benchmarks.common import GITHUB_SECRET, GITHUB_SOURCE_UID, free_port, http_json
 from benchmarks.procs import PYTHON, PhaseError, Procs, clean_env, cpu_seconds, wait_http
+from hookgate.core.secretbox import generate_key
 
 STARTUP_TIMEOUT_S = 30.0
 
@@ -106,6 +107,10 @@ class Server:
         return self.ready - self.started
 
 
+#: The ``HOOKGATE_SECRET_KEY`` of every process this run starts.
+SECRET_KEY = generate_key()
+
+
 def hookgate_command() -> list[str]:
     hookgate = Path(PYTHON).parent / "hookgate"
     return [str(hookgate)] if hookgate.exists() else [PYTHON, "-m", "hookgate.cli.main"]
@@ -116,6 +121,8 @@ def hookgate_env(ctx: Context, settings: dict[str, str | None]) -> dict[str, str
     return clean_env(
         HOOKGATE_ADMIN_TOKEN=ctx.token,
         HOOKGATE_ALLOWED_SUBNETS="127.0.0.0/8",
+        # Required on PostgreSQL; one per run, shared by its servers and workers.
+        HOOKGATE_SECRET_KEY=SECRET_KEY,
         **{f"HOOKGATE_{k.upper()}": v for k, v in settings.items() if v is not None},
     )
 

@@ -9,12 +9,13 @@ from __future__ import annotations
 from functools import cached_property
 from pathlib import Path
 
-from pydantic import Field, FilePath, field_validator
+from pydantic import Field, FilePath, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from hookgate.core.endpoint_health import DEFAULT_DISABLE_AFTER_DAYS
 from hookgate.core.netpolicy import IPNetwork, parse_subnets
 from hookgate.core.retry import DEFAULT_RETRY_SCHEDULE, RetryPolicy, parse_schedule
+from hookgate.core.secretbox import parse_keys
 
 
 class Settings(BaseSettings):
@@ -36,6 +37,15 @@ class Settings(BaseSettings):
             "Proxies whose X-Forwarded-For/-Proto are believed on every route but /in"
             " (comma list of addresses or networks, '*' = all; default: none). /in"
             " requests believe only their source's trustedProxies."
+        ),
+    )
+
+    secret_key: SecretStr | None = Field(
+        None,
+        description=(
+            "Keys encrypting stored secrets, comma-separated, newest first (new secrets use"
+            " the first, reading tries all); required on PostgreSQL, generated into"
+            " <data_dir>/secret.key on SQLite"
         ),
     )
 
@@ -98,6 +108,13 @@ class Settings(BaseSettings):
     @classmethod
     def _check_schedule(cls, value: str) -> str:
         parse_schedule(value)
+        return value
+
+    @field_validator("secret_key")
+    @classmethod
+    def _check_secret_key(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            parse_keys(value.get_secret_value())
         return value
 
     @field_validator("allowed_subnets")

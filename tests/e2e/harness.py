@@ -34,6 +34,8 @@ import standardwebhooks.webhooks
 import svix.webhooks
 from svix.api import EndpointIn, EndpointOut, Svix
 
+from hookgate.core.secretbox import generate_key
+
 T = TypeVar("T")
 
 #: Environment every test server gets unless a test overrides it.
@@ -59,7 +61,9 @@ PG_ADMIN_URL = "postgresql://root@{}:{}/test".format(
 #: Extra environment for servers on PostgreSQL. Leases of a killed process are
 #: only released at restart in the embedded (single-process) SQLite mode; on
 #: PostgreSQL they must run out, so keep them short.
-PG_ENV = {"HOOKGATE_LEASE_SECONDS": "3"}
+#: A secret key is required on PostgreSQL: one per test session, shared by
+#: every server and command on the test databases.
+PG_ENV = {"HOOKGATE_LEASE_SECONDS": "3", "HOOKGATE_SECRET_KEY": generate_key()}
 
 
 def free_port() -> int:

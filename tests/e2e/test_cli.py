@@ -12,6 +12,9 @@ from svix.api import ApplicationIn
 from tests.e2e.conftest import make_svix
 from tests.e2e.harness import ServerProcess, free_port, server_command, unique
 
+#: Server settings a command needs to find (and read) the server's storage.
+CLI_SETTINGS = ("HOOKGATE_DATABASE_URL", "HOOKGATE_SECRET_KEY")
+
 # Every test here drives real server processes over HTTP.
 pytestmark = pytest.mark.slow
 
@@ -32,7 +35,7 @@ def _run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedP
 def test_token_create_makes_a_working_api_token(server: ServerProcess) -> None:
     # The CLI finds the server's storage as the server does: the data dir, or
     # the PostgreSQL database the server was given.
-    env = {"HOOKGATE_DATABASE_URL": server.database_url} if server.database_url else None
+    env = {k: v for k, v in server.env.items() if k in CLI_SETTINGS and v is not None}
     result = _run("token", "create", "--name", "e2e", "--data-dir", str(server.data_dir), env=env)
     assert result.returncode == 0, result.stderr
     token = result.stdout.strip()

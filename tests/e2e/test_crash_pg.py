@@ -34,6 +34,8 @@ import httpx
 import pytest
 from svix.api import ApplicationIn, EndpointIn, Svix, SvixOptions
 
+from tests.e2e.harness import PG_ENV
+
 pytestmark = pytest.mark.slow
 
 #: Where test databases are created from (same variables as tests/integration).
@@ -246,6 +248,7 @@ class Cluster:
         env = {k: v for k, v in os.environ.items() if not k.startswith("HOOKGATE_")}
         env.update(
             HOOKGATE_DATABASE_URL=db.url,
+            HOOKGATE_SECRET_KEY=PG_ENV["HOOKGATE_SECRET_KEY"],
             HOOKGATE_ADMIN_TOKEN=self.token,
             HOOKGATE_ALLOWED_SUBNETS="127.0.0.0/8",
             HOOKGATE_LEASE_SECONDS=f"{LEASE_SECONDS:g}",  # a killed worker's leases run out fast

@@ -37,6 +37,7 @@ from svix.api import ApplicationIn, EndpointIn, Svix, SvixOptions
 
 from tests.e2e.harness import (
     PG_ADMIN_URL,
+    PG_ENV,
     Receiver,
     create_pg_database,
     drop_pg_database,
@@ -270,6 +271,7 @@ def _env(database_url: str, token: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("HOOKGATE_")}
     env.update(
         HOOKGATE_DATABASE_URL=database_url,
+        HOOKGATE_SECRET_KEY=PG_ENV["HOOKGATE_SECRET_KEY"],
         HOOKGATE_ADMIN_TOKEN=token,
         HOOKGATE_ALLOWED_SUBNETS="127.0.0.1/32",
         HOOKGATE_POLL_INTERVAL="0.2",

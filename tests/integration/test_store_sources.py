@@ -11,8 +11,9 @@ import pytest
 from alembic import command
 from sqlalchemy import JSON, Connection, column, select, table, text
 
+from hookgate.core.secretbox import token_digest
 from hookgate.inbound import config
-from hookgate.store import inbound_requests, sources, tables
+from hookgate.store import inbound_requests, sources
 from hookgate.store.database import Database
 from hookgate.store.errors import Conflict, NotFound
 from hookgate.store.inbound_requests import InboundRequest, RequestFilter
@@ -168,7 +169,7 @@ async def test_each_source_gets_its_own_secret_token(db: Database) -> None:
     first, second = await make_source(db), await make_source(db, uid=None)
     assert len(first.token) == 32
     assert first.token != second.token
-    assert (first.previous_token, first.previous_token_expires_at) == (None, None)
+    assert (first.previous_token_hash, first.previous_token_expires_at) == (None, None)
     assert await sources.get(db, first.id) == first
     assert first.token not in repr(first)
     # The token addresses the source for ingestion only, never for management.
@@ -195,7 +196,10 @@ async def test_rotated_token_works_for_the_grace_period_only(db: Database) -> No
     old = source.token
     rotated = await sources.rotate_token(db, "gh", NOW + 10)
     assert rotated.token not in (old, "")
-    assert (rotated.previous_token, rotated.previous_token_expires_at) == (old, NOW + 10 + GRACE)
+    assert (rotated.previous_token_hash, rotated.previous_token_expires_at) == (
+        token_digest(old),
+        NOW + 10 + GRACE,
+    )
     assert rotated.updated_at == NOW + 10
     assert await sources.get(db, source.id) == rotated
 
@@ -213,7 +217,10 @@ async def test_rotating_again_retires_the_previous_token_at_once(db: Database) -
     once = await sources.rotate_token(db, source.id, NOW)
     twice = await sources.rotate_token(db, source.id, NOW + 1)
     assert len({source.token, once.token, twice.token}) == 3
-    assert (twice.previous_token, twice.previous_token_expires_at) == (once.token, NOW + 1 + GRACE)
+    assert (twice.previous_token_hash, twice.previous_token_expires_at) == (
+        token_digest(once.token),
+        NOW + 1 + GRACE,
+    )
     with pytest.raises(NotFound):
         await sources.get_for_ingest(db, source.token, NOW + 2)
     assert await sources.get_for_ingest(db, once.token, NOW + 2) == twice
@@ -241,14 +248,14 @@ def test_matched_by_token() -> None:
         created_at=NOW,
         updated_at=NOW,
         token="new-token",
-        previous_token="old-token",
+        previous_token_hash=token_digest("old-token"),
         previous_token_expires_at=NOW,
     )
     assert sources.matched_by_token(source, "new-token")
     assert sources.matched_by_token(source, "old-token")
     for key in ("src_1", "gh", "", "new-token ", "nëw"):
         assert not sources.matched_by_token(source, key)
-    assert not sources.matched_by_token(replace(source, previous_token=None), "old-token")
+    assert not sources.matched_by_token(replace(source, previous_token_hash=None), "old-token")
 
 
 # -- dedupe expiry and retention ---------------------------------------------------
@@ -385,16 +392,14 @@ async def test_migration_0004_round_trip_keeps_the_data(db: Database) -> None:
 
     await migrate(db, "head")
     async with db.read() as conn:
-        found = (await conn.execute(select(tables.sources))).all()
         expiry = (await conn.execute(select(inbound_dedupe.c.expires_at))).scalar_one()
-    tokens = {row.token for row in found}
+    found = (await sources.list_page(db, iterator=None, limit=None, descending=False)).items
+    tokens = {source.token for source in found}
     assert len(tokens) == 3
     assert all(len(token) == 32 for token in tokens)
     assert expiry == NOW + 86_400_000
     assert await count(db, "inbound_requests") == 1
-    assert await sources.get_for_ingest(db, found[0].token, NOW) == await sources.get(
-        db, found[0].id
-    )
+    assert await sources.get_for_ingest(db, found[0].token, NOW) == found[0]
 
     await migrate(db, "0003")
     assert (await count(db, "sources"), await count(db, "inbound_requests")) == (3, 1)

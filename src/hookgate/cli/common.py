@@ -13,6 +13,8 @@ from pydantic import ValidationError
 from rich.console import Console
 
 from hookgate.config import Settings
+from hookgate.core.secretbox import SecretKeyError
+from hookgate.store import reseal
 from hookgate.store.database import Database, display_url, open_database
 from hookgate.store.errors import StoreUnavailable
 
@@ -42,21 +44,24 @@ def run_with_database(
 ) -> T:
     """Open the configured database (creating the data directory for SQLite),
     bring its schema up to date, run ``work`` and close it. A database that
-    cannot be reached ends the command with a clear message, or with ``wait``
-    is retried with back-off until it answers."""
-    if settings.is_sqlite:
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    cannot be reached, or a missing or wrong secret key, ends the command
+    with a clear message; with ``wait`` an unreachable database is retried
+    with back-off until it answers."""
 
     async def run() -> T:
         db = open_database(settings)
         try:
             await (db.wait_until_ready() if wait else db.create_schema())
+            await reseal.check_key(db)
             return await work(db)
         finally:
             await db.dispose()
 
     try:
         return asyncio.run(run())
+    except SecretKeyError as exc:
+        err_console.print(f"[red]Secret key:[/red] {exc}")
+        raise typer.Exit(1) from None
     except StoreUnavailable as exc:
         err_console.print(
             f"[red]Cannot use the database {display_url(settings.resolved_database_url)}:[/red] "

@@ -13,6 +13,7 @@ from typing import IO, Annotated
 
 import typer
 
+from hookgate.cli import secrets as secrets_cli
 from hookgate.cli import sources as source_cli
 from hookgate.cli import tokens as token_cli
 from hookgate.cli.common import console, err_console, run_with_database, settings_from
@@ -21,6 +22,7 @@ from hookgate.core.clock import now_ms
 from hookgate.delivery.engine import Engine
 from hookgate.store import tokens
 from hookgate.store.database import Database, display_url
+from hookgate.store.secret_key import secure_sqlite_files
 
 app = typer.Typer(
     name="hookgate",
@@ -34,13 +36,15 @@ app.add_typer(token_app, name="token")
 token_app.command("list")(token_cli.token_list)
 token_app.command("revoke")(token_cli.token_revoke)
 app.add_typer(source_cli.app, name="source")
+app.add_typer(secrets_cli.app, name="secrets")
 
 
 def _lock_data_dir(settings: Settings) -> IO[str]:
     """Hold an exclusive lock on the data directory for the process lifetime,
     so two embedded servers never share one SQLite database."""
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    handle = (settings.data_dir / "hookgate.lock").open("w")
+    secure_sqlite_files(settings)
+    path = settings.data_dir / "hookgate.lock"
+    handle = os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w")
     try:
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:

@@ -52,7 +52,7 @@ from hookgate.inbound import network
 from hookgate.inbound.config import NO_SCHEME, SourceOptions, body_hash_dedupe, load
 from hookgate.inbound.forward import forward_item
 from hookgate.inbound.recorder import Recorder
-from hookgate.store import inbound_requests
+from hookgate.store import inbound_requests, sources
 from hookgate.store.inbound_requests import InboundRequest
 from hookgate.store.sources import Source
 
@@ -361,7 +361,7 @@ def _record(
         source_id=source.id,
         received_at=int(now * 1000),
         method=http.method,
-        path=http.path,
+        path=sources.redacted_path(source, http.path),
         query=http.query,
         headers=http.headers,
         body=http.body,

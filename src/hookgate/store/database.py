@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 from sqlalchemy.sql.dml import Insert
 
 from hookgate.config import Settings
+from hookgate.store import secret_key
 from hookgate.store.dialect import NOTIFY_CHANNEL, Dialect, dialect_for, display_url
 from hookgate.store.errors import ConstraintViolated, InvalidValue, StoreError, StoreUnavailable
 from hookgate.store.fanout import FanoutCache
@@ -34,7 +35,9 @@ log = logging.getLogger(__name__)
 
 
 def open_database(settings: Settings) -> Database:
-    """The database ``settings`` configure."""
+    """The database ``settings`` configure, with its files private and the
+    secret key installed (``store.secret_key``; raises ``SecretKeyError``)."""
+    secret_key.prepare_storage(settings)
     return Database(
         settings.resolved_database_url,
         sqlite_synchronous=settings.sqlite_synchronous,

@@ -75,7 +75,7 @@ async def create(db: Database, app_ref: str, fields: dict[str, Any], now_ms: int
                     app_id=app.id,
                     **_defaults(fields),
                     headers={},
-                    secrets=[EndpointSecret(secret).to_json()],
+                    secrets=rows.sealed_secrets([EndpointSecret(secret)]),
                     created_at=now_ms,
                     updated_at=now_ms,
                 )
@@ -192,7 +192,7 @@ async def rotate_secret(
         await conn.execute(
             update(endpoints)
             .where(endpoints.c.id == ep.id)
-            .values(secrets=[s.to_json() for s in secrets], updated_at=now_ms)
+            .values(secrets=rows.sealed_secrets(secrets), updated_at=now_ms)
         )
         return current
 

@@ -1,10 +1,15 @@
-"""Stored responses for ``Idempotency-Key`` replays (non-message requests)."""
+"""Stored responses for ``Idempotency-Key`` replays (non-message requests).
+
+Response bodies are stored sealed with the operator's key
+(``store.secret_key``): some carry a secret (a rotated endpoint secret, an
+``ingestUrl`` with its token, an app-portal token)."""
 
 from __future__ import annotations
 
 from sqlalchemy import delete, select
 
 from hookgate.core.clock import DAY_MS
+from hookgate.store import secret_key
 from hookgate.store.database import Database
 from hookgate.store.tables import idempotency_keys, message_event_ids
 
@@ -21,14 +26,19 @@ async def lookup(db: Database, key: str) -> tuple[int, bytes] | None:
                 )
             )
         ).first()
-    return None if row is None else (row.status_code, row.body)
+    if row is None:
+        return None
+    return row.status_code, secret_key.current().open_bytes(row.body)
 
 
 async def remember(db: Database, key: str, status: int, body: bytes, now_ms: int) -> None:
     async with db.write() as conn:
         await conn.execute(
             db.insert_ignoring_conflicts(idempotency_keys).values(
-                key=key, status_code=status, body=body, created_at=now_ms
+                key=key,
+                status_code=status,
+                body=secret_key.current().seal_bytes(body),
+                created_at=now_ms,
             )
         )
 

@@ -47,13 +47,12 @@ class EventType:
 
 @dataclass(frozen=True, slots=True)
 class EndpointSecret:
-    """A signing secret; ``expires_at`` is set on secrets replaced by a rotation."""
+    """A signing secret (in clear: the store seals it at rest, see
+    ``rows.sealed_secrets``); ``expires_at`` is set on secrets replaced by a
+    rotation."""
 
-    key: str
+    key: str = field(repr=False)
     expires_at: int | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        return {"key": self.key, "expires_at": self.expires_at}
 
 
 @dataclass(frozen=True, slots=True)

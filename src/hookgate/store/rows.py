@@ -1,11 +1,15 @@
-"""Conversions between table rows and records."""
+"""Conversions between table rows and records. Secrets are sealed here on
+the way in and opened on the way out (``store.secret_key``): records hold
+them in clear, rows never do."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import Row
 
+from hookgate.store import secret_key
 from hookgate.store.records import (
     Application,
     Attempt,
@@ -59,11 +63,25 @@ def endpoint(row: Row[Any]) -> Endpoint:
         channels=m["channels"],
         metadata=dict(m["metadata"] or {}),
         headers=dict(m["headers"] or {}),
-        secrets=tuple(
-            EndpointSecret(key=s["key"], expires_at=s.get("expires_at")) for s in m["secrets"]
-        ),
+        secrets=opened_secrets(m["secrets"]),
         created_at=m["created_at"],
         updated_at=m["updated_at"],
+    )
+
+
+def sealed_secrets(secrets: Iterable[EndpointSecret]) -> list[dict[str, Any]]:
+    """The ``endpoints.secrets`` column value: each key sealed with the
+    current secret key, ``[{"sealed": ..., "expires_at": ms | None}, ...]``."""
+    box = secret_key.current()
+    return [{"sealed": box.seal(s.key), "expires_at": s.expires_at} for s in secrets]
+
+
+def opened_secrets(stored: Iterable[dict[str, Any]]) -> tuple[EndpointSecret, ...]:
+    """The records of a ``sealed_secrets`` column value (opening is cached
+    per sealed value, so loading an endpoint again costs no decryption)."""
+    box = secret_key.current()
+    return tuple(
+        EndpointSecret(key=box.open(s["sealed"]), expires_at=s.get("expires_at")) for s in stored
     )
 
 

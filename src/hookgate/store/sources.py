@@ -7,6 +7,13 @@ replaced by ``rotate_token``; the previous token keeps working for
 events. ``get_for_ingest`` resolves what ``/in/{key}`` names (id, uid, token
 or previous token). The requests a source receives are
 ``hookgate.store.inbound_requests``.
+
+At rest, tokens are looked up by their SHA-256 digest (``token_hash``,
+``previous_token_hash``); the current token is also kept sealed with the
+operator's key (``sealed_token``), because the API shows the ``ingestUrl``
+on every read. The verification secrets in ``config`` are sealed likewise
+(``config["sealed_secrets"]`` in the row, ``config["secrets"]`` in the
+record).
 """
 
 from __future__ import annotations
@@ -21,6 +28,8 @@ from sqlalchemy import Row, delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hookgate.core import ids
+from hookgate.core.secretbox import token_digest
+from hookgate.store import secret_key
 from hookgate.store.errors import Conflict, ConstraintViolated, NotFound
 from hookgate.store.pagination import Page, paginate
 from hookgate.store.tables import applications, inbound_dedupe, sources
@@ -60,9 +69,9 @@ class Source:
     #: The internal application whose endpoints are the source's destinations;
     #: None until the first destination is created.
     app_id: str | None = None
-    #: The token replaced by the last rotation, valid until
-    #: ``previous_token_expires_at`` (epoch ms); None if never rotated.
-    previous_token: str | None = field(default=None, repr=False)
+    #: The SHA-256 digest of the token replaced by the last rotation, valid
+    #: until ``previous_token_expires_at`` (epoch ms); None if never rotated.
+    previous_token_hash: str | None = field(default=None, repr=False)
     previous_token_expires_at: int | None = None
 
 
@@ -74,15 +83,37 @@ def _source(row: Row[Any]) -> Source:
         name=m["name"],
         type=m["type"],
         scheme=m["scheme"],
-        config=dict(m["config"] or {}),
+        config=opened_config(m["config"] or {}),
         metadata=dict(m["metadata"] or {}),
         created_at=m["created_at"],
         updated_at=m["updated_at"],
         app_id=m["app_id"],
-        token=m["token"],
-        previous_token=m["previous_token"],
+        token=secret_key.current().open(m["sealed_token"]),
+        previous_token_hash=m["previous_token_hash"],
         previous_token_expires_at=m["previous_token_expires_at"],
     )
+
+
+def sealed_config(config: dict[str, Any]) -> dict[str, Any]:
+    """The ``sources.config`` column value of a config: ``secrets`` (a list)
+    becomes ``sealed_secrets``, each sealed with the current key."""
+    stored = {key: value for key, value in config.items() if key != "secrets"}
+    box = secret_key.current()
+    stored["sealed_secrets"] = [box.seal(secret) for secret in config.get("secrets") or ()]
+    return stored
+
+
+def opened_config(stored: dict[str, Any]) -> dict[str, Any]:
+    """The config of a ``sealed_config`` column value, secrets in clear."""
+    config = {key: value for key, value in stored.items() if key != "sealed_secrets"}
+    box = secret_key.current()
+    config["secrets"] = [box.open(sealed) for sealed in stored.get("sealed_secrets") or ()]
+    return config
+
+
+def _token_columns(token: str) -> dict[str, str]:
+    """The stored form of a current token: its digest and its sealed value."""
+    return {"token_hash": token_digest(token), "sealed_token": secret_key.current().seal(token)}
 
 
 # -- sources -------------------------------------------------------------------
@@ -112,9 +143,23 @@ def matched_by_token(source: Source, key: str) -> bool:
     """Whether ``key`` is ``source``'s current or previous token (compared in
     constant time). Expiry of the previous token is not checked here: that is
     ``get_for_ingest``'s job, so use this on the source it returned."""
-    wanted = key.encode()
-    tokens = (source.token, source.previous_token)
-    return any(t is not None and hmac.compare_digest(t.encode(), wanted) for t in tokens)
+    wanted = token_digest(key).encode()
+    digests = (token_digest(source.token), source.previous_token_hash)
+    return any(d is not None and hmac.compare_digest(d.encode(), wanted) for d in digests)
+
+
+#: What stands for a token in stored request paths (``redacted_path``).
+TOKEN_PLACEHOLDER = "<token>"
+
+
+def redacted_path(source: Source, path: str) -> str:
+    """``path`` (``/in/{key}``) with ``key`` replaced by ``TOKEN_PLACEHOLDER``
+    if it is one of ``source``'s tokens: received requests are stored and
+    listed without the credential."""
+    prefix, _, key = path.rpartition("/")
+    if key and matched_by_token(source, key):
+        return f"{prefix}/{TOKEN_PLACEHOLDER}"
+    return path
 
 
 @dataclass
@@ -175,8 +220,10 @@ def _expired_previous(source: Source, key: str, now_ms: int) -> bool:
 
 async def _lookup_for_ingest(db: Database, key: str, now_ms: int) -> Source:
     c = sources.c
-    live_previous = (c.previous_token == key) & (c.previous_token_expires_at > now_ms)
-    query = select(sources).where(or_(c.id == key, c.uid == key, c.token == key, live_previous))
+    digest = token_digest(key)
+    live_previous = (c.previous_token_hash == digest) & (c.previous_token_expires_at > now_ms)
+    by_token = c.token_hash == digest
+    query = select(sources).where(or_(c.id == key, c.uid == key, by_token, live_previous))
     async with db.read() as conn:
         found = [_source(row) for row in await conn.execute(query)]
     if not found:
@@ -197,18 +244,30 @@ async def create(db: Database, fields: dict[str, Any], now_ms: int) -> Source:
     """Create a source from ``fields`` (``uid``, ``name``, ``type``, ``scheme``,
     ``config``, ``metadata``, already validated). Raises ``Conflict`` for a
     uid in use."""
+    source = Source(
+        id=ids.new_id(SOURCE),
+        uid=fields.get("uid"),
+        name=fields["name"],
+        type=fields["type"],
+        scheme=fields["scheme"],
+        config=dict(fields["config"]),
+        metadata=fields.get("metadata") or {},
+        created_at=now_ms,
+        updated_at=now_ms,
+        token=new_token(),
+    )
     values = {
-        "id": ids.new_id(SOURCE),
-        "uid": fields.get("uid"),
-        "name": fields["name"],
-        "type": fields["type"],
-        "scheme": fields["scheme"],
-        "config": fields["config"],
-        "metadata": fields.get("metadata") or {},
+        "id": source.id,
+        "uid": source.uid,
+        "name": source.name,
+        "type": source.type,
+        "scheme": source.scheme,
+        "config": sealed_config(source.config),
+        "metadata": source.metadata,
         "created_at": now_ms,
         "updated_at": now_ms,
-        "token": new_token(),
-        "previous_token": None,
+        **_token_columns(source.token),
+        "previous_token_hash": None,
         "previous_token_expires_at": None,
     }
     try:
@@ -216,7 +275,7 @@ async def create(db: Database, fields: dict[str, Any], now_ms: int) -> Source:
             await conn.execute(sources.insert().values(values))
     except ConstraintViolated as exc:
         raise Conflict(UID_TAKEN) from exc
-    return Source(**values)
+    return source
 
 
 async def upsert(
@@ -233,10 +292,11 @@ async def upsert(
             except NotFound:
                 current = None
             if current is not None:
+                stored = {**full, "config": sealed_config(full["config"] or {})}
                 await conn.execute(
                     update(sources)
                     .where(sources.c.id == current.id)
-                    .values(**full, updated_at=now_ms)
+                    .values(**stored, updated_at=now_ms)
                 )
                 return await find(conn, current.id), False
     except ConstraintViolated as exc:
@@ -321,9 +381,9 @@ async def rotate_token(
             update(sources)
             .where(sources.c.id == source.id)
             .values(
-                previous_token=sources.c.token,
+                previous_token_hash=sources.c.token_hash,
                 previous_token_expires_at=now_ms + grace_ms,
-                token=new_token(),
+                **_token_columns(new_token()),
                 updated_at=now_ms,
             )
         )

@@ -86,7 +86,8 @@ endpoints = Table(
     Column("channels", JSON, nullable=True),
     Column("metadata", JSON, nullable=False),
     Column("headers", JSON, nullable=False),
-    # [{"key": "whsec_...", "expires_at": ms | null}, ...], newest first.
+    # [{"sealed": <"whsec_..." sealed with the operator's key>, "expires_at":
+    # ms | null}, ...], newest first (``store.rows.sealed_secrets``).
     Column("secrets", JSON, nullable=False),
     Column("created_at", BigInteger, nullable=False),
     Column("updated_at", BigInteger, nullable=False),
@@ -207,8 +208,8 @@ attempts = Table(
 # its verification scheme. ``type`` is the Svix Ingest source type as the
 # client sent it ("github", "clerk", "generic-webhook", ...); ``scheme`` the
 # name of the ``core.verify.PRESETS`` scheme it resolves to, or "none" (no
-# verification); ``config`` the normalized options, secrets included (see
-# inbound.config).
+# verification); ``config`` the normalized options (see inbound.config),
+# with the secrets sealed (``store.sources.sealed_config``).
 sources = Table(
     "sources",
     metadata,
@@ -224,16 +225,19 @@ sources = Table(
     # The internal application whose endpoints are the source's destinations
     # (created with the first destination).
     Column("app_id", ID, nullable=True),
-    # The unguessable part of the ingest URL (``/in/{token}``): a credential.
-    # After a rotation the previous token keeps working until
+    # The unguessable part of the ingest URL (``/in/{token}``) is a
+    # credential: it is found by its SHA-256 digest and kept only sealed with
+    # the operator's key (the API shows the ingest URL). After a rotation the
+    # previous token (its digest) keeps working until
     # ``previous_token_expires_at``. Uniqueness is a unique index (not a
-    # constraint) so that migration 0004 could add it on SQLite without
-    # rebuilding the table (see there).
-    Column("token", String(64), nullable=False),
-    Column("previous_token", String(64), nullable=True),
+    # constraint) so that migrations can add and drop these columns on SQLite
+    # without rebuilding the table (see 0004 and 0008).
+    Column("token_hash", String(64), nullable=False),
+    Column("sealed_token", Text, nullable=False),
+    Column("previous_token_hash", String(64), nullable=True),
     Column("previous_token_expires_at", BigInteger, nullable=True),
-    Index("ix_sources_token", "token", unique=True),
-    Index("ix_sources_previous_token", "previous_token"),
+    Index("ix_sources_token_hash", "token_hash", unique=True),
+    Index("ix_sources_previous_token_hash", "previous_token_hash"),
 )
 
 # Every request received for a known source, accepted or not, byte for byte.
