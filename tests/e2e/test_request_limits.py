@@ -70,6 +70,15 @@ class RawConnection:
         assert data.startswith(b"HTTP/1.1 "), data[:200]
         return int(data[9:12]), data
 
+    def ended_by_server(self) -> bool:
+        """Whether the server closes the connection (after its answer)."""
+        try:
+            while self.sock.recv(65536):
+                pass
+        except ConnectionResetError:
+            pass
+        return True
+
     def close(self) -> None:
         self._stop.set()
         with contextlib.suppress(OSError):
@@ -126,6 +135,7 @@ def test_an_endless_chunked_body_without_a_token_gets_401_before_it_ends(
     with raw(server) as connection:
         connection.send_in_background(chunked_post(path, {"Content-Type": "application/json"}))
         status, answer = connection.read_answer()
+        assert connection.ended_by_server()
     assert status == 401
     assert body_json(answer)["code"] == "authentication_failed"
     assert not connection.finished_sending.is_set()
@@ -143,6 +153,7 @@ def test_an_endless_chunked_body_with_a_token_gets_413_before_it_ends(
     with raw(server) as connection:
         connection.send_in_background(chunked_post(path.format(app=app_id), headers))
         status, answer = connection.read_answer()
+        assert connection.ended_by_server()
     assert status == 413
     limit = 1024 * 1024 + 64 * 1024  # HOOKGATE_MAX_PAYLOAD_BYTES + the envelope
     assert body_json(answer) == {
@@ -176,6 +187,7 @@ def test_an_endless_chunked_body_to_a_source_gets_413_and_is_recorded(
     with raw(server) as connection:
         connection.send_in_background(chunked_post(path, {}))
         status, answer = connection.read_answer()
+        assert connection.ended_by_server()
     assert status == 413
     assert body_json(answer)["code"] == "payload_too_large"
     assert not connection.finished_sending.is_set()

@@ -73,6 +73,7 @@ def test_sdk_with_a_wrong_token_gets_401(server: ServerProcess) -> None:
 def test_health_needs_no_token(server: ServerProcess) -> None:
     with httpx.Client(base_url=server.url) as client:
         assert client.get("/api/v1/health/ping").status_code == 204
+        assert client.get("/api/v1/health").status_code == 204
 
 
 def test_app_portal_access(server: ServerProcess, svix_client: Svix, app_id: str) -> None:

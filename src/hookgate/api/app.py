@@ -74,7 +74,9 @@ def create_app(settings: Settings, *, run_worker: bool = True) -> FastAPI:
     errors.install(app)
     # Outermost last: the token is checked before the body limit applies,
     # and both before any route reads a byte of the body.
-    app.add_middleware(BodyLimit, limit_for=body_limit_for(settings))
+    # ``/in/{source}`` checks a declared length against its source's limit
+    # itself, so that the refusal is recorded.
+    app.add_middleware(BodyLimit, limit_for=body_limit_for(settings), self_refusing=("/in/",))
     app.add_middleware(RequireToken)
     # The hot paths first, as plain routes (see ``create_message_fast``).
     app.router.routes.append(

@@ -35,7 +35,8 @@ from hookgate.store.tokens import Revocations
 
 _PRINCIPAL_KEY = "hookgate.principal"
 _PROTECTED = ("/api/", "/ingest/api/")
-_PUBLIC = ("/api/v1/health/",)
+#: Paths anyone may call (the health checks), with everything below them.
+_PUBLIC = ("/api/v1/health",)
 _MAX_CACHED = 10_000
 
 
@@ -128,7 +129,9 @@ class TokenChecker:
 
 def needs_token(path: str) -> bool:
     """Whether requests to ``path`` must be authenticated."""
-    return path.startswith(_PROTECTED) and not path.startswith(_PUBLIC)
+    if not path.startswith(_PROTECTED):
+        return False
+    return not any(path == public or path.startswith(public + "/") for public in _PUBLIC)
 
 
 def principal_of(connection: HTTPConnection) -> Principal:

@@ -28,6 +28,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from hookgate.api.errors import error_response
 
 _BUDGET_KEY = "hookgate.body_budget"
+_CLOSE = (b"connection", b"close")
 
 
 class BodyTooLarge(HTTPException):
@@ -67,18 +68,33 @@ def declared_length(scope: Scope) -> int | None:
 class BodyLimit:
     """ASGI middleware: every request body bounded by ``limit_for(path)``."""
 
-    def __init__(self, app: ASGIApp, limit_for: Callable[[str], int]) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        limit_for: Callable[[str], int],
+        self_refusing: tuple[str, ...] = (),
+    ) -> None:
+        """``limit_for(path)`` is the body limit of a path; paths starting
+        with one of ``self_refusing`` are let in even when their declared
+        length is over it (their route refuses, and may record the refusal,
+        itself)."""
         self.app = app
         self.limit_for = limit_for
+        self.self_refusing = self_refusing
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        budget = BodyBudget(self.limit_for(scope["path"]))
+        path: str = scope["path"]
+        budget = BodyBudget(self.limit_for(path))
         scope[_BUDGET_KEY] = budget
         declared = declared_length(scope)
-        if declared is not None and declared > budget.limit and not _decides_itself(scope):
+        if (
+            declared is not None
+            and declared > budget.limit
+            and not path.startswith(self.self_refusing)
+        ):
             await _refuse(scope, receive, send, BodyTooLarge(budget.limit))
             return
 
@@ -94,7 +110,11 @@ class BodyLimit:
 
         async def send_tracking(message: Message) -> None:
             nonlocal started
-            started = started or message["type"] == "http.response.start"
+            if message["type"] == "http.response.start":
+                started = True
+                if budget.received > budget.limit:
+                    # The rest of the body will not be read: do not wait for it.
+                    message = {**message, "headers": [*message.get("headers", []), _CLOSE]}
             await send(message)
 
         try:
@@ -103,16 +123,6 @@ class BodyLimit:
             if started:
                 raise
             await _refuse(scope, receive, send, exc)
-
-
-#: Paths whose routes check the declared length themselves (and record the
-#: refusal): ``/in/{source}`` knows its limit only once the source is found.
-_SELF_DECIDING = ("/in/",)
-
-
-def _decides_itself(scope: Scope) -> bool:
-    path: str = scope["path"]
-    return path.startswith(_SELF_DECIDING)
 
 
 async def _refuse(scope: Scope, receive: Receive, send: Send, exc: BodyTooLarge) -> None:
