@@ -4,6 +4,7 @@ clock (``now_ms`` passed to every claim), never wall time."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
 
 from sqlalchemy import func, select
@@ -122,3 +123,44 @@ async def test_unthrottled_endpoints_keep_no_budget_row(db: Database) -> None:
         total = (await conn.execute(select(func.count()).select_from(endpoint_throttles))).scalar()
     assert rows == [throttled.id]
     assert total == 1
+
+
+async def test_a_paused_endpoint_gets_nothing_from_any_claim_until_the_pause_ends(
+    db_factory: Callable[[], Database],
+) -> None:
+    first = db_factory()
+    await first.create_schema()
+    paused = await throttled_endpoint(first, uid="paused")
+    other = await throttled_endpoint(first, uid="other")
+    await seed(first, 10, endpoint=paused)
+    await seed(first, 10, endpoint=other)
+    worker, other_worker = SqlDeliveryQueue(first), SqlDeliveryQueue(db_factory())
+    [job] = [j for j in await worker.claim_due(NOW + 1, 2, NOW + LEASE) if j.endpoint == paused]
+
+    failed = result(job, DeliveryStatus.PENDING, NOW + 60_000, code=500)
+    paused_result = dataclasses.replace(failed, pause_endpoint_until=NOW + 30_000)
+    await worker.record_results([paused_result], NOW + 2)
+
+    during = await other_worker.claim_due(NOW + 3, 100, NOW + 3 + LEASE)
+    assert {j.endpoint.id for j in during} == {other.id}
+    after = await other_worker.claim_due(NOW + 30_000, 100, NOW + 30_000 + LEASE)
+    assert sum(1 for j in after if j.endpoint.id == paused.id) == 9
+    assert all(j.not_before == 0 for j in after)
+
+
+async def test_a_shorter_pause_never_cuts_a_longer_one(db: Database) -> None:
+    endpoint = await throttled_endpoint(db)
+    await seed(db, 3, endpoint=endpoint)
+    queue = SqlDeliveryQueue(db)
+    claimed = await queue.claim_due(NOW + 1, 2, NOW + LEASE)  # the third stays due
+    long, short = (
+        dataclasses.replace(
+            result(job, DeliveryStatus.PENDING, NOW + 90_000, code=503), pause_endpoint_until=until
+        )
+        for job, until in zip(claimed, (NOW + 50_000, NOW + 10_000), strict=True)
+    )
+    await queue.record_results([long], NOW + 2)
+    await queue.record_results([short], NOW + 3)
+
+    assert await queue.claim_due(NOW + 20_000, 10, NOW + 20_000 + LEASE) == []
+    assert len(await queue.claim_due(NOW + 50_000, 10, NOW + 50_000 + LEASE)) == 1

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
+from hookgate.core.outcome import ErrorKind, SendResult
 from hookgate.core.retry import RetryPolicy
 from hookgate.core.signing import generate_secret
 from hookgate.delivery.dispatcher import Dispatcher, DispatchSettings
@@ -72,6 +73,10 @@ async def make_dispatcher(
     queue.reject.clear()
     for dispatcher in made:
         await asyncio.wait_for(dispatcher.stop(grace_seconds=1.0), 5.0)
+
+
+def unreachable() -> SendResult:
+    return SendResult(None, b"", 1, ErrorKind.CONNECTION_REFUSED, "connection refused")
 
 
 def hand_over(dispatcher: Dispatcher, queue: FakeQueue, now_ms: int, jobs: Sequence[Job]) -> None:
@@ -153,9 +158,9 @@ async def test_retries_are_jittered_apart(
     make_dispatcher: MakeDispatcher, queue: FakeQueue, sender: FakeSender, clock: FakeClock
 ) -> None:
     dispatcher = make_dispatcher()
-    endpoint = make_endpoint()
     sender.default = http_error(503)
-    jobs = [make_job(endpoint) for _ in range(20)]
+    # One job per endpoint: no endpoint fails often enough to be paused.
+    jobs = [make_job(make_endpoint()) for _ in range(20)]
 
     hand_over(dispatcher, queue, clock.ms, jobs)
     await wait_until(lambda: dispatcher.held == 0, what="20 results")
@@ -531,6 +536,65 @@ async def test_deferred_jobs_go_back_to_the_store_unsent_and_due_now(
             clock.ms,
         )
         assert queue.deliveries[job.delivery_id].lease_until == 0
+
+
+async def test_an_endpoint_unreachable_again_and_again_is_paused_for_every_worker(
+    make_dispatcher: MakeDispatcher, queue: FakeQueue, sender: FakeSender, clock: FakeClock
+) -> None:
+    dispatcher = make_dispatcher(breaker_failures=3, breaker_pause_seconds=60)
+    failing, healthy = make_endpoint(), make_endpoint()
+    sender.script(failing.url, *[unreachable()] * 3)
+    failing_jobs = [make_job(failing) for _ in range(10)]
+    healthy_jobs = [make_job(healthy) for _ in range(10)]
+
+    hand_over(dispatcher, queue, clock.ms, [*failing_jobs, *healthy_jobs])
+    await wait_until(lambda: dispatcher.held == 0, what="all results")
+
+    # Three attempts, then nothing: the rest waits for the pause to end.
+    assert len(sender.sent_to(failing.url)) == 3
+    assert len(sender.sent_to(healthy.url)) == 10
+    attempted = [r for r in queue.results if r.attempt is not None and r.job.endpoint == failing]
+    assert [r.pause_endpoint_until for r in attempted] == [0, 0, clock.ms + 60_000]
+    for job in failing_jobs[3:]:
+        [result] = queue.results_for(job.delivery_id)
+        assert result.attempt is None
+        assert result.next_attempt_at == clock.ms + 60_000
+
+
+async def test_the_breaker_pause_doubles_until_a_success(
+    make_dispatcher: MakeDispatcher, queue: FakeQueue, sender: FakeSender, clock: FakeClock
+) -> None:
+    dispatcher = make_dispatcher(
+        breaker_failures=1, breaker_pause_seconds=10, breaker_max_pause_seconds=30
+    )
+    endpoint = make_endpoint()
+    down = unreachable()
+    sender.script(endpoint.url, down, down, down, http_error(500), down)
+    pauses = []
+    for _ in range(5):
+        job = make_job(endpoint)
+        hand_over(dispatcher, queue, clock.ms, [job])
+        await wait_until(lambda: dispatcher.held == 0, what="the result")
+        [result] = queue.results_for(job.delivery_id)
+        pauses.append(result.pause_endpoint_until and result.pause_endpoint_until - clock.ms)
+        clock.advance(3600)  # past any pause
+    # Doubled up to the longest pause; any HTTP answer (even a 500) resets it.
+    assert pauses == [10_000, 20_000, 30_000, 0, 10_000]
+
+
+async def test_error_statuses_do_not_trip_the_breaker(
+    make_dispatcher: MakeDispatcher, queue: FakeQueue, sender: FakeSender, clock: FakeClock
+) -> None:
+    dispatcher = make_dispatcher(breaker_failures=2)
+    endpoint = make_endpoint()
+    sender.default = http_error(500)
+    jobs = [make_job(endpoint) for _ in range(6)]
+
+    hand_over(dispatcher, queue, clock.ms, jobs)
+    await wait_until(lambda: dispatcher.held == 0, what="all results")
+
+    assert len(sender.requests) == 6
+    assert all(r.pause_endpoint_until == 0 for r in queue.results)
 
 
 async def test_global_in_flight_cap_holds(

@@ -8,7 +8,14 @@ others. A lane's concurrency starts at ``endpoint_start_concurrency`` and grows
 by one with each clean success up to the cap; any failure (timeout, refused,
 reset, error status, a body cut off by the deadline) drops it back to the
 start, so an endpoint that hangs or fails ties up one request slot, not its
-whole cap. A lane holds at most ``endpoint_hold`` jobs (queued and in flight);
+whole cap. After ``breaker_failures`` attempts in a row that got no HTTP
+answer (timeout, refused, reset, DNS or TLS failure) the endpoint is paused
+(circuit breaker): ``breaker_pause_seconds``, doubled at each further such
+failure, up to ``breaker_max_pause_seconds``; so is one that asks to slow down
+(429, 502, 504). An endpoint that answers with an error status is cheap to
+try and keeps to the retry schedule. A pause is written to the store with the result, so
+that no worker's claims take the endpoint's deliveries until it ends. A lane
+holds at most ``endpoint_hold`` jobs (queued and in flight);
 jobs handed over beyond that go back to the store, so a stuck endpoint cannot
 fill this process's room for held jobs and starve the others.
 
@@ -35,7 +42,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from hookgate.core import ids
-from hookgate.core.outcome import Verdict, classify
+from hookgate.core.outcome import SendResult, Verdict, classify
 from hookgate.core.retry import RetryPolicy
 from hookgate.delivery.forwarding import outbound_headers
 from hookgate.delivery.results import ResultWriter
@@ -47,8 +54,8 @@ from hookgate.store.records import AttemptRow, DeliveryResult, DeliveryStatus, J
 
 log = logging.getLogger(__name__)
 
-#: Endpoints whose concurrency a dispatcher remembers (see ``Dispatcher._windows``).
-_WINDOWS_KEPT = 10_000
+#: Endpoints whose health a dispatcher remembers (see ``Dispatcher._health``).
+_HEALTH_KEPT = 10_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +72,25 @@ class DispatchSettings:
     slow_down_seconds: float = 5.0
     #: Most jobs one endpoint's lane holds (queued plus in flight) in this process.
     endpoint_hold: int = 64
+    #: Attempts in a row without an HTTP answer that pause an endpoint (the
+    #: circuit breaker).
+    breaker_failures: int = 5
+    #: The breaker's first pause; each further failure in a row doubles it...
+    breaker_pause_seconds: float = 5.0
+    #: ...up to this.
+    breaker_max_pause_seconds: float = 300.0
+
+
+@dataclass(slots=True)
+class _Health:
+    """What this process learned about an endpoint from its recent attempts."""
+
+    #: Requests it may have in flight now (see the module docstring).
+    window: int
+    #: Attempts without an HTTP answer since its last answer.
+    failures: int = 0
+    #: Times those failures paused it.
+    trips: int = 0
 
 
 @dataclass(slots=True)
@@ -101,10 +127,9 @@ class Dispatcher:
         self._lanes: dict[str, _Lane] = {}
         self._ring: deque[str] = deque()
         self._in_flight = 0
-        # Each endpoint's current concurrency (see the module docstring); kept
-        # when its lane goes idle, so a failing endpoint does not restart at
-        # full concurrency. Emptied when it grows past _WINDOWS_KEPT entries.
-        self._windows: dict[str, int] = {}
+        # Kept when an endpoint's lane goes idle, so that a failing endpoint
+        # does not start afresh. Emptied when it grows past _HEALTH_KEPT entries.
+        self._health: dict[str, _Health] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._results = ResultWriter(queue, self._forget, self._now_ms)
         self._wake = asyncio.Event()
@@ -243,19 +268,34 @@ class Dispatcher:
 
     def _window(self, endpoint_id: str) -> int:
         """How many requests ``endpoint_id`` may have in flight now."""
-        return self._windows.get(endpoint_id, self._settings.endpoint_start_concurrency)
+        health = self._health.get(endpoint_id)
+        return self._settings.endpoint_start_concurrency if health is None else health.window
 
-    def _adjust_window(self, endpoint_id: str, clean_success: bool) -> None:
-        """Grow the endpoint's concurrency by one after a clean success, up to
-        the cap; drop it back to the start after anything else."""
+    def _learn(self, endpoint_id: str, result: SendResult) -> float:
+        """Update the endpoint's health after an attempt: its concurrency grows
+        by one after a clean success (a 2xx read in full) up to the cap and
+        drops back to the start after anything else; a streak of
+        ``breaker_failures`` attempts without an HTTP answer trips the breaker.
+        Returns how long to pause the endpoint in seconds (0: no pause)."""
         settings = self._settings
-        if clean_success:
-            window = min(self._window(endpoint_id) + 1, settings.endpoint_concurrency)
+        health = self._health.get(endpoint_id)
+        if health is None:
+            if len(self._health) >= _HEALTH_KEPT:
+                self._health.clear()
+            health = self._health[endpoint_id] = _Health(settings.endpoint_start_concurrency)
+        if result.succeeded and result.error_message is None:
+            health.window = min(health.window + 1, settings.endpoint_concurrency)
         else:
-            window = settings.endpoint_start_concurrency
-        if len(self._windows) >= _WINDOWS_KEPT and endpoint_id not in self._windows:
-            self._windows.clear()
-        self._windows[endpoint_id] = window
+            health.window = settings.endpoint_start_concurrency
+        if result.status_code is not None:
+            health.failures = health.trips = 0
+            return 0.0
+        health.failures += 1
+        if health.failures < settings.breaker_failures:
+            return 0.0
+        health.trips += 1
+        pause = settings.breaker_pause_seconds * 2.0 ** min(health.trips - 1, 30)
+        return min(pause, settings.breaker_max_pause_seconds)
 
     def _finished(self, endpoint_id: str, lane: _Lane) -> None:
         """Bookkeeping after a job of ``lane`` stopped being in flight; whoever
@@ -346,7 +386,7 @@ class Dispatcher:
             OutboundRequest(endpoint.url, headers, job.payload, self._settings.request_timeout)
         )
         job.attempt_count += 1
-        self._adjust_window(endpoint.id, result.succeeded and result.error_message is None)
+        breaker_pause = self._learn(endpoint.id, result)
         now_ms = self._now_ms()
         attempt = AttemptRow(
             id=ids.new_id(ids.ATTEMPT),
@@ -366,13 +406,23 @@ class Dispatcher:
             self._fail_queued(lane)
             return DeliveryResult(job, DeliveryStatus.FAIL, now_ms, attempt, disable_endpoint=True)
         policy = self._settings.retry_policy
+        pause = breaker_pause
         if outcome.slow_down:
-            pause = outcome.retry_after or self._settings.slow_down_seconds
-            self._pause(endpoint.id, lane, min(pause, policy.max_retry_after))
+            asked = outcome.retry_after or self._settings.slow_down_seconds
+            pause = max(pause, min(asked, policy.max_retry_after))
+        paused_until_ms = 0
+        if pause > 0:
+            self._pause(endpoint.id, lane, pause)
+            paused_until_ms = int(lane.paused_until * 1000)
         delay = policy.next_delay(job.attempt_count, retry_after=outcome.retry_after, rng=self._rng)
         if delay is None:
-            return DeliveryResult(job, DeliveryStatus.FAIL, now_ms, attempt)
-        return DeliveryResult(job, DeliveryStatus.PENDING, now_ms + int(delay * 1000), attempt)
+            return DeliveryResult(
+                job, DeliveryStatus.FAIL, now_ms, attempt, pause_endpoint_until=paused_until_ms
+            )
+        next_at = now_ms + int(delay * 1000)
+        return DeliveryResult(
+            job, DeliveryStatus.PENDING, next_at, attempt, pause_endpoint_until=paused_until_ms
+        )
 
     def _fail_queued(self, lane: _Lane) -> None:
         """The endpoint asked to be disabled (410): fail what is queued for it."""

@@ -8,9 +8,9 @@ Two rules, holding across every worker process:
 - **Fair share.** Endpoints take turns: a claim takes the oldest due delivery
   of every endpoint, then the second of every endpoint, and so on, so one
   endpoint's backlog never starves the others.
-- **Throttle.** An endpoint with a ``throttleRate`` (its own or its
-  application's) gets no more deliveries than it has send slots free within
-  the claim's horizon (``store.throttle``).
+- **Throttle and pause.** An endpoint with a ``throttleRate`` (its own or
+  its application's) gets no more deliveries than it has send slots free
+  within the claim's horizon; a paused endpoint gets none (``store.throttle``).
 
 Claims are serialised (``Dialect.serialise_claims``: an advisory lock on
 PostgreSQL, the write lock on SQLite) so that concurrent workers see each
@@ -76,9 +76,9 @@ async def pick_due(
         for ep in endpoint_ids
         if endpoint_cap - leased.get(ep, 0) > 0
     }
-    pacing = await load_pacing(conn, list(quotas))
+    pacing = await load_pacing(conn, list(quotas), now_ms)
     for endpoint_id, paced in pacing.items():
-        quotas[endpoint_id] = paced.free_slots(now_ms, quotas[endpoint_id], throttle_horizon_ms)
+        quotas[endpoint_id] = paced.claimable(now_ms, quotas[endpoint_id], throttle_horizon_ms)
     quotas = {ep: quota for ep, quota in quotas.items() if quota > 0}
     per_endpoint = await _due_by_endpoint(conn, quotas, now_ms, db.dialect.max_compound_selects)
     # Round-robin: the first of every endpoint, then the second of every one...

@@ -22,7 +22,7 @@ from hookgate.store.claim import pick_due
 from hookgate.store.database import Database
 from hookgate.store.records import DeliveryResult, DeliveryStatus, Job
 from hookgate.store.tables import attempts, deliveries, endpoints, messages
-from hookgate.store.throttle import DEFAULT_HORIZON_MS, take_slots
+from hookgate.store.throttle import DEFAULT_HORIZON_MS, pause_endpoints, take_slots
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +86,8 @@ class SqlDeliveryQueue:
                 return []
             turn = {delivery_id: position for position, delivery_id in enumerate(chosen)}
             claimed = sorted(claimed, key=lambda row: turn[row.id])
-            slots = await take_slots(conn, pacing, [(r.id, r.endpoint_id) for r in claimed], now_ms)
+            leased = [(r.id, r.endpoint_id) for r in claimed]
+            slots = await take_slots(self.db, conn, pacing, leased, now_ms)
             endpoint_rows = await conn.execute(
                 select(endpoints).where(endpoints.c.id.in_({r.endpoint_id for r in claimed}))
             )
@@ -140,7 +141,9 @@ class SqlDeliveryQueue:
         Each endpoint's failure streak (``failing_since``) follows the attempts
         recorded, and an endpoint whose attempts have all failed for
         ``disable_after_ms`` is disabled, as a 410 answer disables it: what is
-        still pending for it fails when next claimed (``claim_due``).
+        still pending for it fails when next claimed (``claim_due``). An
+        endpoint a result pauses (``pause_endpoint_until``) gets nothing from
+        any claim until then.
         """
         if not results:
             return
@@ -198,6 +201,11 @@ class SqlDeliveryQueue:
                         for r in results
                     ],
                 )
+            pauses: dict[str, int] = {}
+            for r in results:
+                if r.pause_endpoint_until > pauses.get(r.job.endpoint.id, 0):
+                    pauses[r.job.endpoint.id] = r.pause_endpoint_until
+            await pause_endpoints(self.db, conn, pauses)
             gone = {r.job.endpoint.id for r in results if r.disable_endpoint}
             if gone or failing:
                 await self._disable(conn, gone, failing, now_ms)

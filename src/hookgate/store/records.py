@@ -168,6 +168,8 @@ class DeliveryResult:
     next_attempt_at: int
     attempt: AttemptRow | None = None
     disable_endpoint: bool = False
+    #: Pause the endpoint for every worker until then (epoch ms; 0: no pause).
+    pause_endpoint_until: int = 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -166,8 +166,9 @@ deliveries = Table(
 )
 
 # The shared send budget of throttled endpoints (``core.throttle``): when the
-# next send slot is free. Rows exist only for endpoints that have been
-# throttled; claims read and advance them (serialised, see store.claim).
+# next send slot is free, and until when an endpoint is paused. Rows exist
+# only for endpoints that have been throttled or paused; claims read them and
+# advance ``next_send_at`` (serialised, see store.claim).
 endpoint_throttles = Table(
     "endpoint_throttles",
     metadata,
@@ -178,6 +179,9 @@ endpoint_throttles = Table(
         primary_key=True,
     ),
     Column("next_send_at", BigInteger, nullable=False),
+    # Claims skip the endpoint until then (epoch ms): it asked to slow down or
+    # kept failing (see delivery.dispatcher). NULL: never paused.
+    Column("paused_until", BigInteger, nullable=True),
 )
 
 attempts = Table(

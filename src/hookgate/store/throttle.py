@@ -1,14 +1,17 @@
-"""Throttled endpoints' shared send budget (``throttleRate``), kept in the
-database so that every worker process draws on the same one.
+"""Each endpoint's shared send budget (``throttleRate``) and pause, kept in
+the database so that every worker process draws on the same ones.
 
 A claim (serialised across workers, see ``store.claim``) asks ``load_pacing``
 about the endpoints it considers; only endpoints with an effective rate
-(``core.throttle.effective_rate``) come back, so an endpoint without a
-throttle costs no row and no write. The claim takes for each throttled
-endpoint only as many deliveries as it has send slots free before
-``now + horizon``; once it knows what it leased, ``take_slots`` gives each of
-those deliveries its slot (the dispatcher sends it no earlier) and moves the
-endpoint's ``next_send_at`` on, in the same transaction.
+(``core.throttle.effective_rate``) or a pause come back, so an endpoint with
+neither costs no row and no write. The claim skips paused endpoints and takes
+for each throttled endpoint only as many deliveries as it has send slots free
+before ``now + horizon``; once it knows what it leased, ``take_slots`` gives
+each of those deliveries its slot (the dispatcher sends it no earlier) and
+moves the endpoint's ``next_send_at`` on, in the same transaction.
+
+``pause_endpoints`` records pauses the dispatcher decided (an endpoint that
+asked to slow down, or kept failing), with the results that led to them.
 
 The embedded mode hands freshly accepted deliveries straight to its own
 dispatcher, past any claim; ``ThrottledApps`` tells it which applications
@@ -20,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import bindparam, or_, select, update
+from sqlalchemy import BigInteger, BindParameter, bindparam, case, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hookgate.core.throttle import effective_rate, reserve
@@ -34,20 +37,27 @@ DEFAULT_HORIZON_MS = 2_000
 
 @dataclass(frozen=True, slots=True)
 class Pacing:
-    """A throttled endpoint's rate and its next free send slot (epoch ms;
-    ``stored`` says whether a row holds it yet)."""
+    """An endpoint's rate (None: not throttled), its next free send slot
+    (epoch ms; ``stored`` says whether a row holds it yet) and its pause."""
 
-    rate: int
+    rate: int | None
     next_free: int
     stored: bool
+    paused_until: int = 0
 
-    def free_slots(self, now_ms: int, wanted: int, horizon_ms: int) -> int:
-        """How many of ``wanted`` sends may be reserved now."""
+    def claimable(self, now_ms: int, wanted: int, horizon_ms: int) -> int:
+        """How many of ``wanted`` deliveries a claim at ``now_ms`` may take."""
+        if self.paused_until > now_ms:
+            return 0
+        if self.rate is None:
+            return wanted
         return len(reserve(self.next_free, now_ms, self.rate, wanted, horizon_ms).slots)
 
 
-async def load_pacing(conn: AsyncConnection, endpoint_ids: Collection[str]) -> dict[str, Pacing]:
-    """The pacing of those of ``endpoint_ids`` that are throttled."""
+async def load_pacing(
+    conn: AsyncConnection, endpoint_ids: Collection[str], now_ms: int
+) -> dict[str, Pacing]:
+    """The pacing of those of ``endpoint_ids`` that are throttled or paused."""
     if not endpoint_ids:
         return {}
     result = await conn.execute(
@@ -56,24 +66,53 @@ async def load_pacing(conn: AsyncConnection, endpoint_ids: Collection[str]) -> d
             endpoints.c.throttle_rate,
             applications.c.throttle_rate,
             endpoint_throttles.c.next_send_at,
+            endpoint_throttles.c.paused_until,
         )
         .join(applications, applications.c.id == endpoints.c.app_id)
         .outerjoin(endpoint_throttles, endpoint_throttles.c.endpoint_id == endpoints.c.id)
         .where(
             endpoints.c.id.in_(endpoint_ids),
-            or_(endpoints.c.throttle_rate.is_not(None), applications.c.throttle_rate.is_not(None)),
+            or_(
+                endpoints.c.throttle_rate.is_not(None),
+                applications.c.throttle_rate.is_not(None),
+                endpoint_throttles.c.paused_until > now_ms,
+            ),
         )
     )
     pacing: dict[str, Pacing] = {}
-    for endpoint_id, own_rate, app_rate, next_send_at in result:
-        rate = effective_rate(own_rate, app_rate)
-        assert rate is not None  # the query keeps only throttled endpoints
+    for endpoint_id, own_rate, app_rate, next_send_at, paused_until in result:
         stored = next_send_at is not None
-        pacing[endpoint_id] = Pacing(rate, next_send_at if stored else 0, stored)
+        pacing[endpoint_id] = Pacing(
+            effective_rate(own_rate, app_rate),
+            next_send_at if stored else 0,
+            stored,
+            paused_until or 0,
+        )
     return pacing
 
 
+async def pause_endpoints(db: Database, conn: AsyncConnection, until: dict[str, int]) -> None:
+    """Pause each endpoint of ``until`` for every worker's claims until its
+    time (epoch ms), unless it is already paused longer."""
+    if not until:
+        return
+    # Writers of results are not serialised: ignore a row another made first.
+    await conn.execute(
+        db.dialect.insert_ignoring_conflicts(endpoint_throttles),
+        [{"endpoint_id": ep, "next_send_at": 0} for ep in sorted(until)],
+    )
+    new: BindParameter[int] = bindparam("b_until", type_=BigInteger)
+    current = endpoint_throttles.c.paused_until
+    await conn.execute(
+        update(endpoint_throttles)
+        .where(endpoint_throttles.c.endpoint_id == bindparam("b_id"))
+        .values(paused_until=case((or_(current.is_(None), current < new), new), else_=current)),
+        [{"b_id": ep, "b_until": ms} for ep, ms in sorted(until.items())],
+    )
+
+
 async def take_slots(
+    db: Database,
     conn: AsyncConnection,
     pacing: dict[str, Pacing],
     leased: Sequence[tuple[str, str]],
@@ -84,30 +123,35 @@ async def take_slots(
     slot is; returns the slots by delivery id (epoch ms)."""
     by_endpoint: dict[str, list[str]] = {}
     for delivery_id, endpoint_id in leased:
-        if endpoint_id in pacing:
+        paced = pacing.get(endpoint_id)
+        if paced is not None and paced.rate is not None:
             by_endpoint.setdefault(endpoint_id, []).append(delivery_id)
     slots: dict[str, int] = {}
-    updates: list[dict[str, object]] = []
-    inserts: list[dict[str, object]] = []
+    next_free: dict[str, int] = {}
     for endpoint_id, delivery_ids in by_endpoint.items():
         p = pacing[endpoint_id]
+        assert p.rate is not None
         # No horizon here: the claim took only what fit, and every delivery
         # leased must get a slot.
         taken = reserve(p.next_free, now_ms, p.rate, len(delivery_ids), horizon_ms=2**62)
         slots.update(zip(delivery_ids, taken.slots, strict=True))
-        if p.stored:
-            updates.append({"b_id": endpoint_id, "b_next": taken.next_free})
-        else:
-            inserts.append({"endpoint_id": endpoint_id, "next_send_at": taken.next_free})
-    if updates:
+        next_free[endpoint_id] = taken.next_free
+    if not next_free:
+        return slots
+    new = sorted(ep for ep in next_free if not pacing[ep].stored)
+    if new:
+        # A result writer may add a row (a pause) meanwhile: ignore it here,
+        # the update below sets the slot either way.
         await conn.execute(
-            update(endpoint_throttles)
-            .where(endpoint_throttles.c.endpoint_id == bindparam("b_id"))
-            .values(next_send_at=bindparam("b_next")),
-            updates,
+            db.dialect.insert_ignoring_conflicts(endpoint_throttles),
+            [{"endpoint_id": ep, "next_send_at": next_free[ep]} for ep in new],
         )
-    if inserts:
-        await conn.execute(endpoint_throttles.insert(), inserts)
+    await conn.execute(
+        update(endpoint_throttles)
+        .where(endpoint_throttles.c.endpoint_id == bindparam("b_id"))
+        .values(next_send_at=bindparam("b_next")),
+        [{"b_id": ep, "b_next": ms} for ep, ms in sorted(next_free.items())],
+    )
     return slots
 
 
