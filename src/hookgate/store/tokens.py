@@ -136,7 +136,9 @@ def _announce_locally(db: Database) -> None:
     _local_revocations += 1
     marker = _marker_file(db)
     if marker is not None:
-        marker.write_text(f"{os.getpid()} {time.time_ns()}\n")
+        descriptor = os.open(marker, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "w") as handle:
+            handle.write(f"{os.getpid()} {time.time_ns()}\n")
 
 
 def _marker_file(db: Database) -> Path | None:
