@@ -1,9 +1,9 @@
 """``endpoint_throttles.paused_until``: an endpoint paused after it asked to
-slow down (429, 502, 504) or failed attempt after attempt (the circuit
-breaker) is skipped by every worker's claims until then.
+slow down (429, 502, 504) or got no HTTP answer attempt after attempt (the
+circuit breaker) is skipped by every worker's claims until then.
 
-Revision ID: 0008
-Revises: 0007
+Revision ID: 0009
+Revises: 0008
 
 """
 
@@ -13,8 +13,8 @@ import sqlalchemy as sa
 from alembic import op
 
 # revision identifiers, used by Alembic.
-revision: str = "0008"
-down_revision: str | Sequence[str] | None = "0007"
+revision: str = "0009"
+down_revision: str | Sequence[str] | None = "0008"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
