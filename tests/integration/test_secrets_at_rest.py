@@ -66,6 +66,7 @@ async def test_secrets_and_tokens_are_never_stored_in_clear(db: Database) -> Non
     assert await sources.get_for_ingest(db, rotated.token, NOW) == rotated
     assert await sources.get_for_ingest(db, source.token, NOW) == rotated  # previous token
     assert ENDPOINT_SECRET not in repr(again)
+    assert "s3cret" not in repr(rotated)
 
 
 async def test_database_errors_carry_no_bound_values(db: Database) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from cryptography.fernet import MultiFernet
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -71,3 +72,22 @@ def test_token_digest_is_sha256_hex() -> None:
     assert token_digest("abc") == (
         "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
     )
+
+
+def test_opening_the_same_sealed_value_again_costs_no_decryption(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Loading an endpoint for every claimed batch must not decrypt its
+    secrets every time: the dispatcher signs every delivery."""
+    box = SecretBox([NEW])
+    sealed = box.seal("whsec_x")
+    calls = []
+    decrypt = MultiFernet.decrypt
+
+    def counting(self: MultiFernet, token: bytes | str, ttl: int | None = None) -> bytes:
+        calls.append(token)
+        return decrypt(self, token, ttl)
+
+    monkeypatch.setattr(MultiFernet, "decrypt", counting)
+    assert [box.open(sealed) for _ in range(1000)] == ["whsec_x"] * 1000
+    assert len(calls) == 1

@@ -60,7 +60,8 @@ class Source:
     type: str
     #: The ``core.verify.PRESETS`` name, or "none".
     scheme: str
-    config: dict[str, Any]
+    #: The options, secrets in clear (``config["secrets"]``); kept out of reprs.
+    config: dict[str, Any] = field(repr=False)
     metadata: dict[str, str]
     created_at: int
     updated_at: int
