@@ -7,7 +7,8 @@ would not read the answer before it finished sending):
   message route alike; nothing is stored;
 - ``/in/{source}`` answers a chunked body over the source's ``maxBodyBytes``
   with 413 before it ends, and records the refusal;
-- a 100 MB header or 100,000 headers get 431, and nothing is stored;
+- a 100 MB header or 100,000 headers (before the body, or as trailers after
+  a chunked one) get 431, and nothing is stored;
 - a client that sends its headers too slowly gets 408 and is disconnected.
 """
 
@@ -220,13 +221,33 @@ def many_headers(path: str) -> Iterator[bytes]:
     yield b"\r\n{}"
 
 
+def _chunked_start(path: str) -> bytes:
+    return f"POST {path} HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n".encode()
+
+
+def huge_trailer(path: str) -> Iterator[bytes]:
+    yield _chunked_start(path) + b"2\r\n{}\r\n0\r\nX-Big: "
+    for _ in range(100):  # 100 MB
+        yield b"a" * MB
+    yield b"\r\n\r\n"
+
+
+def many_trailers(path: str) -> Iterator[bytes]:
+    yield _chunked_start(path) + b"2\r\n{}\r\n0\r\n"
+    for start in range(0, 100_000, 1000):
+        yield b"".join(f"X-T{n}: {n}\r\n".encode() for n in range(start, start + 1000))
+    yield b"\r\n"
+
+
 @pytest.mark.parametrize(
     ("flood", "detail"),
     [
         (huge_header, b"request headers are over 65536 bytes"),
         (many_headers, b"more than 100 request headers"),
+        (huge_trailer, b"over 65536 bytes of chunk framing or trailers without body"),
+        (many_trailers, b"more than 100 request headers"),
     ],
-    ids=["100MB-header", "100k-headers"],
+    ids=["100MB-header", "100k-headers", "100MB-trailer", "100k-trailers"],
 )
 def test_oversized_heads_to_a_source_get_431_and_nothing_is_stored(
     server: ServerProcess,
@@ -248,6 +269,18 @@ def test_heads_within_the_limits_are_served(server: ServerProcess, api: httpx.Cl
     assert send(url, b"{}", headers).status_code == 200
     [row] = received(api, source_id)
     assert {"x-h0", "x-h89"} <= {name.lower() for name, _ in row["headers"]}
+
+
+def test_a_body_in_many_tiny_chunks_is_served(server: ServerProcess, api: httpx.Client) -> None:
+    source_id, url = make_source(api, {})
+    body = b"x" * 20_000
+    tiny_chunks = b"".join(b"1\r\n" + bytes([byte]) + b"\r\n" for byte in body)
+    with raw(server) as connection:
+        connection.sock.sendall(_chunked_start(httpx.URL(url).path) + tiny_chunks + b"0\r\n\r\n")
+        status, _ = connection.read_answer()
+    assert status == 200
+    [row] = received(api, source_id)
+    assert row["rejection"] is None
 
 
 @pytest.mark.sqlite_only

@@ -12,8 +12,11 @@ limits, checked while the head arrives, before any application runs:
 
 - ``max_head_bytes``: a head longer than this is answered 431 and the
   connection closed (counted per received chunk, so the parser never holds
-  more than the limit plus one chunk);
-- ``max_headers``: more header lines than this, 431 likewise;
+  more than the limit plus one chunk); so is a chunked body that sends this
+  many bytes without a byte of body (trailers, chunk extensions), which
+  the parser would otherwise gather without bound;
+- ``max_headers``: more header lines than this (trailers included), 431
+  likewise;
 - ``head_timeout``: a head not complete this many seconds after its first
   byte (or after the connection opened) is answered 408 and closed.
 
@@ -47,6 +50,11 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         self._head_bytes = 0
         self._in_head = True
         self._header_count = 0
+        #: Between the head and the end of the message.
+        self._in_body = False
+        #: Bytes received in a row, while in the body, that carried no body.
+        self._bodiless_bytes = 0
+        self._body_arrived = False
         self._head_timer: asyncio.TimerHandle | None = None
         #: The answer to send instead of uvicorn's 400, once a limit is hit.
         self._refusal: tuple[int, str] | None = None
@@ -62,12 +70,20 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
+        self._body_arrived = False
         super().data_received(data)
-        # Still inside a head after parsing: all of ``data`` was head bytes.
-        if self._in_head and self._refusal is None and not self.transport.is_closing():
+        if self._refusal is not None or self.transport.is_closing():
+            return
+        if self._in_head:
+            # Still inside a head after parsing: all of ``data`` was head bytes.
             self._head_bytes += len(data)
             if self._head_bytes > self.max_head_bytes:
                 self._refuse(431, f"request headers are over {self.max_head_bytes} bytes")
+        elif self._in_body:
+            self._bodiless_bytes = 0 if self._body_arrived else self._bodiless_bytes + len(data)
+            if self._bodiless_bytes > self.max_head_bytes:
+                limit = self.max_head_bytes
+                self._refuse(431, f"over {limit} bytes of chunk framing or trailers without body")
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
@@ -86,8 +102,18 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
 
     def on_headers_complete(self) -> None:
         self._in_head = False
+        self._in_body = True
+        self._bodiless_bytes = 0
         self._stop_head_timer()
         super().on_headers_complete()
+
+    def on_body(self, body: bytes) -> None:
+        self._body_arrived = True
+        super().on_body(body)
+
+    def on_message_complete(self) -> None:
+        self._in_body = False
+        super().on_message_complete()
 
     def send_400_response(self, msg: str) -> None:
         if self._refusal is None:
@@ -118,6 +144,9 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
     def _send_and_close(self, status: int, message: str) -> None:
         self._stop_head_timer()
         if self.transport.is_closing():
+            return
+        if self.cycle is not None and self.cycle.response_started:
+            self.transport.close()  # too late for an answer of our own
             return
         body = message.encode("ascii")
         reason = http.HTTPStatus(status).phrase
