@@ -19,6 +19,11 @@ CLI_SETTINGS = ("HOOKGATE_DATABASE_URL", "HOOKGATE_SECRET_KEY")
 pytestmark = pytest.mark.slow
 
 
+def cli_env(server: ServerProcess) -> dict[str, str]:
+    """The settings a command needs to use ``server``'s storage."""
+    return {k: v for k, v in server.env.items() if k in CLI_SETTINGS and v is not None}
+
+
 def _run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     clean = {k: v for k, v in os.environ.items() if not k.startswith("HOOKGATE_")}
     clean.update(env or {})
@@ -35,7 +40,7 @@ def _run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedP
 def test_token_create_makes_a_working_api_token(server: ServerProcess) -> None:
     # The CLI finds the server's storage as the server does: the data dir, or
     # the PostgreSQL database the server was given.
-    env = {k: v for k, v in server.env.items() if k in CLI_SETTINGS and v is not None}
+    env = cli_env(server)
     result = _run("token", "create", "--name", "e2e", "--data-dir", str(server.data_dir), env=env)
     assert result.returncode == 0, result.stderr
     token = result.stdout.strip()

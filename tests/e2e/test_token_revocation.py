@@ -10,13 +10,13 @@ import httpx
 import pytest
 
 from tests.e2e.harness import ServerProcess, unique
-from tests.e2e.test_cli import _run
+from tests.e2e.test_cli import _run, cli_env
 
 pytestmark = pytest.mark.slow
 
 
 def _cli(server: ServerProcess, *args: str) -> str:
-    env = {"HOOKGATE_DATABASE_URL": server.database_url} if server.database_url else None
+    env = cli_env(server)
     result = _run(*args, "--data-dir", str(server.data_dir), env=env)
     assert result.returncode == 0, result.stderr
     return result.stdout
@@ -53,7 +53,7 @@ def test_a_token_revoked_with_the_cli_is_refused_at_once(
 
 
 def test_revoking_an_unknown_token_fails_plainly(server: ServerProcess) -> None:
-    env = {"HOOKGATE_DATABASE_URL": server.database_url} if server.database_url else None
+    env = cli_env(server)
     result = _run("token", "revoke", "tok_nope", "--data-dir", str(server.data_dir), env=env)
     assert result.returncode == 1
     assert "No such token" in result.stderr
