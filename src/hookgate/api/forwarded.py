@@ -10,10 +10,9 @@ never let a forged header pass a source's ``allowedCidrs``.
 
 from __future__ import annotations
 
-from typing import cast
+from typing import Any, cast
 
 from starlette.types import ASGIApp, Receive, Scope, Send
-from uvicorn._types import ASGI3Application
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 #: Paths whose client address is the socket peer, whatever the server trusts.
@@ -28,7 +27,8 @@ class ForwardedHeaders:
         self._app = app
         self._proxied: ASGIApp = app
         if trusted_hosts.strip():
-            middleware = ProxyHeadersMiddleware(cast(ASGI3Application, app), trusted_hosts)
+            # uvicorn types ASGI apps its own way; both are the same protocol.
+            middleware = ProxyHeadersMiddleware(cast(Any, app), trusted_hosts)
             self._proxied = cast(ASGIApp, middleware)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
