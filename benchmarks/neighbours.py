@@ -1,18 +1,21 @@
 """The noisy-neighbours phase: healthy endpoints' delivery rate with and without
 misbehaving endpoints in the same application.
 
-Two drains in the same run, each on a fresh data directory: an application
-with ``HEALTHY`` endpoints on the fast receiver, then the same plus as many
-misbehaving ones (``benchmarks.misbehaving``: hang, slow drip, reset, 500,
-10 MB answer, and a port that refuses connections). Each drain builds a
+Drains in the same run, each on a fresh data directory, alternating for
+``rounds`` rounds: an application with ``HEALTHY`` endpoints on the fast
+receiver, then the same plus as many misbehaving ones
+(``benchmarks.misbehaving``: hang, slow drip, reset, 500, 10 MB answer, and a
+port that refuses connections). Each drain builds a
 backlog of ``n`` messages with ``serve --no-worker``, then starts ``serve``
 with the worker and times the healthy deliveries (``n * HEALTHY``, counted by
 the receiver, which only the healthy endpoints point at). The figure is the
-ratio of the healthy deliveries/s with the misbehaving half present to alone.
+ratio of the median healthy deliveries/s with the misbehaving half present to
+the median alone.
 """
 
 from __future__ import annotations
 
+import statistics
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
@@ -51,17 +54,30 @@ class NeighboursResult:
     n: int
     healthy: int
     sick: int
-    alone: Drain
-    with_sick: Drain
+    alone: list[Drain]  # one per round
+    with_sick: list[Drain]
     sick_requests: dict[str, int]
 
     @property
+    def alone_rps(self) -> float:
+        return statistics.median(d.e2e_rps for d in self.alone)
+
+    @property
+    def with_sick_rps(self) -> float:
+        return statistics.median(d.e2e_rps for d in self.with_sick)
+
+    @property
     def ratio(self) -> float:
-        return self.with_sick.e2e_rps / self.alone.e2e_rps
+        return self.with_sick_rps / self.alone_rps
+
+    @property
+    def round_ratios(self) -> list[float]:
+        return [s.e2e_rps / a.e2e_rps for a, s in zip(self.alone, self.with_sick, strict=True)]
 
     @property
     def drain_ratio(self) -> float:
-        return self.with_sick.drain_rps / self.alone.drain_rps
+        sick = statistics.median(d.drain_rps for d in self.with_sick)
+        return sick / statistics.median(d.drain_rps for d in self.alone)
 
 
 def start_misbehaving(ctx: Context) -> str:
@@ -126,14 +142,20 @@ def _drain_on(ctx: Context, name: str, n: int, urls: list[str], database_url: st
     )
 
 
-def bench_neighbours(ctx: Context, n: int, database: DatabaseFactory = _sqlite) -> NeighboursResult:
+def bench_neighbours(
+    ctx: Context, n: int, rounds: int, database: DatabaseFactory = _sqlite
+) -> NeighboursResult:
     healthy = [f"{ctx.receiver}/healthy-{i}" for i in range(HEALTHY)]
     sick_base = start_misbehaving(ctx)
     sick = [f"{sick_base}/{path}" for path in SICK_PATHS]
     sick.append(f"http://127.0.0.1:{free_port()}/refused")  # nothing listens there
-    alone = _drain(ctx, "neighbours-alone", n, healthy, database)
-    # Misbehaving endpoints first: they come first in every turn.
-    with_sick = _drain(ctx, "neighbours-sick", n, [*sick, *healthy], database)
+    alone: list[Drain] = []
+    with_sick: list[Drain] = []
+    for index in range(rounds):
+        alone.append(_drain(ctx, f"neighbours-alone-{index}", n, healthy, database))
+        # Misbehaving endpoints first: they come first in every turn.
+        urls = [*sick, *healthy]
+        with_sick.append(_drain(ctx, f"neighbours-sick-{index}", n, urls, database))
     _, stats = http_json("GET", f"{sick_base}/stats")
     requests = stats.get("requests", {}) if isinstance(stats, dict) else {}
     return NeighboursResult(

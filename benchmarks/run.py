@@ -72,10 +72,11 @@ class Plan:
     inbound_warmup: int
     inbound_rounds: int
     neighbours_messages: int
+    neighbours_rounds: int
 
 
-FULL = Plan(20_000, 10_000, 1_000, 3, 500.0, 10.0, 1.0, 20_000, 2_500, 250, 3, 5_000)
-QUICK = Plan(20_000, 2_000, 300, 1, 500.0, 3.0, 0.5, 5_000, 1_500, 300, 1, 2_000)
+FULL = Plan(20_000, 10_000, 1_000, 3, 500.0, 10.0, 1.0, 20_000, 2_500, 250, 3, 5_000, 3)
+QUICK = Plan(20_000, 2_000, 300, 1, 500.0, 3.0, 0.5, 5_000, 1_500, 300, 1, 2_000, 2)
 
 
 def _mark(ok: bool) -> str:
@@ -185,14 +186,15 @@ def report_latency(r: LatencyResult, where: str = "") -> list[str]:
 def report_neighbours(r: NeighboursResult, where: str = "") -> list[str]:
     ok = r.ratio >= NEIGHBOURS_TARGET
     tried = ", ".join(f"{k} {v:,}" for k, v in sorted(r.sick_requests.items()))
+    per_round = ", ".join(f"{x:.2f}" for x in r.round_ratios)
     return [
-        f"neighbours{where}: healthy endpoints {r.with_sick.e2e_rps:,.0f} deliveries/s with "
-        f"{r.sick} misbehaving neighbours vs {r.alone.e2e_rps:,.0f}/s alone -> ratio "
+        f"neighbours{where}: healthy endpoints {r.with_sick_rps:,.0f} deliveries/s with "
+        f"{r.sick} misbehaving neighbours vs {r.alone_rps:,.0f}/s alone -> ratio "
         f"{r.ratio:.2f} (target >= {NEIGHBOURS_TARGET}) [{_mark(ok)}]",
         f"    {r.n:,} messages to {r.healthy} healthy endpoints (+ hang, slow drip, reset, 500, "
         f"10 MB answer, refused); backlog drained by serve, spawn -> last healthy delivery; "
-        f"drain only (first -> last) ratio {r.drain_ratio:.2f} ({r.with_sick.drain_rps:,.0f}/s "
-        f"vs {r.alone.drain_rps:,.0f}/s)",
+        f"median of {len(r.alone)} alternating round(s), per-round ratios {per_round}; "
+        f"drain only (first -> last) ratio {r.drain_ratio:.2f}",
         f"    requests the misbehaving receivers got: {tried or 'none'}",
     ]
 
@@ -236,15 +238,14 @@ def _phase_runner(ctx: Context, plan: Plan, phase: str, postgres: bool) -> Calla
     if phase == "delivery":
         return lambda: report_delivery(bench_delivery(ctx, plan.delivery_messages))
     if phase == "neighbours":
-        n = plan.neighbours_messages
+        n, rounds = plan.neighbours_messages, plan.neighbours_rounds
 
         def fresh_pg(label: str) -> AbstractContextManager[str | None]:
             return _pg_url(migrated_database(ctx, label))
 
-        database = fresh_pg if postgres else None
-        return lambda: report_neighbours(
-            bench_neighbours(ctx, n, database) if database else bench_neighbours(ctx, n), where
-        )
+        if postgres:
+            return lambda: report_neighbours(bench_neighbours(ctx, n, rounds, fresh_pg), where)
+        return lambda: report_neighbours(bench_neighbours(ctx, n, rounds), where)
 
     def on_database(
         bench: Callable[..., Any], args: tuple[Any, ...], report: Callable[[Any, str], list[str]]

@@ -115,6 +115,9 @@ class Engine:
         if self._wakeup is not None:
             await self._wakeup.stop()
         await self._committer.drain()
+        for lookup in self._lookups:
+            lookup.cancel()
+        await asyncio.gather(*self._lookups, return_exceptions=True)
         if self.dispatcher is not None:
             await self.dispatcher.stop()
         await self.sender.close()
