@@ -15,7 +15,12 @@ SQLite and on PostgreSQL (``tests/integration/test_store_queue.py``,
   deliveries no longer pending log their attempt and change nothing else,
   and endpoints are disabled on a 410 or after failing for
   ``disable_after_ms`` (``core.endpoint_health``);
-- leases are renewed and released only while the delivery is pending.
+- leases are renewed and released only while the delivery is pending;
+- an endpoint with a ``throttleRate`` (its own, else its application's, set
+  with ``set_app_throttle``) gets only the deliveries it has send slots for
+  within ``throttle_horizon_ms``, each job carrying its slot in
+  ``not_before``; a result's ``pause_endpoint_until`` keeps claims off its
+  endpoint until then (``store.throttle``).
 
 Seed it with ``add_endpoint``, ``add_message`` and ``add_delivery`` (or
 ``enqueue`` a ``Job`` to add all three), change it the way management would
@@ -33,6 +38,7 @@ from typing import TYPE_CHECKING
 
 from hookgate.core.clock import DAY_MS
 from hookgate.core.endpoint_health import DEFAULT_DISABLE_AFTER_DAYS, assess
+from hookgate.core.throttle import effective_rate, reserve
 from hookgate.store.contract import DeliveryQueue
 from hookgate.store.records import (
     AttemptRow,
@@ -79,11 +85,18 @@ class InMemoryDeliveryQueue:
         *,
         endpoint_cap: int = 1_000_000,
         disable_after_ms: int = DEFAULT_DISABLE_AFTER_DAYS * DAY_MS,
+        throttle_horizon_ms: int = 2_000,
     ) -> None:
-        """``endpoint_cap`` and ``disable_after_ms`` (0 = never) as for
-        ``SqlDeliveryQueue``."""
+        """``endpoint_cap``, ``disable_after_ms`` (0 = never) and
+        ``throttle_horizon_ms`` as for ``SqlDeliveryQueue``."""
         self.endpoint_cap = endpoint_cap
         self.disable_after_ms = disable_after_ms
+        self.throttle_horizon_ms = throttle_horizon_ms
+        #: Applications' ``throttleRate`` (absent: none).
+        self.app_throttle: dict[str, int] = {}
+        #: Throttled endpoints' next free send slot, paused endpoints' pause end.
+        self.next_send_at: dict[str, int] = {}
+        self.paused_until: dict[str, int] = {}
         self.endpoints: dict[str, Endpoint] = {}
         #: Per endpoint, the start of its current failure streak (epoch ms).
         self.failing_since: dict[str, int | None] = {}
@@ -135,6 +148,13 @@ class InMemoryDeliveryQueue:
         )
         return job
 
+    def set_app_throttle(self, app_id: str, rate: int | None) -> None:
+        """Set (None: clear) an application's ``throttleRate``."""
+        if rate is None:
+            self.app_throttle.pop(app_id, None)
+        else:
+            self.app_throttle[app_id] = rate
+
     def disable_endpoint(self, endpoint_id: str) -> None:
         self.endpoints[endpoint_id] = dataclasses.replace(
             self.endpoints[endpoint_id], disabled=True
@@ -145,6 +165,8 @@ class InMemoryDeliveryQueue:
         and their attempts."""
         del self.endpoints[endpoint_id]
         self.failing_since.pop(endpoint_id, None)
+        self.next_send_at.pop(endpoint_id, None)
+        self.paused_until.pop(endpoint_id, None)
         gone = {d.id for d in self.deliveries.values() if d.endpoint_id == endpoint_id}
         for delivery_id in gone:
             del self.deliveries[delivery_id]
@@ -165,6 +187,7 @@ class InMemoryDeliveryQueue:
 
     async def claim_due(self, now_ms: int, limit: int, lease_until_ms: int) -> list[Job]:
         chosen = self._pick_due(now_ms, limit)
+        slots = self._take_slots(chosen, now_ms)
         jobs: list[Job] = []
         for d in chosen:
             endpoint = self.endpoints.get(d.endpoint_id)
@@ -183,12 +206,46 @@ class InMemoryDeliveryQueue:
                     attempt_count=d.attempt_count,
                     trigger_type=d.trigger_type,
                     headers=message.headers,
+                    not_before=slots.get(d.id, 0),
                 )
             )
         return jobs
 
+    def _rate(self, endpoint_id: str) -> int | None:
+        endpoint = self.endpoints.get(endpoint_id)
+        if endpoint is None:
+            return None
+        return effective_rate(endpoint.throttle_rate, self.app_throttle.get(endpoint.app_id))
+
+    def _claimable(self, endpoint_id: str, now_ms: int, wanted: int) -> int:
+        """``store.throttle.Pacing.claimable``."""
+        if self.paused_until.get(endpoint_id, 0) > now_ms:
+            return 0
+        rate = self._rate(endpoint_id)
+        if rate is None:
+            return wanted
+        next_free = self.next_send_at.get(endpoint_id, 0)
+        return len(reserve(next_free, now_ms, rate, wanted, self.throttle_horizon_ms).slots)
+
+    def _take_slots(self, chosen: Sequence[StoredDelivery], now_ms: int) -> dict[str, int]:
+        """``store.throttle.take_slots``."""
+        by_endpoint: dict[str, list[str]] = {}
+        for d in chosen:
+            if self._rate(d.endpoint_id) is not None:
+                by_endpoint.setdefault(d.endpoint_id, []).append(d.id)
+        slots: dict[str, int] = {}
+        for endpoint_id, delivery_ids in by_endpoint.items():
+            rate = self._rate(endpoint_id)
+            assert rate is not None
+            next_free = self.next_send_at.get(endpoint_id, 0)
+            taken = reserve(next_free, now_ms, rate, len(delivery_ids), horizon_ms=2**62)
+            slots.update(zip(delivery_ids, taken.slots, strict=True))
+            self.next_send_at[endpoint_id] = taken.next_free
+        return slots
+
     def _pick_due(self, now_ms: int, limit: int) -> list[StoredDelivery]:
-        """``store.claim.pick_due``: capped per endpoint, endpoints taking turns."""
+        """``store.claim.pick_due``: capped, throttled and paused per endpoint,
+        endpoints taking turns."""
         pending: dict[str, list[StoredDelivery]] = {}
         for d in self.deliveries.values():
             if d.status == DeliveryStatus.PENDING:
@@ -198,6 +255,8 @@ class InMemoryDeliveryQueue:
             rows = pending[endpoint_id]
             leased = sum(1 for d in rows if d.lease_until >= now_ms)
             quota = min(self.endpoint_cap - leased, limit)
+            if quota > 0:
+                quota = self._claimable(endpoint_id, now_ms, quota)
             if quota <= 0:
                 continue
             due = [d for d in rows if d.next_attempt_at <= now_ms and d.lease_until < now_ms]
@@ -220,6 +279,10 @@ class InMemoryDeliveryQueue:
             d = self.deliveries[r.job.delivery_id]
             d.status, d.next_attempt_at = r.status, r.next_attempt_at
             d.attempt_count, d.lease_until, d.updated_at = r.job.attempt_count, 0, now_ms
+        for r in pending:
+            endpoint_id = r.job.endpoint.id
+            if r.pause_endpoint_until > self.paused_until.get(endpoint_id, 0):
+                self.paused_until[endpoint_id] = r.pause_endpoint_until
         gone = {r.job.endpoint.id for r in pending if r.disable_endpoint}
         for endpoint_id in gone | failing:
             if endpoint_id in self.endpoints:

@@ -5,6 +5,7 @@ messages, management changes), so the tests read the same on all three."""
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -56,7 +57,17 @@ class QueueStore(Protocol):
         """A queue on this store (``endpoint_cap``, ``disable_after_ms``)."""
         ...
 
-    async def new_endpoint(self, url: str = ...) -> Endpoint: ...
+    async def new_endpoint(
+        self,
+        url: str = ...,
+        *,
+        throttle_rate: int | None = None,
+        app_throttle_rate: int | None = None,
+        same_app_as: Endpoint | None = None,
+    ) -> Endpoint:
+        """An endpoint with its ``throttleRate``, in a new application with
+        ``app_throttle_rate`` or in the application of ``same_app_as``."""
+        ...
 
     async def seed(
         self, count: int, *, endpoint: Endpoint | None = None, now_ms: int = NOW
@@ -97,8 +108,22 @@ class MemoryQueueStore:
             setattr(self.fake, key, value)
         return self.fake
 
-    async def new_endpoint(self, url: str = "https://receiver.example.com/hook") -> Endpoint:
-        endpoint = endpoint_record(ids.new_id(ids.ENDPOINT), url=url)
+    async def new_endpoint(
+        self,
+        url: str = "https://receiver.example.com/hook",
+        *,
+        throttle_rate: int | None = None,
+        app_throttle_rate: int | None = None,
+        same_app_as: Endpoint | None = None,
+    ) -> Endpoint:
+        app_id = same_app_as.app_id if same_app_as else ids.new_id(ids.APP)
+        endpoint = dataclasses.replace(
+            endpoint_record(ids.new_id(ids.ENDPOINT), url=url),
+            app_id=app_id,
+            throttle_rate=throttle_rate,
+        )
+        if same_app_as is None:
+            self.fake.set_app_throttle(app_id, app_throttle_rate)
         self.fake.add_endpoint(endpoint)
         return endpoint
 
@@ -168,12 +193,26 @@ class SqlQueueStore:
     def queue(self, **options: Any) -> DeliveryQueue:
         return SqlDeliveryQueue(self.db, **options)
 
-    async def new_endpoint(self, url: str = "https://receiver.example.com/hook") -> Endpoint:
-        self._apps += 1
-        app, _ = await applications.create(
-            self.db, {"name": "Acme", "uid": f"app-{self._apps}"}, NOW
-        )
-        return await endpoint_store.create(self.db, app.id, {"url": url}, NOW)
+    async def new_endpoint(
+        self,
+        url: str = "https://receiver.example.com/hook",
+        *,
+        throttle_rate: int | None = None,
+        app_throttle_rate: int | None = None,
+        same_app_as: Endpoint | None = None,
+    ) -> Endpoint:
+        if same_app_as is not None:
+            app_id = same_app_as.app_id
+        else:
+            self._apps += 1
+            fields = {
+                "name": "Acme",
+                "uid": f"app-{self._apps}",
+                "throttle_rate": app_throttle_rate,
+            }
+            app_id = (await applications.create(self.db, fields, NOW))[0].id
+        fields = {"url": url, "throttle_rate": throttle_rate}
+        return await endpoint_store.create(self.db, app_id, fields, NOW)
 
     async def seed(
         self, count: int, *, endpoint: Endpoint | None = None, now_ms: int = NOW

@@ -1,38 +1,30 @@
-"""throttleRate: claims pace deliveries to a throttled endpoint through a send
-budget shared in the database, on SQLite and PostgreSQL, with an injected
-clock (``now_ms`` passed to every claim), never wall time."""
+"""throttleRate and pauses: claims pace deliveries to a throttled endpoint
+through a send budget shared in the store, and skip a paused endpoint. The
+behaviour suite runs on the in-memory fake, SQLite and PostgreSQL, with an
+injected clock (``now_ms`` passed to every call), never wall time."""
 
 from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Sequence
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from hookgate.store import applications
+from hookgate.store.contract import DeliveryQueue
 from hookgate.store.database import Database
 from hookgate.store.queue import SqlDeliveryQueue
-from hookgate.store.records import DeliveryStatus, Endpoint, Job
+from hookgate.store.records import DeliveryStatus, Job
 from hookgate.store.tables import endpoint_throttles
 from tests.integration.conftest import NOW, make_endpoint
+from tests.integration.queue_backends import QueueStore
 from tests.integration.test_store_queue import LEASE, result, seed
 
 STEP_MS = 100
 
 
-async def throttled_endpoint(
-    db: Database, *, app_rate: int | None = None, own_rate: int | None = None, uid: str = "a"
-) -> Endpoint:
-    app, _ = await applications.create(
-        db, {"name": uid, "uid": uid, "throttle_rate": app_rate}, NOW
-    )
-    return await make_endpoint(
-        db, app.id, url=f"https://{uid}.example.com/hook", throttle_rate=own_rate
-    )
-
-
 async def drain(
-    queues: Sequence[SqlDeliveryQueue], start_ms: int, duration_ms: int
+    queues: Sequence[DeliveryQueue], start_ms: int, duration_ms: int
 ) -> tuple[list[tuple[int, Job]], list[int]]:
     """Claim every ``STEP_MS`` from ``start_ms`` for ``duration_ms``, the
     queues taking turns, each claim's jobs succeeding at once; returns
@@ -59,11 +51,11 @@ def most_in_any_second(slots: Sequence[int]) -> int:
     )
 
 
-async def test_claims_never_exceed_the_rate_over_any_second(db: Database) -> None:
-    endpoint = await throttled_endpoint(db, own_rate=5)
-    await seed(db, 60, endpoint=endpoint)
+async def test_claims_never_exceed_the_rate_over_any_second(queue_store: QueueStore) -> None:
+    endpoint = await queue_store.new_endpoint(throttle_rate=5)
+    await queue_store.seed(60, endpoint=endpoint)
 
-    claimed, _ = await drain([SqlDeliveryQueue(db)], NOW + 1, 10_000)
+    claimed, _ = await drain([queue_store.queue()], NOW + 1, 10_000)
 
     slots = [job.not_before for _, job in claimed]
     assert most_in_any_second(slots) == 5
@@ -74,84 +66,51 @@ async def test_claims_never_exceed_the_rate_over_any_second(db: Database) -> Non
     assert 50 <= len(claimed) <= 60
 
 
-async def test_two_workers_share_one_budget(db_factory: Callable[[], Database]) -> None:
-    first = db_factory()
-    await first.create_schema()
-    endpoint = await throttled_endpoint(first, own_rate=4)
-    await seed(first, 60, endpoint=endpoint)
-    workers = [SqlDeliveryQueue(first), SqlDeliveryQueue(db_factory())]
-
-    claimed, per_worker = await drain(workers, NOW + 1, 5_000)
-
-    assert all(n > 0 for n in per_worker), per_worker
-    assert most_in_any_second([job.not_before for _, job in claimed]) == 4
-    assert 20 <= len(claimed) <= 28
-
-
 async def test_an_application_rate_applies_to_each_endpoint_without_its_own(
-    db: Database,
+    queue_store: QueueStore,
 ) -> None:
-    inherits = await throttled_endpoint(db, app_rate=2, uid="inherits")
-    app_id = inherits.app_id
-    own = await make_endpoint(db, app_id, url="https://own.example.com/hook", throttle_rate=4)
-    sibling = await make_endpoint(db, app_id, url="https://sibling.example.com/hook")
-    free = await throttled_endpoint(db, uid="free")
+    inherits = await queue_store.new_endpoint(app_throttle_rate=2)
+    own = await queue_store.new_endpoint(throttle_rate=4, same_app_as=inherits)
+    sibling = await queue_store.new_endpoint(same_app_as=inherits)
+    free = await queue_store.new_endpoint()
     for endpoint in (inherits, own, sibling, free):
-        await seed(db, 30, endpoint=endpoint)
+        await queue_store.seed(30, endpoint=endpoint)
 
-    jobs = await SqlDeliveryQueue(db).claim_due(NOW + 1, 500, NOW + LEASE)
+    jobs = await queue_store.queue().claim_due(NOW + 1, 500, NOW + LEASE)
 
-    counts = {ep.id: sum(1 for j in jobs if j.endpoint.id == ep.id) for ep in (inherits, own)}
-    # The claim reserves 2 s ahead: 2/s each for the application's endpoints,
-    # 4/s for the one with its own rate; the unthrottled endpoint gets all.
-    assert counts == {inherits.id: 4, own.id: 8}
-    assert sum(1 for j in jobs if j.endpoint.id == sibling.id) == 4
-    assert sum(1 for j in jobs if j.endpoint.id == free.id) == 30
+    def count(endpoint_id: str) -> int:
+        return sum(1 for j in jobs if j.endpoint.id == endpoint_id)
+
+    # The claim reserves 2 s ahead: 2/s for each of the application's
+    # endpoints, 4/s for the one with its own rate; the unthrottled one gets all.
+    assert [count(ep.id) for ep in (inherits, own, sibling, free)] == [4, 8, 4, 30]
     assert all(j.not_before == 0 for j in jobs if j.endpoint.id == free.id)
 
 
-async def test_unthrottled_endpoints_keep_no_budget_row(db: Database) -> None:
-    free = await throttled_endpoint(db, uid="free")
-    await seed(db, 10, endpoint=free)
-    throttled = await throttled_endpoint(db, own_rate=1, uid="slow")
-    await seed(db, 10, endpoint=throttled)
-
-    await drain([SqlDeliveryQueue(db)], NOW + 1, 1_000)
-
-    async with db.read() as conn:
-        rows = (await conn.execute(select(endpoint_throttles.c.endpoint_id))).scalars().all()
-        total = (await conn.execute(select(func.count()).select_from(endpoint_throttles))).scalar()
-    assert rows == [throttled.id]
-    assert total == 1
-
-
-async def test_a_paused_endpoint_gets_nothing_from_any_claim_until_the_pause_ends(
-    db_factory: Callable[[], Database],
+async def test_a_paused_endpoint_gets_nothing_until_the_pause_ends(
+    queue_store: QueueStore,
 ) -> None:
-    first = db_factory()
-    await first.create_schema()
-    paused = await throttled_endpoint(first, uid="paused")
-    other = await throttled_endpoint(first, uid="other")
-    await seed(first, 10, endpoint=paused)
-    await seed(first, 10, endpoint=other)
-    worker, other_worker = SqlDeliveryQueue(first), SqlDeliveryQueue(db_factory())
-    [job] = [j for j in await worker.claim_due(NOW + 1, 2, NOW + LEASE) if j.endpoint == paused]
+    paused = await queue_store.new_endpoint()
+    other = await queue_store.new_endpoint()
+    await queue_store.seed(10, endpoint=paused)
+    await queue_store.seed(10, endpoint=other)
+    queue = queue_store.queue()
+    [job] = [j for j in await queue.claim_due(NOW + 1, 2, NOW + LEASE) if j.endpoint == paused]
 
     failed = result(job, DeliveryStatus.PENDING, NOW + 60_000, code=500)
-    paused_result = dataclasses.replace(failed, pause_endpoint_until=NOW + 30_000)
-    await worker.record_results([paused_result], NOW + 2)
+    await queue.record_results(
+        [dataclasses.replace(failed, pause_endpoint_until=NOW + 30_000)], NOW + 2
+    )
 
-    during = await other_worker.claim_due(NOW + 3, 100, NOW + 3 + LEASE)
+    during = await queue.claim_due(NOW + 3, 100, NOW + 3 + LEASE)
     assert {j.endpoint.id for j in during} == {other.id}
-    after = await other_worker.claim_due(NOW + 30_000, 100, NOW + 30_000 + LEASE)
+    after = await queue.claim_due(NOW + 30_000, 100, NOW + 30_000 + LEASE)
     assert sum(1 for j in after if j.endpoint.id == paused.id) == 9
-    assert all(j.not_before == 0 for j in after)
 
 
-async def test_a_shorter_pause_never_cuts_a_longer_one(db: Database) -> None:
-    endpoint = await throttled_endpoint(db)
-    await seed(db, 3, endpoint=endpoint)
-    queue = SqlDeliveryQueue(db)
+async def test_a_shorter_pause_never_cuts_a_longer_one(queue_store: QueueStore) -> None:
+    await queue_store.seed(3)
+    queue = queue_store.queue()
     claimed = await queue.claim_due(NOW + 1, 2, NOW + LEASE)  # the third stays due
     long, short = (
         dataclasses.replace(
@@ -164,3 +123,39 @@ async def test_a_shorter_pause_never_cuts_a_longer_one(db: Database) -> None:
 
     assert await queue.claim_due(NOW + 20_000, 10, NOW + 20_000 + LEASE) == []
     assert len(await queue.claim_due(NOW + 50_000, 10, NOW + 50_000 + LEASE)) == 1
+
+
+# -- across worker processes (two connection pools on one database) --------------------
+
+
+async def throttled_endpoint(db: Database, *, own_rate: int | None, uid: str) -> str:
+    app, _ = await applications.create(db, {"name": uid, "uid": uid}, NOW)
+    endpoint = await make_endpoint(
+        db, app.id, url=f"https://{uid}.example.com/hook", throttle_rate=own_rate
+    )
+    await seed(db, 60, endpoint=endpoint)
+    return endpoint.id
+
+
+async def test_two_workers_share_one_budget(db_factory: Callable[[], Database]) -> None:
+    first = db_factory()
+    await first.create_schema()
+    await throttled_endpoint(first, own_rate=4, uid="slow")
+    workers = [SqlDeliveryQueue(first), SqlDeliveryQueue(db_factory())]
+
+    claimed, per_worker = await drain(workers, NOW + 1, 5_000)
+
+    assert all(n > 0 for n in per_worker), per_worker
+    assert most_in_any_second([job.not_before for _, job in claimed]) == 4
+    assert 20 <= len(claimed) <= 28
+
+
+async def test_unthrottled_endpoints_keep_no_budget_row(db: Database) -> None:
+    await throttled_endpoint(db, own_rate=None, uid="free")
+    throttled = await throttled_endpoint(db, own_rate=1, uid="slow")
+
+    await drain([SqlDeliveryQueue(db)], NOW + 1, 1_000)
+
+    async with db.read() as conn:
+        stored = (await conn.execute(select(endpoint_throttles.c.endpoint_id))).scalars().all()
+    assert stored == [throttled]
