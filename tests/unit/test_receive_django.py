@@ -123,8 +123,9 @@ def test_rejections_are_json_errors(mount: Mount) -> None:
     missing = client.post("/hooks/github", BODY, content_type="application/json")
     assert missing.status_code == 400
     assert missing.json() == {
-        "error": "MissingHeader",
+        "code": "missing_header",
         "detail": "missing header X-Hub-Signature-256 or X-Hub-Signature",
+        "error": "MissingHeader",
     }
 
     changed = BODY.replace(b"1.0", b"1.5")

@@ -65,8 +65,9 @@ async def test_fastapi_endpoint_error_replies() -> None:
     missing = await client.post("/hooks/github", content=BODY)
     assert missing.status_code == 400
     assert missing.json() == {
-        "error": "MissingHeader",
+        "code": "missing_header",
         "detail": "missing header X-Hub-Signature-256 or X-Hub-Signature",
+        "error": "MissingHeader",
     }
     bad = await client.post("/hooks/github", content=BODY + b" ", headers=github_headers(BODY))
     assert (bad.status_code, bad.json()["error"]) == (401, "BadSignature")

@@ -6,13 +6,9 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qs
 
-from hookgate.core import jsondepth
 from hookgate.core.verify import PRESETS, Scheme, Verified
-from hookgate.core.verify import verify as verify_scheme
-
-FORM_TYPE = "application/x-www-form-urlencoded"
+from hookgate.core.verify.decide import Accepted, Headers, examine, normalize_headers
 
 
 @dataclass(frozen=True)
@@ -22,8 +18,11 @@ class Event:
     ``payload`` is the JSON body; for a form body, the JSON in its ``payload``
     field if that is all it has (GitHub/Slack form mode), else the form as a
     dict (one value per name as a string, repeated names as a list); None
-    when the body is neither. ``body`` is the exact bytes received;
-    ``headers`` the request headers with lower-cased names.
+    when the body is neither. ``type`` is the scheme's event type, else a
+    top-level string ``type`` in the payload. ``body`` is the exact bytes
+    received; ``headers`` the request headers with lower-cased names (the
+    first value of a repeated header). These rules are the server's too
+    (``hookgate.core.verify.decide``).
     """
 
     provider: str
@@ -72,53 +71,28 @@ def verify(
     """
     scheme = scheme_for(provider)
     secrets = [secret] if isinstance(secret, str) else list(secret)
-    lower = {k.lower(): v for k, v in headers.items()}
-    parsed_form = _form(body) if _is_form(lower) else None
-    verified = verify_scheme(
+    accepted = examine(
         scheme,
+        secrets,
         body=body,
-        headers=lower,
-        secrets=secrets,
+        headers=headers,
         now=time.time() if now is None else now,
         url=url,
-        form=form if form is not None else parsed_form,
+        form=form,
     )
-    payload = _payload(body, parsed_form)
-    event_type = verified.event_type
-    if event_type is None and isinstance(payload, dict) and isinstance(payload.get("type"), str):
-        event_type = payload["type"]
+    return event_from(provider, accepted, headers)
+
+
+def event_from(provider: str | Scheme, accepted: Accepted, headers: Headers) -> Event:
+    """The ``Event`` of a request ``examine`` or ``decide`` accepted."""
+    if accepted.verified is None:
+        raise ValueError("only a verified request is an Event")
     return Event(
-        provider=scheme.name if isinstance(provider, Scheme) else provider,
-        id=verified.event_id,
-        type=event_type,
-        payload=payload,
-        body=body,
-        headers=lower,
-        verified=verified,
+        provider=provider.name if isinstance(provider, Scheme) else provider,
+        id=accepted.event_id,
+        type=accepted.event_type,
+        payload=accepted.payload,
+        body=accepted.body,
+        headers=normalize_headers(headers),
+        verified=accepted.verified,
     )
-
-
-def _is_form(lower: Mapping[str, str]) -> bool:
-    return lower.get("content-type", "").split(";")[0].strip().lower() == FORM_TYPE
-
-
-def _form(body: bytes) -> dict[str, list[str]]:
-    try:
-        return parse_qs(body.decode("utf-8"), keep_blank_values=True)
-    except UnicodeDecodeError:
-        return {}
-
-
-def _payload(body: bytes, form: dict[str, list[str]] | None) -> Any:
-    if form is None:
-        return _json(body)
-    if list(form) == ["payload"] and len(form["payload"]) == 1:
-        return _json(form["payload"][0].encode("utf-8"))
-    return {k: v[0] if len(v) == 1 else v for k, v in form.items()}
-
-
-def _json(raw: bytes) -> Any:
-    try:
-        return jsondepth.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        return None

@@ -1,46 +1,46 @@
 """``Receiver``: one provider endpoint, independent of any web framework.
 
 ``await receiver.handle(body, headers, url)`` verifies the raw body,
-dispatches the event through a ``Router`` and returns the ``Reply`` to send:
+dispatches the event through a ``Router`` and returns the ``Reply`` to send.
+The verdict is the server's (``hookgate.core.verify.decide``): a request
+refused here is refused by ``/in`` with the same status and code.
 
 - 200 ``{"status": "ok"}`` handled, or ``{"status": "duplicate"}`` already seen;
 - 200 ``{"challenge": ...}`` for Slack's ``url_verification`` (after verifying);
-- 400 missing or malformed header, 401 bad signature / credentials / stale
-  timestamp, with ``{"error": <exception name>, "detail": <message>}``
-  (messages never contain secrets);
-- 500 ``{"error": "handler_failed", "handlers": [...]}`` so the provider
-  retries (the event id is released, so the retry runs again).
+- 400 ``missing_header`` / ``malformed_header`` / ``malformed_body``, 401
+  ``bad_signature`` / ``stale_timestamp`` / ``wrong_credentials``, 500
+  ``source_misconfigured`` (a secret the scheme cannot use), with
+  ``{"code": ..., "detail": ..., "error": <exception name>}``: ``code`` and
+  ``detail`` as the server answers, ``error`` kept for clients of earlier
+  versions (messages never contain secrets);
+- 500 ``{"code": "handler_failed", "detail": ..., "handlers": [...]}`` so
+  the provider retries (the event id is released, so the retry runs again);
+  ``error`` is ``"handler_failed"`` too, as before.
 """
 
 from __future__ import annotations
 
-import json
+import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any
 
-from hookgate.core.verify import (
-    MalformedBody,
-    MalformedHeader,
-    MissingHeader,
-    Scheme,
-    VerificationError,
+from hookgate.core.verify import Scheme
+from hookgate.core.verify.decide import (
+    Challenge,
+    Refused,
+    Reply,
+    challenge_reply,
+    decide,
+    error_document,
+    json_reply,
 )
 
-from .event import Event, scheme_for, verify
+from .event import event_from, scheme_for
 from .router import Router
 
-JSON = "application/json"
+log = logging.getLogger(__name__)
 
-
-@dataclass(frozen=True)
-class Reply:
-    """An HTTP response, for an adapter to translate."""
-
-    status: int
-    body: bytes
-    content_type: str = JSON
+__all__ = ["Receiver", "Reply"]
 
 
 class Receiver:
@@ -76,41 +76,37 @@ class Receiver:
 
     async def handle(self, body: bytes, headers: Mapping[str, str], url: str | None) -> Reply:
         """The reply for one request whose raw body is ``body``."""
-        try:
-            event = verify(
-                self.provider,
-                body,
-                headers,
-                self.secrets,
-                url=self.public_url or url,
-                now=self.clock(),
-            )
-        except (MissingHeader, MalformedHeader, MalformedBody) as exc:
-            return _error(400, exc)
-        except VerificationError as exc:
-            return _error(401, exc)
-        challenge = _slack_challenge(event)
-        if challenge is not None:
-            return _json(200, {"challenge": challenge})
-        report = await self.router.dispatch(event)
+        decision = decide(
+            self.scheme,
+            self.secrets,
+            body=body,
+            headers=headers,
+            url=self.public_url or url,
+            now=self.clock(),
+        )
+        if isinstance(decision, Refused):
+            if decision.status >= 500:
+                log.error("receiver for %s is misconfigured: %s", self.name, decision.detail)
+            return _refusal(decision)
+        if isinstance(decision, Challenge):
+            return challenge_reply(decision)
+        report = await self.router.dispatch(event_from(self.provider, decision, headers))
         if report.failures:
             names = [f.handler for f in report.failures]
-            return _json(500, {"error": "handler_failed", "handlers": names})
-        return _json(200, {"status": "duplicate" if report.duplicate else "ok"})
+            return json_reply(
+                500,
+                {
+                    "code": "handler_failed",
+                    "detail": f"{len(names)} handler(s) failed; retry later",
+                    "handlers": names,
+                    "error": "handler_failed",
+                },
+            )
+        return json_reply(200, {"status": "duplicate" if report.duplicate else "ok"})
 
 
-def _slack_challenge(event: Event) -> str | None:
-    payload = event.payload
-    if event.verified.scheme == "slack" and isinstance(payload, dict):
-        challenge = payload.get("challenge")
-        if payload.get("type") == "url_verification" and isinstance(challenge, str):
-            return challenge
-    return None
-
-
-def _error(status: int, exc: VerificationError) -> Reply:
-    return _json(status, {"error": type(exc).__name__, "detail": str(exc)})
-
-
-def _json(status: int, document: dict[str, Any]) -> Reply:
-    return Reply(status, json.dumps(document).encode("utf-8"))
+def _refusal(refused: Refused) -> Reply:
+    """The server's ``{"code", "detail"}``, plus the exception name under
+    ``error`` as earlier versions answered (``bad_signature`` -> ``BadSignature``)."""
+    legacy = "".join(word.capitalize() for word in refused.code.split("_"))
+    return json_reply(refused.status, {**error_document(refused), "error": legacy})

@@ -12,8 +12,14 @@
 
 ``verify(PRESETS["github"], body=..., headers=..., secrets=[...], now=time.time())``
 returns a ``Verified`` or raises one of the above. No I/O, stdlib only.
+
+``decide`` (``decide.py``) is the receive core on top of it, shared by the
+toolkit (``hookgate.receive``) and the server (``/in``): verify, locate the
+event id and type, spot Slack's ``url_verification``, and map every failure
+to one status and code (``Accepted`` / ``Challenge`` / ``Refused``).
 """
 
+from .decide import Accepted, Challenge, Decision, Refused, Reply, decide, examine, refusal
 from .engine import Verified, locate, verify
 from .errors import (
     BadSignature,
@@ -39,8 +45,11 @@ from .scheme import (
 
 __all__ = [
     "PRESETS",
+    "Accepted",
     "Algorithm",
     "BadSignature",
+    "Challenge",
+    "Decision",
     "Encoding",
     "FromHeader",
     "FromJson",
@@ -50,14 +59,19 @@ __all__ = [
     "MalformedHeader",
     "Method",
     "MissingHeader",
+    "Refused",
+    "Reply",
     "Scheme",
     "SignatureFormat",
     "StaleTimestamp",
     "VerificationError",
     "Verified",
     "WrongCredentials",
+    "decide",
+    "examine",
     "generic_hmac",
     "locate",
+    "refusal",
     "token_scheme",
     "verify",
 ]

@@ -32,7 +32,7 @@ def flask_view(receiver: Receiver) -> Callable[..., FlaskReply]:
         body = request.get_data(cache=True, as_text=False, parse_form_data=False)
         headers = dict(request.headers.items())
         reply = asyncio.run(receiver.handle(body, headers, _sent_url(request)))
-        return reply.body, reply.status, {"Content-Type": reply.content_type}
+        return reply.body, reply.status, dict(reply.headers)
 
     view.__name__ = f"hookgate_{receiver.name}"
     return view

@@ -25,7 +25,7 @@ def starlette_endpoint(receiver: Receiver) -> Callable[[Request], Awaitable[Resp
     async def endpoint(request: Request) -> Response:
         body = await request.body()
         reply = await receiver.handle(body, request.headers, raw_url(request))
-        return Response(reply.body, status_code=reply.status, media_type=reply.content_type)
+        return Response(reply.body, status_code=reply.status, headers=dict(reply.headers))
 
     endpoint.__name__ = f"hookgate_{receiver.name}"
     return endpoint

@@ -1,0 +1,309 @@
+"""The one verify -> decide -> reply core for a received webhook.
+
+Both the toolkit (``hookgate.receive.Receiver``) and the server's ``/in``
+path (``hookgate.inbound.handle_request``) reach their verdict here, so a
+request gets the same answer from either::
+
+    decide(scheme, secrets, body=..., headers=..., url=..., now=...)
+     ├── Accepted(event_id, event_type, verified, ...)   verified (or not verifying)
+     │    └── Challenge(..., challenge)                   Slack url_verification: echo it
+     │                                                    (``challenge_reply``)
+     └── Refused(status, code, detail)                    the one error -> status mapping
+                                                          (``refusal_reply``)
+
+The rules, each in one place:
+
+- **Status of a failure** (``refusal``): 400 ``missing_header`` /
+  ``malformed_header`` / ``malformed_body``; 401 ``bad_signature`` /
+  ``stale_timestamp`` / ``wrong_credentials``; 500 ``source_misconfigured``
+  for a secret or setting the scheme cannot use (never the client's fault).
+- **Form bodies** (``parse_form``): ``application/x-www-form-urlencoded``
+  (any parameters, any case) decoded as UTF-8; undecodable bytes give no form.
+- **Payload** (``Accepted.payload``): the JSON body; for a form body the JSON
+  in its ``payload`` field if that is its only field (GitHub / Slack form
+  mode), else the form (one value per name as a string, repeated names as a
+  list); None when the body is neither, or is JSON nested too deep.
+- **Event type fallback**: when neither the caller's locator nor the scheme
+  finds an event type, a top-level string ``type`` in the payload.
+- **Slack challenge**: a request verified by the ``slack`` scheme whose
+  payload is ``{"type": "url_verification", "challenge": <string>}``.
+- **Reply to a refusal** (``refusal_reply``): its status, with the JSON body
+  ``{"code": <code>, "detail": <what is wrong>}`` (``error_document``);
+  details never contain a secret.
+
+Pure: no I/O, no clock (``now`` is passed in). Headers are matched
+case-insensitively; of a repeated header the first value counts.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+from urllib.parse import parse_qs
+
+from hookgate.core import jsondepth
+
+from .content import FormData
+from .engine import Verified, locate, verify
+from .errors import MalformedBody, MalformedHeader, MissingHeader, VerificationError
+from .scheme import Locator, Scheme
+
+FORM_TYPE = "application/x-www-form-urlencoded"
+#: Statuses by failure kind; every other ``VerificationError`` is 401.
+_CLIENT_MISTAKES = (MissingHeader, MalformedHeader, MalformedBody)
+_CODES = {
+    "MissingHeader": "missing_header",
+    "MalformedHeader": "malformed_header",
+    "MalformedBody": "malformed_body",
+    "BadSignature": "bad_signature",
+    "StaleTimestamp": "stale_timestamp",
+    "WrongCredentials": "wrong_credentials",
+}
+
+Headers = Mapping[str, str] | Iterable[tuple[str, str]]
+Form = Mapping[str, Sequence[str]]
+_NOT_PARSED: Any = object()
+
+
+@dataclass(frozen=True)
+class Refused:
+    """The request is refused: answer ``status`` with ``error_document``."""
+
+    status: int
+    code: str
+    detail: str
+
+
+@dataclass(frozen=True)
+class Accepted:
+    """The request is authentic (``verified``), or the caller verifies
+    nothing (``verified`` None). ``event_id`` / ``event_type`` as located."""
+
+    event_id: str | None
+    event_type: str | None
+    verified: Verified | None
+    body: bytes = field(repr=False)
+    #: The decoded form body, or None when the body is not a form.
+    form: Form | None = field(repr=False)
+
+    @cached_property
+    def payload(self) -> Any:
+        """The parsed body (see the module docstring), parsed on first use."""
+        return parse_payload(self.body, self.form)
+
+
+@dataclass(frozen=True)
+class Challenge(Accepted):
+    """A verified Slack ``url_verification``: answer with ``challenge_reply``."""
+
+    challenge: str = ""
+
+
+Decision = Accepted | Refused
+
+
+def normalize_headers(headers: Headers) -> dict[str, str]:
+    """Lower-cased header names; of a repeated header the first value."""
+    pairs = headers.items() if isinstance(headers, Mapping) else headers
+    lower: dict[str, str] = {}
+    for name, value in pairs:
+        lower.setdefault(name.lower(), value)
+    return lower
+
+
+def decide(
+    scheme: Scheme | None,
+    secrets: Sequence[str],
+    *,
+    body: bytes,
+    headers: Headers,
+    now: float,
+    url: str | None = None,
+    form: FormData | None = None,
+    event_id_at: Locator | None = None,
+    event_type_at: Locator | None = None,
+) -> Decision:
+    """The verdict on one request: ``examine``, with every failure mapped by
+    ``refusal`` instead of raised."""
+    try:
+        return examine(
+            scheme,
+            secrets,
+            body=body,
+            headers=headers,
+            now=now,
+            url=url,
+            form=form,
+            event_id_at=event_id_at,
+            event_type_at=event_type_at,
+        )
+    except VerificationError as exc:
+        return refusal(exc)
+    except ValueError as exc:
+        return Refused(500, "source_misconfigured", f"source configuration error: {exc}")
+
+
+def examine(
+    scheme: Scheme | None,
+    secrets: Sequence[str],
+    *,
+    body: bytes,
+    headers: Headers,
+    now: float,
+    url: str | None = None,
+    form: FormData | None = None,
+    event_id_at: Locator | None = None,
+    event_type_at: Locator | None = None,
+) -> Accepted:
+    """Verify a request against ``scheme`` (None: verify nothing) with any of
+    ``secrets`` and locate its event id and type.
+
+    ``body`` is the raw bytes received; ``url`` the public URL the provider
+    signed (schemes that sign it); ``form`` the decoded form if the caller has
+    it (else decoded from ``body`` by ``parse_form``). ``event_id_at`` /
+    ``event_type_at`` replace the scheme's own locations. Returns ``Accepted``
+    (a ``Challenge`` for Slack's ``url_verification``); raises a
+    ``VerificationError`` subclass, or ``ValueError`` for a secret or setting
+    the scheme cannot use.
+    """
+    lower = normalize_headers(headers)
+    parsed_form = parse_form(lower.get("content-type"), body)
+    verified = None
+    if scheme is not None:
+        verified = verify(
+            scheme,
+            body=body,
+            headers=lower,
+            secrets=secrets,
+            now=now,
+            url=url,
+            form=form if form is not None else parsed_form,
+        )
+    event_id = _locate(event_id_at, verified.event_id if verified else None, lower, body)
+    event_type = _locate(event_type_at, verified.event_type if verified else None, lower, body)
+    payload: Any = _NOT_PARSED
+    challenge = None
+    if event_type is None or _may_challenge(verified):
+        payload = parse_payload(body, parsed_form)
+        event_type = event_type or _payload_type(payload)
+        challenge = slack_challenge(verified, payload)
+    accepted = (
+        Accepted(event_id, event_type, verified, body, parsed_form)
+        if challenge is None
+        else Challenge(event_id, event_type, verified, body, parsed_form, challenge=challenge)
+    )
+    if payload is not _NOT_PARSED:
+        accepted.__dict__["payload"] = payload  # what ``payload`` would parse again
+    return accepted
+
+
+def refusal(exc: VerificationError) -> Refused:
+    """The one mapping of a verification failure to an answer."""
+    status = 400 if isinstance(exc, _CLIENT_MISTAKES) else 401
+    return Refused(status, error_code(exc), str(exc))
+
+
+def error_code(exc: VerificationError) -> str:
+    """``BadSignature`` -> ``"bad_signature"`` (subclasses: their parent's code)."""
+    for kind in type(exc).__mro__:
+        code = _CODES.get(kind.__name__)
+        if code is not None:
+            return code
+    return "verification_failed"
+
+
+JSON_HEADERS: Mapping[str, str] = {"content-type": "application/json"}
+
+
+@dataclass(frozen=True)
+class Reply:
+    """An HTTP answer, for a server or framework adapter to send."""
+
+    status: int
+    body: bytes
+    headers: Mapping[str, str] = field(default_factory=lambda: dict(JSON_HEADERS))
+
+    @property
+    def content_type(self) -> str:
+        """The ``Content-Type`` of ``body``."""
+        return next(
+            (v for k, v in self.headers.items() if k.lower() == "content-type"), "application/json"
+        )
+
+
+def json_reply(status: int, document: Mapping[str, Any]) -> Reply:
+    """``document`` as a JSON answer."""
+    return Reply(status, json.dumps(document).encode("utf-8"))
+
+
+def error_document(refused: Refused) -> dict[str, Any]:
+    """The body of a refusal: ``{"code": ..., "detail": ...}``."""
+    return {"code": refused.code, "detail": refused.detail}
+
+
+def refusal_reply(refused: Refused) -> Reply:
+    """The answer to a refused request."""
+    return json_reply(refused.status, error_document(refused))
+
+
+def challenge_reply(challenge: Challenge) -> Reply:
+    """The answer to a Slack ``url_verification``: 200 ``{"challenge": ...}``."""
+    return json_reply(200, {"challenge": challenge.challenge})
+
+
+def parse_form(content_type: str | None, body: bytes) -> dict[str, list[str]] | None:
+    """The form parameters of a form-encoded body, else None."""
+    media = (content_type or "").split(";", 1)[0].strip().lower()
+    if media != FORM_TYPE:
+        return None
+    try:
+        return parse_qs(body.decode("utf-8"), keep_blank_values=True)
+    except UnicodeDecodeError:
+        return None
+
+
+def parse_payload(body: bytes, form: Form | None) -> Any:
+    """The JSON body, or what a form body carries (module docstring)."""
+    if form is None:
+        return _json(body)
+    if list(form) == ["payload"] and len(form["payload"]) == 1:
+        return _json(form["payload"][0].encode("utf-8"))
+    return {name: values[0] if len(values) == 1 else list(values) for name, values in form.items()}
+
+
+def slack_challenge(verified: Verified | None, payload: Any) -> str | None:
+    """The challenge to echo if this is a verified Slack ``url_verification``."""
+    if not _may_challenge(verified) or not isinstance(payload, dict):
+        return None
+    challenge = payload.get("challenge")
+    if payload.get("type") == "url_verification" and isinstance(challenge, str):
+        return challenge
+    return None
+
+
+def _may_challenge(verified: Verified | None) -> bool:
+    return verified is not None and verified.scheme == "slack"
+
+
+def _locate(
+    configured: Locator | None, found: str | None, lower: Mapping[str, str], body: bytes
+) -> str | None:
+    return found if configured is None else locate((configured,), lower, body)
+
+
+def _payload_type(payload: Any) -> str | None:
+    if isinstance(payload, dict):
+        value = payload.get("type")
+        if isinstance(value, str) and value:
+            return value
+    return None
+
+
+def _json(raw: bytes) -> Any:
+    try:
+        return jsondepth.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        return None

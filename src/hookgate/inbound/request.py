@@ -1,0 +1,76 @@
+"""A request to ``/in/{source}`` as the route hands it over, and as stored."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+
+from hookgate.store import inbound_requests, sources
+from hookgate.store.inbound_requests import InboundRequest
+from hookgate.store.sources import Source
+
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+@dataclass(frozen=True)
+class HttpRequest:
+    """A received request: its head, then (once read) its body."""
+
+    method: str
+    path: str
+    query: str
+    #: (name, value) pairs in the order received.
+    headers: list[tuple[str, str]]
+    #: The URL the request arrived at (scheme, host, path and query).
+    url: str
+    #: The TCP peer as received; the client address once the source's
+    #: ``trustedProxies`` have been applied (``checks.client_ip``).
+    peer_ip: str | None
+    body: bytes = b""
+
+    def header(self, name: str) -> str | None:
+        """The first value of header ``name`` (case-insensitive)."""
+        lower = name.lower()
+        return next((v for k, v in self.headers if k.lower() == lower), None)
+
+
+def body_key(body: bytes) -> str:
+    """The dedupe key of a body (``dedupeOnBodyHash``)."""
+    return "sha256:" + hashlib.sha256(body).hexdigest()
+
+
+def stored(
+    source: Source,
+    http: HttpRequest,
+    now: float,
+    *,
+    verified: bool,
+    rejection: str | None,
+    event: tuple[str | None, str | None] = (None, None),
+) -> InboundRequest:
+    """``http`` as stored (its path without the source's token); ``event``
+    is its ``(event id, event type)``."""
+    return InboundRequest(
+        id=inbound_requests.new_request_id(),
+        source_id=source.id,
+        received_at=int(now * 1000),
+        method=http.method,
+        path=sources.redacted_path(source, http.path),
+        query=http.query,
+        headers=http.headers,
+        body=http.body,
+        source_ip=http.peer_ip,
+        verified=verified,
+        rejection=rejection,
+        event_id=_clip(event[0]),
+        event_type=_clip(event[1]),
+    )
+
+
+def _clip(value: str | None) -> str | None:
+    """Event ids/types fit their 256-character text columns: no NULs, and
+    lone surrogates (which JSON escapes can carry) become U+FFFD."""
+    if value is None:
+        return None
+    return _LONE_SURROGATE.sub("\ufffd", value).replace("\x00", "")[:256] or None
