@@ -769,3 +769,68 @@ async def test_concurrent_sends_share_one_pool(
 def test_request_needs_a_positive_finite_timeout(timeout: float) -> None:
     with pytest.raises(ValueError, match="timeout"):
         OutboundRequest(url="http://example.com/", headers={}, body=b"", timeout=timeout)
+
+
+async def test_a_body_dripping_forever_is_cut_off_at_the_total_deadline(
+    sender: HttpSender, start_raw: Callable[..., Awaitable[RawServer]]
+) -> None:
+    """Each byte arrives well within any per-read timeout; only a deadline on
+    the whole attempt ends it (the guard around the send is 20x longer)."""
+    client_gone = asyncio.Event()
+
+    async def drip(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await _read_request_head(reader)
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n")
+        try:
+            while not writer.is_closing():
+                await writer.drain()
+                await asyncio.sleep(0.02)
+                writer.write(b"x")
+        except ConnectionError:
+            pass
+        finally:
+            client_gone.set()
+
+    server = await start_raw(drip)
+    result = await _send(sender, _request(f"http://127.0.0.1:{server.port}/", timeout=0.5))
+
+    assert result.status_code == 200
+    assert result.error_message is not None
+    assert "response body incomplete" in result.error_message
+    assert 0 < len(result.body) < 100_000
+    await asyncio.wait_for(client_gone.wait(), GUARD)
+
+
+async def test_a_huge_body_is_dropped_after_the_cap_not_drained(
+    start_raw: Callable[..., Awaitable[RawServer]],
+) -> None:
+    total = 64 * 1024 * 1024
+    written = 0
+    finished: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+
+    async def flood(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal written
+        await _read_request_head(reader)
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % total)
+        chunk = b"x" * 65536
+        try:
+            while written < total:
+                writer.write(chunk)
+                await writer.drain()
+                written += len(chunk)
+        except ConnectionError:
+            finished.set_result("dropped")
+            return
+        finished.set_result("all written")
+        await _hold_open(reader)
+
+    server = await start_raw(flood)
+    sender = HttpSender(LOOPBACK_ALLOWED, max_response_bytes=1000)
+    try:
+        result = await _send(sender, _request(f"http://127.0.0.1:{server.port}/", timeout=30.0))
+    finally:
+        await sender.close()
+
+    assert (result.status_code, result.body, result.error_kind) == (200, b"x" * 1000, None)
+    assert await asyncio.wait_for(finished, GUARD) == "dropped"
+    assert written < total
