@@ -17,7 +17,8 @@ from hookgate.core.netpolicy import AddressPolicy
 from hookgate.delivery.batcher import GroupCommitter, isolating_failures
 from hookgate.delivery.dispatcher import Dispatcher, DispatchSettings
 from hookgate.delivery.sender import HttpSender, Sender
-from hookgate.store.accept_messages import AcceptItem, AcceptOutcome, accept_batch
+from hookgate.store.accept_messages import AcceptItem, AcceptOutcome, SqlMessageAccept
+from hookgate.store.contract import MessageAccept
 from hookgate.store.database import Database
 from hookgate.store.errors import StoreRejected
 from hookgate.store.queue import SqlDeliveryQueue
@@ -74,9 +75,13 @@ class Engine:
         *,
         run_worker: bool = True,
         sender: Sender | None = None,
+        message_accept: MessageAccept | None = None,
     ) -> None:
+        """``message_accept`` stores accepted batches (default: the SQL store
+        on ``db``)."""
         self.settings = settings
         self.db = db
+        self.message_accept: MessageAccept = message_accept or SqlMessageAccept(db)
         self.queue = SqlDeliveryQueue(
             db,
             endpoint_cap=settings.endpoint_concurrency,
@@ -189,8 +194,7 @@ class Engine:
 
     async def _accept(self, items: Sequence[AcceptItem]) -> list[AcceptOutcome]:
         handoff = self.plan_handoff()
-        outcomes = await accept_batch(
-            self.db,
+        outcomes = await self.message_accept.accept_batch(
             items,
             handoff.now_ms,
             handoff.lease_until_ms,

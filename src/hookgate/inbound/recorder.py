@@ -18,10 +18,10 @@ from collections.abc import Sequence
 
 from hookgate.delivery.batcher import GroupCommitter, isolating_failures
 from hookgate.delivery.engine import Engine, Handoff, now_ms
-from hookgate.store import inbound_requests
 from hookgate.store.accept_messages import AcceptItem
+from hookgate.store.contract import InboundRequests
 from hookgate.store.database import Database
-from hookgate.store.inbound_requests import InboundRequest, Received, Recorded
+from hookgate.store.inbound_requests import InboundRequest, Received, Recorded, SqlInboundRequests
 
 #: At most this many requests per transaction (5 dedupe parameters each stay
 #: well inside SQLite's and PostgreSQL's bound-parameter limits).
@@ -31,10 +31,18 @@ MAX_BATCH = 500
 class Recorder:
     """Stores received requests for ``hookgate.inbound.handle_request``, forwarding
     accepted ones through ``engine``'s dispatcher (without an engine,
-    forwarded deliveries are left to the workers)."""
+    forwarded deliveries are left to the workers). ``requests`` stores them;
+    a ``Database`` stands for the SQL store on it."""
 
-    def __init__(self, db: Database, engine: Engine | None = None, max_batch: int = MAX_BATCH):
-        self.db = db
+    def __init__(
+        self,
+        requests: InboundRequests | Database,
+        engine: Engine | None = None,
+        max_batch: int = MAX_BATCH,
+    ):
+        if isinstance(requests, Database):
+            requests = SqlInboundRequests(requests)
+        self.requests: InboundRequests = requests
         self._engine = engine
         self._committer: GroupCommitter[Received, Recorded] = GroupCommitter(self._flush, max_batch)
 
@@ -48,7 +56,7 @@ class Recorder:
     ) -> Recorded:
         """Store ``request``, and the message ``forward`` if the request is
         accepted, deduplicated on ``dedupe_key`` if given, else on its event
-        id (see ``inbound_requests.record_batch``); return it as stored, once
+        id (see ``InboundRequests.record_batch``); return it as stored, once
         it is committed."""
         return await self._committer.submit(
             Received(request, dedupe_window_ms, forward, dedupe_key)
@@ -64,8 +72,7 @@ class Recorder:
     async def _record(self, items: Sequence[Received]) -> list[Recorded]:
         engine = self._engine
         handoff = engine.plan_handoff() if engine is not None else Handoff(now_ms(), 0)
-        recorded = await inbound_requests.record_batch(
-            self.db,
+        recorded = await self.requests.record_batch(
             items,
             now_ms=handoff.now_ms,
             lease_until_ms=handoff.lease_until_ms,

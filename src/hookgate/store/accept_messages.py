@@ -358,3 +358,25 @@ async def _replay(conn: AsyncConnection, replay_keys: dict[int, str]) -> dict[in
         else:
             outcomes[index] = AcceptOutcome(AcceptStatus.EVENT_ID_CONFLICT)
     return outcomes
+
+
+class SqlMessageAccept:
+    """``store.contract.MessageAccept`` on SQLite and PostgreSQL: ``accept_batch``
+    on one ``Database``."""
+
+    __slots__ = ("db",)
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def accept_batch(
+        self,
+        batch: Sequence[AcceptItem],
+        now_ms: int,
+        lease_until_ms: int,
+        *,
+        notify_workers: bool = False,
+    ) -> list[AcceptOutcome]:
+        return await accept_batch(
+            self.db, batch, now_ms, lease_until_ms, notify_workers=notify_workers
+        )

@@ -428,3 +428,48 @@ async def _purge_in_batches(db: Database, statement: Any, batch: int) -> int:
         if deleted < batch:
             return total
         await asyncio.sleep(0)  # let waiting writers in between batches
+
+
+class SqlInboundRequests:
+    """``store.contract.InboundRequests`` on SQLite and PostgreSQL: this
+    module's functions on one ``Database``."""
+
+    __slots__ = ("db",)
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def record_batch(
+        self,
+        items: Sequence[Received],
+        *,
+        now_ms: int | None = None,
+        lease_until_ms: int = 0,
+        notify_workers: bool = False,
+    ) -> list[Recorded]:
+        return await record_batch(
+            self.db,
+            items,
+            now_ms=now_ms,
+            lease_until_ms=lease_until_ms,
+            notify_workers=notify_workers,
+        )
+
+    async def list_requests(
+        self,
+        source_ref: str,
+        f: RequestFilter = ANY,
+        *,
+        iterator: str | None,
+        limit: int | None,
+    ) -> Page[InboundRequest]:
+        return await list_requests(self.db, source_ref, f, iterator=iterator, limit=limit)
+
+    async def get_request(self, source_ref: str, request_id: str) -> InboundRequest:
+        return await get_request(self.db, source_ref, request_id)
+
+    async def purge_requests(self, received_before_ms: int, *, batch: int = PURGE_BATCH) -> int:
+        return await purge_requests(self.db, received_before_ms, batch=batch)
+
+    async def purge_expired_dedupe(self, now_ms: int, *, batch: int = PURGE_BATCH) -> int:
+        return await purge_expired_dedupe(self.db, now_ms, batch=batch)
