@@ -516,6 +516,25 @@ async def test_a_job_with_a_send_slot_waits_for_it(
     assert [r.body for r in sender.requests] == [now_job.payload, later_job.payload]
 
 
+async def test_a_job_waiting_for_its_slot_fails_unsent_once_the_endpoint_is_gone(
+    make_dispatcher: MakeDispatcher, queue: FakeQueue, sender: FakeSender, clock: FakeClock
+) -> None:
+    dispatcher = make_dispatcher()
+    endpoint = make_endpoint()
+    sender.script(endpoint.url, http_error(410))
+    first, waiting = make_job(endpoint), make_job(endpoint)
+    waiting.not_before = clock.ms + 50
+
+    hand_over(dispatcher, queue, clock.ms, [first, waiting])
+    await wait_until(lambda: bool(queue.results_for(first.delivery_id)), what="the 410")
+    clock.advance(0.05)
+    await wait_until(lambda: dispatcher.held == 0, what="the waiting job's result")
+
+    assert len(sender.requests) == 1
+    [result] = queue.results_for(waiting.delivery_id)
+    assert (result.status, result.attempt) == (DeliveryStatus.FAIL, None)
+
+
 async def test_deferred_jobs_go_back_to_the_store_unsent_and_due_now(
     make_dispatcher: MakeDispatcher, queue: FakeQueue, sender: FakeSender, clock: FakeClock
 ) -> None:

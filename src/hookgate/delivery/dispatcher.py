@@ -101,6 +101,8 @@ class _Lane:
     in_flight: int = 0
     #: Jobs held for this endpoint that wait for their send slot.
     waiting: int = 0
+    #: The endpoint answered 410: what reaches the lane now fails unsent.
+    gone: bool = False
     paused_until: float = 0.0
     in_ring: bool = False
 
@@ -259,6 +261,9 @@ class Dispatcher:
             asyncio.get_running_loop().call_later(remaining, self._slot_reached, job)
             return
         lane.waiting -= 1
+        if lane.gone:
+            self._results.add(DeliveryResult(job, DeliveryStatus.FAIL, self._now_ms()))
+            return
         if lane.paused_until > self._clock():
             self._postpone(job, lane)
             return
@@ -425,7 +430,9 @@ class Dispatcher:
         )
 
     def _fail_queued(self, lane: _Lane) -> None:
-        """The endpoint asked to be disabled (410): fail what is queued for it."""
+        """The endpoint asked to be disabled (410): fail what is queued for it,
+        and what waits for a send slot when its slot comes."""
+        lane.gone = True
         now_ms = self._now_ms()
         while lane.queue:
             self._results.add(DeliveryResult(lane.queue.popleft(), DeliveryStatus.FAIL, now_ms))
