@@ -28,6 +28,7 @@ from hookgate.store.tables import deliveries
 
 if TYPE_CHECKING:
     from tests.integration.queue_backends import QueueStore
+    from tests.integration.store_backends import ContractStore
 
 T = TypeVar("T")
 
@@ -190,6 +191,22 @@ async def queue_store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIt
         db = factory()
         await db.create_schema()
         yield SqlQueueStore(db)
+
+
+@pytest.fixture(params=["memory", "sqlite", "postgresql"])
+async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[ContractStore]:
+    """A fresh store for the accept and inbound behaviour suites: the
+    in-memory fake (``hookgate.testing.InMemoryStore``), SQLite or
+    PostgreSQL, seeded and inspected through ``tests.integration.store_backends``."""
+    from tests.integration.store_backends import MemoryContractStore, SqlContractStore
+
+    if request.param == "memory":
+        yield MemoryContractStore()
+        return
+    async with _fresh_store(request.param, request, tmp_path) as factory:
+        db = factory()
+        await db.create_schema()
+        yield SqlContractStore(db)
 
 
 @pytest.fixture

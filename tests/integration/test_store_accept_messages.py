@@ -1,26 +1,23 @@
-"""accept_batch on SQLite and PostgreSQL: fan-out, idempotency, eventId, create-on-send."""
+"""Message accept (``store.contract.MessageAccept``) on the in-memory fake,
+SQLite and PostgreSQL: fan-out, idempotency, eventId, create-on-send, all or
+nothing per batch. Every test here is part of the contract, so all run on
+the three stores."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
 
 from hookgate.core import ids
-from hookgate.store import applications
-from hookgate.store import endpoints as endpoint_store
-from hookgate.store.accept_messages import AcceptItem, AcceptOutcome, AcceptStatus, accept_batch
-from hookgate.store.database import Database
-from hookgate.store.queue import SqlDeliveryQueue
+from hookgate.store.accept_messages import AcceptItem, AcceptOutcome, AcceptStatus
+from hookgate.store.errors import NotFound
 from hookgate.store.records import DeliveryStatus, NewApplication
-from hookgate.store.tables import deliveries, messages
-from tests.integration.conftest import (
-    NOW,
-    all_deliveries,
-    make_app,
-    make_endpoint,
-)
+from tests.integration.conftest import NOW
+from tests.integration.store_backends import ContractStore
+from tests.integration.store_backends import refuse_messages_of_type as refuse_messages_of_type
+
+__all__ = ["refuse_messages_of_type"]  # e2e tests make the database refuse a batch with it
 
 
 def item(app_ref: str, event_type: str = "invoice.paid", **fields: Any) -> AcceptItem:
@@ -28,29 +25,23 @@ def item(app_ref: str, event_type: str = "invoice.paid", **fields: Any) -> Accep
     return AcceptItem(app_ref=app_ref, event_type=event_type, **fields)
 
 
-async def count(db: Database, table: Any) -> int:
-    async with db.read() as conn:
-        return int((await conn.execute(select(func.count()).select_from(table))).scalar_one())
-
-
-async def accept_one(db: Database, one: AcceptItem, now_ms: int = NOW) -> AcceptOutcome:
-    [outcome] = await accept_batch(db, [one], now_ms, 0)
+async def accept_one(store: ContractStore, one: AcceptItem, now_ms: int = NOW) -> AcceptOutcome:
+    [outcome] = await store.accepts.accept_batch([one], now_ms, 0)
     return outcome
 
 
-async def test_fans_out_to_matching_enabled_endpoints_only(db: Database) -> None:
-    app = await make_app(db, uid="acme")
-    everything = await make_endpoint(db, app.id)
-    paid_only = await make_endpoint(db, app.id, event_types=["invoice.paid"])
-    users_only = await make_endpoint(db, app.id, event_types=["user.created"])
-    eu_only = await make_endpoint(db, app.id, channels=["eu"])
-    us_paid = await make_endpoint(db, app.id, channels=["us"], event_types=["invoice.paid"])
-    await make_endpoint(db, app.id, disabled=True)
-    other_app = await make_app(db, uid="other")
-    await make_endpoint(db, other_app.id)
+async def test_fans_out_to_matching_enabled_endpoints_only(store: ContractStore) -> None:
+    app = await store.make_app(uid="acme")
+    everything = await store.make_endpoint(app.id)
+    paid_only = await store.make_endpoint(app.id, event_types=["invoice.paid"])
+    users_only = await store.make_endpoint(app.id, event_types=["user.created"])
+    eu_only = await store.make_endpoint(app.id, channels=["eu"])
+    us_paid = await store.make_endpoint(app.id, channels=["us"], event_types=["invoice.paid"])
+    await store.make_endpoint(app.id, disabled=True)
+    other_app = await store.make_app(uid="other")
+    await store.make_endpoint(other_app.id)
 
-    eu, plain, user = await accept_batch(
-        db,
+    eu, plain, user = await store.accepts.accept_batch(
         [
             item(app.id, channels=["eu"]),
             item(app.id),
@@ -68,7 +59,7 @@ async def test_fans_out_to_matching_enabled_endpoints_only(db: Database) -> None
     assert routed(user) == {everything.id, users_only.id, eu_only.id}
     assert us_paid.id not in routed(eu) | routed(plain) | routed(user)
 
-    stored = await all_deliveries(db)
+    stored = await store.deliveries()
     jobs = [job for o in (eu, plain, user) for job in o.jobs]
     assert set(stored) == {job.delivery_id for job in jobs}
     for job in jobs:
@@ -83,11 +74,11 @@ async def test_fans_out_to_matching_enabled_endpoints_only(db: Database) -> None
     assert eu.message.app_id == app.id
 
 
-async def test_app_is_found_by_uid(db: Database) -> None:
-    app = await make_app(db, uid="acme")
-    endpoint = await make_endpoint(db, app.id)
+async def test_app_is_found_by_uid(store: ContractStore) -> None:
+    app = await store.make_app(uid="acme")
+    endpoint = await store.make_endpoint(app.id)
 
-    outcome = await accept_one(db, item("acme"))
+    outcome = await accept_one(store, item("acme"))
 
     assert outcome.status is AcceptStatus.CREATED
     assert outcome.message is not None
@@ -96,25 +87,26 @@ async def test_app_is_found_by_uid(db: Database) -> None:
     assert [job.app_id for job in outcome.jobs] == [app.id]
 
 
-async def test_unknown_app_is_not_found_and_stores_nothing(db: Database) -> None:
-    await make_app(db, uid="acme")
+async def test_unknown_app_is_not_found_and_stores_nothing(store: ContractStore) -> None:
+    await store.make_app(uid="acme")
 
-    outcome = await accept_one(db, item("nobody", idempotency_key="k1", event_id="e1"))
+    outcome = await accept_one(store, item("nobody", idempotency_key="k1", event_id="e1"))
 
     assert outcome.status is AcceptStatus.APP_NOT_FOUND
     assert outcome.message is None
-    assert await count(db, messages) == 0
+    assert await store.message_count() == 0
     # The key and the event id were not used up.
-    app_outcome = await accept_one(db, item("acme", idempotency_key="k1", event_id="e1"))
+    app_outcome = await accept_one(store, item("acme", idempotency_key="k1", event_id="e1"))
     assert app_outcome.status is AcceptStatus.CREATED
 
 
-async def test_same_idempotency_key_in_one_batch_replays_the_first_message(db: Database) -> None:
-    app = await make_app(db)
-    await make_endpoint(db, app.id)
+async def test_same_idempotency_key_in_one_batch_replays_the_first_message(
+    store: ContractStore,
+) -> None:
+    app = await store.make_app()
+    await store.make_endpoint(app.id)
 
-    first, second = await accept_batch(
-        db,
+    first, second = await store.accepts.accept_batch(
         [item(app.id, idempotency_key="k"), item(app.id, idempotency_key="k", payload=b"{}")],
         NOW,
         0,
@@ -126,16 +118,18 @@ async def test_same_idempotency_key_in_one_batch_replays_the_first_message(db: D
     assert second.message is not None
     assert second.message.id == first.message.id
     assert second.jobs == []
-    assert await count(db, messages) == 1
-    assert await count(db, deliveries) == 1
+    assert await store.message_count() == 1
+    assert len(await store.deliveries()) == 1
 
 
-async def test_same_idempotency_key_in_a_later_batch_replays_the_message(db: Database) -> None:
-    app = await make_app(db)
-    await make_endpoint(db, app.id)
-    first = await accept_one(db, item(app.id, idempotency_key="k"))
+async def test_same_idempotency_key_in_a_later_batch_replays_the_message(
+    store: ContractStore,
+) -> None:
+    app = await store.make_app()
+    await store.make_endpoint(app.id)
+    first = await accept_one(store, item(app.id, idempotency_key="k"))
 
-    again = await accept_one(db, item(app.id, idempotency_key="k"), NOW + 1000)
+    again = await accept_one(store, item(app.id, idempotency_key="k"), NOW + 1000)
 
     assert again.status is AcceptStatus.REPLAYED
     assert again.message is not None
@@ -143,64 +137,74 @@ async def test_same_idempotency_key_in_a_later_batch_replays_the_message(db: Dat
     assert again.message.id == first.message.id
     assert again.message.payload == b'{"id": "inv_1"}'
     assert again.jobs == []
-    assert await count(db, messages) == 1
-    assert await count(db, deliveries) == 1
+    assert await store.message_count() == 1
+    assert len(await store.deliveries()) == 1
+
+
+async def test_an_idempotency_key_is_scoped_to_its_application(store: ContractStore) -> None:
+    first_app, second_app = await store.make_app(uid="a"), await store.make_app(uid="b")
+
+    first = await accept_one(store, item(first_app.id, idempotency_key="k"))
+    second = await accept_one(store, item(second_app.id, idempotency_key="k"))
+
+    assert (first.status, second.status) == (AcceptStatus.CREATED, AcceptStatus.CREATED)
 
 
 async def test_duplicate_event_id_conflicts_and_its_key_keeps_answering_conflict(
-    db: Database,
+    store: ContractStore,
 ) -> None:
-    app = await make_app(db)
-    await make_endpoint(db, app.id)
-    original = await accept_one(db, item(app.id, event_id="evt_1"))
+    app = await store.make_app()
+    await store.make_endpoint(app.id)
+    original = await accept_one(store, item(app.id, event_id="evt_1"))
 
-    duplicate = await accept_one(db, item(app.id, event_id="evt_1", idempotency_key="k2"))
-    replayed = await accept_one(db, item(app.id, event_id="evt_other", idempotency_key="k2"))
+    duplicate = await accept_one(store, item(app.id, event_id="evt_1", idempotency_key="k2"))
+    replayed = await accept_one(store, item(app.id, event_id="evt_other", idempotency_key="k2"))
 
     assert original.status is AcceptStatus.CREATED
     assert duplicate.status is AcceptStatus.EVENT_ID_CONFLICT
     assert duplicate.jobs == []
     assert replayed.status is AcceptStatus.EVENT_ID_CONFLICT
-    assert await count(db, messages) == 1
-    assert await count(db, deliveries) == 1
+    assert await store.message_count() == 1
+    assert len(await store.deliveries()) == 1
 
 
-async def test_duplicate_event_id_within_one_batch_conflicts(db: Database) -> None:
-    app = await make_app(db)
+async def test_duplicate_event_id_within_one_batch_conflicts(store: ContractStore) -> None:
+    app = await store.make_app()
 
-    first, second = await accept_batch(
-        db, [item(app.id, event_id="evt_1"), item(app.id, event_id="evt_1")], NOW, 0
+    first, second = await store.accepts.accept_batch(
+        [item(app.id, event_id="evt_1"), item(app.id, event_id="evt_1")], NOW, 0
     )
 
     assert first.status is AcceptStatus.CREATED
     assert second.status is AcceptStatus.EVENT_ID_CONFLICT
 
 
-async def test_the_same_event_id_in_two_applications_is_no_conflict(db: Database) -> None:
-    first_app = await make_app(db, uid="tenant-a")
-    second_app = await make_app(db, uid="tenant-b")
+async def test_the_same_event_id_in_two_applications_is_no_conflict(store: ContractStore) -> None:
+    first_app = await store.make_app(uid="tenant-a")
+    second_app = await store.make_app(uid="tenant-b")
 
-    first = await accept_one(db, item(first_app.id, event_id="order-1"))
-    second = await accept_one(db, item(second_app.id, event_id="order-1"))
+    first = await accept_one(store, item(first_app.id, event_id="order-1"))
+    second = await accept_one(store, item(second_app.id, event_id="order-1"))
 
     assert first.status is AcceptStatus.CREATED
     assert second.status is AcceptStatus.CREATED
 
 
-async def test_event_id_can_be_reused_after_a_day(db: Database) -> None:
-    app = await make_app(db)
-    await accept_one(db, item(app.id, event_id="evt_1"))
+async def test_event_id_can_be_reused_after_a_day(store: ContractStore) -> None:
+    app = await store.make_app()
+    await accept_one(store, item(app.id, event_id="evt_1"))
 
-    later = await accept_one(db, item(app.id, event_id="evt_1"), NOW + 24 * 3600 * 1000 + 1)
+    within = await accept_one(store, item(app.id, event_id="evt_1"), NOW + 24 * 3600 * 1000)
+    later = await accept_one(store, item(app.id, event_id="evt_1"), NOW + 24 * 3600 * 1000 + 1)
 
+    assert within.status is AcceptStatus.EVENT_ID_CONFLICT
     assert later.status is AcceptStatus.CREATED
 
 
-async def test_create_on_send_makes_the_application(db: Database) -> None:
+async def test_create_on_send_makes_the_application(store: ContractStore) -> None:
     new_app = NewApplication(name="Brand new", metadata={"tier": "gold"})
 
-    first, second = await accept_batch(
-        db,
+    first, second = await store.accepts.accept_batch(
         [
             item("brand-new", new_application=new_app),
             item("brand-new", new_application=new_app),
@@ -209,7 +213,7 @@ async def test_create_on_send_makes_the_application(db: Database) -> None:
         0,
     )
 
-    app = await applications.get(db, "brand-new")
+    app = await store.app("brand-new")
     assert (app.uid, app.name, app.metadata) == ("brand-new", "Brand new", {"tier": "gold"})
     assert first.status is AcceptStatus.CREATED
     assert second.status is AcceptStatus.CREATED
@@ -219,42 +223,42 @@ async def test_create_on_send_makes_the_application(db: Database) -> None:
     assert first.jobs == []
 
     # Once it exists the new_application argument is ignored.
-    await make_endpoint(db, app.id)
-    third = await accept_one(db, item("brand-new", new_application=NewApplication(name="x")))
+    await store.make_endpoint(app.id)
+    third = await accept_one(store, item("brand-new", new_application=NewApplication(name="x")))
     assert third.status is AcceptStatus.CREATED
     assert len(third.jobs) == 1
-    assert (await applications.get(db, "brand-new")).name == "Brand new"
+    assert (await store.app("brand-new")).name == "Brand new"
 
 
 @pytest.mark.parametrize("ref_kind", ["uid_differs", "id_shaped_ref"])
 async def test_create_on_send_never_creates_an_app_it_reports_missing(
-    db: Database, ref_kind: str
+    store: ContractStore, ref_kind: str
 ) -> None:
     if ref_kind == "uid_differs":
         ref, new_app = "acme", NewApplication(name="Acme", uid="acme-inc")
     else:
         ref, new_app = ids.new_id(ids.APP), NewApplication(name="Acme")
 
-    outcomes = [await accept_one(db, item(ref, new_application=new_app)) for _ in range(2)]
+    outcomes = [await accept_one(store, item(ref, new_application=new_app)) for _ in range(2)]
 
-    page = await applications.list_page(db, iterator=None, limit=None, descending=False)
+    apps = await store.apps()
     statuses = {o.status for o in outcomes}
-    if page.items:
-        assert len(page.items) == 1
+    if ref_kind == "uid_differs":
+        assert [a.uid for a in apps] == ["acme-inc"]
         assert statuses == {AcceptStatus.CREATED}
-        assert all(o.message and o.message.app_id == page.items[0].id for o in outcomes)
+        assert all(o.message and o.message.app_id == apps[0].id for o in outcomes)
     else:
+        assert apps == []
         assert statuses == {AcceptStatus.APP_NOT_FOUND}
 
 
-async def test_a_mixed_batch_answers_each_item_in_order(db: Database) -> None:
-    app = await make_app(db, uid="acme")
-    await make_endpoint(db, app.id)
-    earlier = await accept_one(db, item("acme", idempotency_key="seen", event_id="evt_seen"))
+async def test_a_mixed_batch_answers_each_item_in_order(store: ContractStore) -> None:
+    app = await store.make_app(uid="acme")
+    await store.make_endpoint(app.id)
+    earlier = await accept_one(store, item("acme", idempotency_key="seen", event_id="evt_seen"))
     assert earlier.message is not None
 
-    outcomes = await accept_batch(
-        db,
+    outcomes = await store.accepts.accept_batch(
         [
             item("acme"),
             item("missing"),
@@ -286,19 +290,31 @@ async def test_a_mixed_batch_answers_each_item_in_order(db: Database) -> None:
     assert outcomes[6].message.id == outcomes[5].message.id
     created = [o for o in outcomes if o.status is AcceptStatus.CREATED]
     assert [len(o.jobs) for o in created] == [1, 0, 1, 1]
-    assert await count(db, messages) == 1 + 4
-    assert await count(db, deliveries) == 1 + 3
+    assert await store.message_count() == 1 + 4
+    assert len(await store.deliveries()) == 1 + 3
 
 
-async def test_deliveries_are_created_with_the_given_lease(db: Database) -> None:
-    app = await make_app(db)
-    await make_endpoint(db, app.id)
-    queue = SqlDeliveryQueue(db)
+async def test_only_endpoint_routes_to_that_endpoint_whatever_its_filters(
+    store: ContractStore,
+) -> None:
+    app = await store.make_app()
+    await store.make_endpoint(app.id)
+    picky = await store.make_endpoint(app.id, event_types=["user.created"])
 
-    [leased] = await accept_batch(db, [item(app.id)], NOW, NOW + 60_000)
-    [free] = await accept_batch(db, [item(app.id)], NOW, 0)
+    outcome = await accept_one(store, item(app.id, only_endpoint_id=picky.id))
 
-    stored = await all_deliveries(db)
+    assert [job.endpoint.id for job in outcome.jobs] == [picky.id]
+
+
+async def test_deliveries_are_created_with_the_given_lease(store: ContractStore) -> None:
+    app = await store.make_app()
+    await store.make_endpoint(app.id)
+    queue = store.queue()
+
+    [leased] = await store.accepts.accept_batch([item(app.id)], NOW, NOW + 60_000)
+    [free] = await store.accepts.accept_batch([item(app.id)], NOW, 0)
+
+    stored = await store.deliveries()
     [leased_job], [free_job] = leased.jobs, free.jobs
     assert stored[leased_job.delivery_id].lease_until == NOW + 60_000
     assert stored[free_job.delivery_id].lease_until == 0
@@ -309,53 +325,38 @@ async def test_deliveries_are_created_with_the_given_lease(db: Database) -> None
     assert [j.delivery_id for j in claimed] == [leased_job.delivery_id]
 
 
-async def test_endpoint_changes_apply_to_later_messages(db: Database) -> None:
-    app = await make_app(db)
-    endpoint = await make_endpoint(db, app.id)
-    await endpoint_store.update_fields(db, app.id, endpoint.id, {"disabled": True}, NOW)
+async def test_endpoint_changes_apply_to_later_messages(store: ContractStore) -> None:
+    app = await store.make_app()
+    endpoint = await store.make_endpoint(app.id)
+    await accept_one(store, item(app.id))
+    await store.disable_endpoint(endpoint)
 
-    outcome = await accept_one(db, item(app.id))
+    outcome = await accept_one(store, item(app.id))
 
     assert outcome.status is AcceptStatus.CREATED
     assert outcome.jobs == []
 
 
-async def refuse_messages_of_type(db: Database, event_type: str) -> None:
-    """Make the database itself refuse (roll back) any batch storing a
-    message of ``event_type``: a trigger, on either dialect."""
-    async with db.write() as conn:
-        if db.is_sqlite:
-            await conn.exec_driver_sql(
-                "CREATE TRIGGER refuse_type BEFORE INSERT ON messages"
-                f" WHEN NEW.event_type = '{event_type}'"
-                " BEGIN SELECT RAISE(ABORT, 'refused by test trigger'); END"
-            )
-        else:
-            await conn.exec_driver_sql(
-                "CREATE FUNCTION refuse_type() RETURNS trigger LANGUAGE plpgsql AS"
-                " $$ BEGIN RAISE EXCEPTION 'refused by test trigger'; END $$"
-            )
-            await conn.exec_driver_sql(
-                "CREATE TRIGGER refuse_type BEFORE INSERT ON messages FOR EACH ROW"
-                f" WHEN (NEW.event_type = '{event_type}') EXECUTE FUNCTION refuse_type()"
-            )
-
-
-async def test_a_rolled_back_create_on_send_leaves_no_trace(db: Database) -> None:
-    await refuse_messages_of_type(db, "poison")
+async def test_a_rolled_back_create_on_send_leaves_no_trace(store: ContractStore) -> None:
+    await store.refuse_messages_of_type("poison")
     new_app = NewApplication(name="Fresh", uid="fresh")
+    batch = [item("fresh", new_application=new_app, event_id="e1", idempotency_key="k1")]
 
     with pytest.raises(Exception, match="refused by test trigger"):
-        await accept_batch(db, [item("fresh", "poison", new_application=new_app)], NOW, 0)
+        await store.accepts.accept_batch([*batch, item("fresh", "poison")], NOW, 0)
 
     # The application the failed batch created was rolled back with it, so a
-    # message to that uid without one is refused, and with one creates it.
-    missing = await accept_one(db, item("fresh"))
+    # message to that uid without one is refused, and with one creates it;
+    # the key and event id of the failed batch were not used up.
+    with pytest.raises(NotFound):
+        await store.app("fresh")
+    missing = await accept_one(store, item("fresh"))
     assert missing.status is AcceptStatus.APP_NOT_FOUND
-    created = await accept_one(db, item("fresh", new_application=new_app))
+    [created] = await store.accepts.accept_batch(batch, NOW, 0)
     assert created.status is AcceptStatus.CREATED
     assert created.message is not None
-    stored = await applications.get(db, "fresh")
+    stored = await store.app("fresh")
     assert created.message.app_id == stored.id
-    again = await accept_one(db, item("fresh"))
+    again = await accept_one(store, item("fresh"))
     assert again.status is AcceptStatus.CREATED
+    assert await store.message_count() == 2

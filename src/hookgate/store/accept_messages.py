@@ -91,7 +91,12 @@ class _Pending:
         """The idempotency key, scoped to message creation in this application
         (whether the request named the application by id or by uid)."""
         key = self.item.idempotency_key
-        return None if key is None else f"POST msg {self.app_id} {key}"
+        return None if key is None else scoped_idempotency_key(self.app_id, key)
+
+
+def scoped_idempotency_key(app_id: str, key: str) -> str:
+    """The ``idempotency_keys`` row key of a message-create request's key."""
+    return f"POST msg {app_id} {key}"
 
 
 async def accept_batch(
