@@ -1,35 +1,44 @@
-"""Group-committed recording of received requests (``record_batch`` and the
-``Recorder``), on SQLite and PostgreSQL: duplicates inside one batch and
-across batches, and a request the database refuses failing alone."""
+"""Group-committed recording of received requests
+(``store.contract.InboundRequests.record_batch`` and the ``Recorder``), on
+the in-memory fake, SQLite and PostgreSQL: duplicates inside one batch and
+across batches, a request the store refuses failing alone, forwarding in the
+same transaction. Every test here is part of the contract, so all run on the
+three stores."""
 
 from __future__ import annotations
 
 import asyncio
 
 import pytest
-from sqlalchemy import func, select
 
-from hookgate.inbound.recorder import Recorder
 from hookgate.store import inbound_requests
 from hookgate.store.accept_messages import AcceptItem, AcceptStatus
-from hookgate.store.database import Database
-from hookgate.store.inbound_requests import DUPLICATE_PREFIX, InboundRequest, Received
-from hookgate.store.tables import inbound_requests as inbound_requests_table
-from hookgate.store.tables import messages as messages_table
-from tests.integration.conftest import NOW, all_deliveries, make_app, make_endpoint
-from tests.integration.test_store_accept_messages import refuse_messages_of_type
-from tests.integration.test_store_sources import WINDOW_MS, make_source, request
+from hookgate.store.inbound_requests import (
+    DUPLICATE_PREFIX,
+    InboundRequest,
+    Received,
+    RequestStatus,
+)
+from tests.integration.conftest import NOW
+from tests.integration.store_backends import ContractStore
+from tests.integration.test_store_sources import WINDOW_MS, request
 
 
-async def stored_ids(db: Database, source_id: str) -> set[str]:
-    page = await inbound_requests.list_requests(
-        db, source_id, inbound_requests.ANY, iterator=None, limit=None
-    )
-    return {item.id for item in page.items}
+async def stored_ids(store: ContractStore, source_id: str) -> set[str]:
+    found: set[str] = set()
+    iterator = None
+    while True:
+        page = await store.inbound.list_requests(
+            source_id, inbound_requests.ANY, iterator=iterator, limit=250
+        )
+        found |= {item.id for item in page.items}
+        if page.done:
+            return found
+        iterator = page.iterator
 
 
-async def test_repeats_inside_one_batch_are_duplicates_of_the_first(db: Database) -> None:
-    source = await make_source(db)
+async def test_repeats_inside_one_batch_are_duplicates_of_the_first(store: ContractStore) -> None:
+    source = await store.make_source()
     first = request(source, event_id="e1")
     repeat = request(source, NOW + 1, event_id="e1")
     unclaimed = request(source, NOW + 2, event_id="e1")  # window 0: not deduplicated
@@ -42,8 +51,7 @@ async def test_repeats_inside_one_batch_are_duplicates_of_the_first(db: Database
         Received(refused, 0),
     ]
     out = [
-        r.request
-        for r in await inbound_requests.record_batch(db, [*items, Received(other, WINDOW_MS)])
+        r.request for r in await store.inbound.record_batch([*items, Received(other, WINDOW_MS)])
     ]
 
     assert [item.rejection for item in out] == [
@@ -53,32 +61,39 @@ async def test_repeats_inside_one_batch_are_duplicates_of_the_first(db: Database
         "bad signature",
         None,
     ]
-    assert await stored_ids(db, source.id) == {item.id for item in out}
+    assert [item.status for item in out] == [
+        RequestStatus.ACCEPTED,
+        RequestStatus.DUPLICATE,
+        RequestStatus.ACCEPTED,
+        RequestStatus.REJECTED,
+        RequestStatus.ACCEPTED,
+    ]
+    assert await stored_ids(store, source.id) == {item.id for item in out}
 
 
 async def test_a_batch_repeating_an_earlier_claim_names_the_earlier_request(
-    db: Database,
+    store: ContractStore,
 ) -> None:
-    source = await make_source(db)
-    earlier = await inbound_requests.record_request(
-        db, request(source, event_id="e1"), dedupe_window_ms=WINDOW_MS
+    source = await store.make_source()
+    [(earlier, _)] = await store.inbound.record_batch(
+        [Received(request(source, event_id="e1"), WINDOW_MS)]
     )
     batch = [Received(request(source, NOW + i, event_id="e1"), WINDOW_MS) for i in (1, 2)]
-    out = [r.request for r in await inbound_requests.record_batch(db, batch)]
+    out = [r.request for r in await store.inbound.record_batch(batch)]
     assert [item.rejection for item in out] == [f"{DUPLICATE_PREFIX}{earlier.id}"] * 2
     # Past the window, the first of a batch takes the claim over.
     late = [
         Received(request(source, NOW + WINDOW_MS + i, event_id="e1"), WINDOW_MS) for i in (0, 1)
     ]
-    taken = [r.request for r in await inbound_requests.record_batch(db, late)]
+    taken = [r.request for r in await store.inbound.record_batch(late)]
     assert [item.rejection for item in taken] == [None, f"{DUPLICATE_PREFIX}{taken[0].id}"]
 
 
 async def test_concurrent_requests_share_a_commit_and_a_refused_one_fails_alone(
-    db: Database,
+    store: ContractStore,
 ) -> None:
-    source = await make_source(db)
-    recorder = Recorder(db)
+    source = await store.make_source()
+    recorder = store.recorder()
     good = [request(source, NOW + i, event_id=f"e{i}") for i in range(5)]
     # The same id twice: the database refuses the second insert.
     clash = request(source, NOW + 9, event_id="e9", id=good[0].id)
@@ -92,7 +107,7 @@ async def test_concurrent_requests_share_a_commit_and_a_refused_one_fails_alone(
 
     assert [r.id for r in results[:5] if isinstance(r, InboundRequest)] == [g.id for g in good]
     assert isinstance(results[5], Exception)
-    assert await stored_ids(db, source.id) == {g.id for g in good}
+    assert await stored_ids(store, source.id) == {g.id for g in good}
     # Its event id was not left claimed by the failed batch.
     retried = await recorder.record(
         request(source, NOW + 10, event_id="e9"), dedupe_window_ms=WINDOW_MS
@@ -101,34 +116,22 @@ async def test_concurrent_requests_share_a_commit_and_a_refused_one_fails_alone(
 
 
 @pytest.mark.parametrize("size", [1, 600])
-async def test_batches_of_any_size_are_stored(db: Database, size: int) -> None:
-    source = await make_source(db)
-    recorder = Recorder(db)
+async def test_batches_of_any_size_are_stored(store: ContractStore, size: int) -> None:
+    source = await store.make_source()
+    recorder = store.recorder()
     items = [request(source, NOW + i, event_id=f"e{i}") for i in range(size)]
     out = await asyncio.gather(
         *(recorder.record(item, dedupe_window_ms=WINDOW_MS) for item in items)
     )
     assert all(item.request.rejection is None for item in out)
-    async with db.read() as conn:
-        count = await conn.scalar(
-            select(func.count()).where(inbound_requests_table.c.source_id == source.id)
-        )
-    assert count == size
+    assert len(await stored_ids(store, source.id)) == size
 
 
-async def forwarded_messages(db: Database, app_id: str) -> list[bytes]:
-    async with db.read() as conn:
-        result = await conn.execute(
-            select(messages_table.c.payload).where(messages_table.c.app_id == app_id)
-        )
-        return [bytes(payload) for (payload,) in result]
-
-
-async def test_an_accepted_request_and_its_forward_commit_together(db: Database) -> None:
-    source = await make_source(db)
-    app = await make_app(db)
-    endpoint = await make_endpoint(db, app.id)
-    recorder = Recorder(db)
+async def test_an_accepted_request_and_its_forward_commit_together(store: ContractStore) -> None:
+    source = await store.make_source()
+    app = await store.make_app()
+    endpoint = await store.make_endpoint(app.id)
+    recorder = store.recorder()
     first = request(source, body=b"first")
     repeat = request(source, NOW + 1, body=b"repeat")
 
@@ -149,18 +152,18 @@ async def test_an_accepted_request_and_its_forward_commit_together(db: Database)
     # The duplicate is stored but not forwarded.
     assert repeated.request.rejection == f"{DUPLICATE_PREFIX}{first.id}"
     assert repeated.forwarded is None
-    assert await forwarded_messages(db, app.id) == [b"first"]
-    assert {d.endpoint_id for d in (await all_deliveries(db)).values()} == {endpoint.id}
+    assert await store.payloads(app.id) == [b"first"]
+    assert {d.endpoint_id for d in (await store.deliveries()).values()} == {endpoint.id}
 
 
 async def test_a_request_whose_forward_fails_is_not_stored_and_its_retry_is_forwarded(
-    db: Database,
+    store: ContractStore,
 ) -> None:
-    source = await make_source(db)
-    app = await make_app(db)
-    await make_endpoint(db, app.id)
-    await refuse_messages_of_type(db, "poison")
-    recorder = Recorder(db)
+    source = await store.make_source()
+    app = await store.make_app()
+    await store.make_endpoint(app.id)
+    await store.refuse_messages_of_type("poison")
+    recorder = store.recorder()
     attempt = request(source, body=b"event")
 
     with pytest.raises(Exception, match="refused by test trigger"):
@@ -172,7 +175,7 @@ async def test_a_request_whose_forward_fails_is_not_stored_and_its_retry_is_forw
 
     # Neither the request nor its event id claim was kept: the provider's
     # retry of the same event is accepted and forwarded.
-    assert await stored_ids(db, source.id) == set()
+    assert await stored_ids(store, source.id) == set()
     retry = request(source, NOW + 1, body=b"event")
     recorded = await recorder.record(
         retry,
@@ -182,5 +185,5 @@ async def test_a_request_whose_forward_fails_is_not_stored_and_its_retry_is_forw
     assert recorded.request.rejection is None
     assert recorded.forwarded is not None
     assert len(recorded.forwarded.jobs) == 1
-    assert await stored_ids(db, source.id) == {retry.id}
-    assert await forwarded_messages(db, app.id) == [b"event"]
+    assert await stored_ids(store, source.id) == {retry.id}
+    assert await store.payloads(app.id) == [b"event"]
