@@ -1,5 +1,9 @@
 """Forwarded messages' headers through the store (accept, claim, resend,
-expunge) and each source's internal application, on SQLite and PostgreSQL."""
+expunge) and each source's internal application, on SQLite and PostgreSQL
+only: resend, expunge, reading a message back and a source's application are
+management functions, which have no in-memory counterpart (see
+``store.contract``). That forwarding happens in the recording transaction is
+the contract's, tested on the fake too in ``test_inbound_recorder``."""
 
 from __future__ import annotations
 
