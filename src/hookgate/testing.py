@@ -91,6 +91,7 @@ from hookgate.store.records import (
     Endpoint,
     Job,
     Message,
+    NewApplication,
     TriggerType,
 )
 
@@ -430,6 +431,13 @@ class InMemoryStore(InMemoryDeliveryQueue):
     def add_source(self, source_id: str, uid: str | None = None) -> None:
         self.sources[source_id] = uid
 
+    def expunge_message(self, msg_id: str) -> None:
+        """Drop a message's payload and headers (its deliveries stay)."""
+        super().expunge_message(msg_id)
+        stored = self.stored_messages.get(msg_id)
+        if stored is not None:
+            self.stored_messages[msg_id] = dataclasses.replace(stored, payload=None, headers=None)
+
     def refuse_event_type(self, event_type: str) -> None:
         """Fail (roll back) every batch storing a message of ``event_type``."""
         self.refused_event_types.add(event_type)
@@ -460,9 +468,17 @@ class InMemoryStore(InMemoryDeliveryQueue):
     def _accept(
         self, batch: Sequence[AcceptItem], now_ms: int, lease_until_ms: int
     ) -> list[AcceptOutcome]:
+        # Applications are resolved for the whole batch first, as the SQL
+        # store does: an item creating one on send makes it exist for every
+        # item of the batch naming it.
+        wanted: dict[str, NewApplication | None] = {}
+        for item in batch:
+            if item.new_application is not None or item.app_ref not in wanted:
+                wanted[item.app_ref] = item.new_application
+        app_ids = {ref: self._resolve_app(ref, new, now_ms) for ref, new in wanted.items()}
         outcomes: list[AcceptOutcome] = []
         for item in batch:
-            app_id = self._resolve_app(item, now_ms)
+            app_id = app_ids[item.app_ref]
             if app_id is None:
                 outcomes.append(AcceptOutcome(AcceptStatus.APP_NOT_FOUND))
                 continue
@@ -490,15 +506,14 @@ class InMemoryStore(InMemoryDeliveryQueue):
             return ref
         return next((a.id for a in self.applications.values() if a.uid == ref), None)
 
-    def _resolve_app(self, item: AcceptItem, now_ms: int) -> str | None:
-        """``store.fanout.resolve_apps`` for one item."""
-        found = self._find_app(item.app_ref)
-        new_app = item.new_application
+    def _resolve_app(self, ref: str, new_app: NewApplication | None, now_ms: int) -> str | None:
+        """``store.fanout.resolve_apps`` for one reference."""
+        found = self._find_app(ref)
         if found is not None or new_app is None:
             return found
-        if not new_app.uid and ids.looks_like_id(item.app_ref, ids.APP):
+        if not new_app.uid and ids.looks_like_id(ref, ids.APP):
             return None
-        uid = new_app.uid or item.app_ref
+        uid = new_app.uid or ref
         existing = self._find_app(uid)
         if existing is not None and self.applications[existing].uid == uid:
             return existing

@@ -18,6 +18,7 @@ from hookgate.inbound import config
 from hookgate.inbound.recorder import Recorder
 from hookgate.store import applications, sources
 from hookgate.store import endpoints as endpoint_store
+from hookgate.store import messages as message_store
 from hookgate.store.accept_messages import SqlMessageAccept
 from hookgate.store.contract import DeliveryQueue, InboundRequests, MessageAccept
 from hookgate.store.database import Database
@@ -74,6 +75,10 @@ class ContractStore(Protocol):
     async def apps(self) -> list[Application]: ...
 
     async def message_count(self) -> int: ...
+
+    async def expunge_message(self, app_id: str, msg_id: str) -> None:
+        """Drop a message's payload, as ``DELETE .../msg/{id}/content`` does."""
+        ...
 
     async def deliveries(self) -> dict[str, StoredDelivery]: ...
 
@@ -143,6 +148,9 @@ class MemoryContractStore:
     async def message_count(self) -> int:
         return len(self.fake.stored_messages)
 
+    async def expunge_message(self, app_id: str, msg_id: str) -> None:
+        self.fake.expunge_message(msg_id)
+
     async def deliveries(self) -> dict[str, StoredDelivery]:
         return {
             d.id: StoredDelivery(
@@ -210,6 +218,9 @@ class SqlContractStore:
         async with self.db.read() as conn:
             query = select(func.count()).select_from(messages)
             return int((await conn.execute(query)).scalar_one())
+
+    async def expunge_message(self, app_id: str, msg_id: str) -> None:
+        await message_store.expunge_message(self.db, app_id, msg_id)
 
     async def deliveries(self) -> dict[str, StoredDelivery]:
         return {

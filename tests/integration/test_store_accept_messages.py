@@ -141,6 +141,20 @@ async def test_same_idempotency_key_in_a_later_batch_replays_the_message(
     assert len(await store.deliveries()) == 1
 
 
+async def test_a_replay_shows_the_message_as_stored_now(store: ContractStore) -> None:
+    app = await store.make_app()
+    first = await accept_one(store, item(app.id, idempotency_key="k", headers=[("X-A", "1")]))
+    assert first.message is not None
+    await store.expunge_message(app.id, first.message.id)
+
+    again = await accept_one(store, item(app.id, idempotency_key="k"))
+
+    assert again.status is AcceptStatus.REPLAYED
+    assert again.message is not None
+    assert (again.message.id, again.message.payload) == (first.message.id, None)
+    assert again.message.event_type == "invoice.paid"
+
+
 async def test_an_idempotency_key_is_scoped_to_its_application(store: ContractStore) -> None:
     first_app, second_app = await store.make_app(uid="a"), await store.make_app(uid="b")
 
@@ -228,6 +242,18 @@ async def test_create_on_send_makes_the_application(store: ContractStore) -> Non
     assert third.status is AcceptStatus.CREATED
     assert len(third.jobs) == 1
     assert (await store.app("brand-new")).name == "Brand new"
+
+
+async def test_create_on_send_serves_every_item_of_its_batch(store: ContractStore) -> None:
+    new_app = NewApplication(name="Fresh")
+
+    outcomes = await store.accepts.accept_batch(
+        [item("fresh"), item("fresh", new_application=new_app), item("fresh")], NOW, 0
+    )
+
+    app = await store.app("fresh")
+    assert [o.status for o in outcomes] == [AcceptStatus.CREATED] * 3
+    assert {o.message.app_id for o in outcomes if o.message} == {app.id}
 
 
 @pytest.mark.parametrize("ref_kind", ["uid_differs", "id_shaped_ref"])

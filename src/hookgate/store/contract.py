@@ -67,8 +67,10 @@ class MessageAccept(Protocol):
           by uid) and the item cannot create one: an item with a
           ``new_application`` creates it (uid ``new_application.uid`` or
           ``app_ref``; an id-shaped ``app_ref`` without a uid never creates
-          one), and finds it instead if that uid exists by then. Nothing of
-          the item is kept, its idempotency key and event id stay unused.
+          one), and finds it instead if that uid exists by then; the
+          application then exists for every item of the batch naming it.
+          Nothing of the item is kept, its idempotency key and event id stay
+          unused.
         - ``REPLAYED`` when its ``idempotency_key`` was used before in that
           application (or earlier in this batch): the first message is
           returned (None while it is being created in this batch), no jobs,
