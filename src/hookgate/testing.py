@@ -49,12 +49,11 @@ way management would (``disable_endpoint``, ``delete_endpoint``,
 from __future__ import annotations
 
 import contextlib
-import copy
 import dataclasses
 from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import chain, zip_longest
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from hookgate.core import ids
 from hookgate.core.clock import DAY_MS
@@ -444,12 +443,16 @@ class InMemoryStore(InMemoryDeliveryQueue):
 
     @contextlib.contextmanager
     def _transaction(self) -> Iterator[None]:
-        saved = {name: copy.copy(getattr(self, name)) for name in self._TABLES}
+        """All or nothing: on an exception every table is put back in place
+        (the same dict objects, so references to them stay valid)."""
+        tables: list[dict[Any, Any]] = [getattr(self, name) for name in self._TABLES]
+        saved = [dict(table) for table in tables]
         try:
             yield
         except BaseException:
-            for name, table in saved.items():
-                setattr(self, name, table)
+            for table, rows in zip(tables, saved, strict=True):
+                table.clear()
+                table.update(rows)
             raise
 
     # -- MessageAccept --------------------------------------------------------------
