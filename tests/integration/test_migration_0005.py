@@ -10,13 +10,12 @@ from alembic import command
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, func, select, text
 
+from hookgate.core.clock import DAY_MS
 from hookgate.store.database import Database
 from hookgate.store.migrate import alembic_config
-from hookgate.store.records import DeliveryStatus
 from hookgate.store.tables import attempts, deliveries, endpoints, messages
 from tests.integration.conftest import NOW, make_app, make_endpoint
-
-DAY_MS = 86_400_000
+from tests.integration.migration_rows import insert_failed_delivery
 
 
 def _downgrade_to_0004(connection: Connection) -> None:
@@ -50,37 +49,7 @@ async def test_upgrading_existing_data_to_0005(db: Database) -> None:
                     created_at=NOW,
                 )
             )
-        await conn.execute(
-            deliveries.insert().values(
-                id="dlv_1",
-                msg_id="msg_kept",
-                app_id=app.id,
-                endpoint_id=endpoint.id,
-                status=DeliveryStatus.FAIL,
-                attempt_count=1,
-                next_attempt_at=NOW,
-                lease_until=0,
-                trigger_type=0,
-                created_at=NOW,
-                updated_at=NOW,
-            )
-        )
-        await conn.execute(
-            attempts.insert().values(
-                id="atmpt_1",
-                msg_id="msg_kept",
-                endpoint_id=endpoint.id,
-                app_id=app.id,
-                delivery_id="dlv_1",
-                url=endpoint.url,
-                status=DeliveryStatus.FAIL,
-                response_status_code=500,
-                response=b"",
-                response_duration_ms=1,
-                trigger_type=0,
-                created_at=NOW,
-            )
-        )
+        await insert_failed_delivery(conn, endpoint, "msg_kept")
         assert len((await conn.execute(select(*old_columns))).all()) == 2
 
     await db.create_schema()

@@ -11,10 +11,10 @@ from sqlalchemy import Connection, func, select
 from hookgate.store import inbound_requests
 from hookgate.store.database import Database
 from hookgate.store.migrate import alembic_config
-from hookgate.store.records import DeliveryStatus
 from hookgate.store.tables import attempts, deliveries, messages
 from hookgate.store.tables import inbound_requests as requests_table
 from tests.integration.conftest import NOW, make_app, make_endpoint
+from tests.integration.migration_rows import insert_failed_delivery
 from tests.integration.test_store_sources import make_source, request
 
 
@@ -36,35 +36,7 @@ async def _store_a_failed_delivery(db: Database) -> None:
                 id="msg_1", app_id=app.id, event_type="invoice.paid", payload=b"{}", **times
             )
         )
-        await conn.execute(
-            deliveries.insert().values(
-                id="dlv_1",
-                msg_id="msg_1",
-                app_id=app.id,
-                endpoint_id=endpoint.id,
-                status=DeliveryStatus.FAIL,
-                attempt_count=1,
-                next_attempt_at=NOW,
-                updated_at=NOW,
-                **times,
-            )
-        )
-        await conn.execute(
-            attempts.insert().values(
-                id="atmpt_1",
-                msg_id="msg_1",
-                endpoint_id=endpoint.id,
-                app_id=app.id,
-                delivery_id="dlv_1",
-                url=endpoint.url,
-                status=DeliveryStatus.FAIL,
-                response_status_code=500,
-                response=b"",
-                response_duration_ms=1,
-                trigger_type=0,
-                **times,
-            )
-        )
+        await insert_failed_delivery(conn, endpoint, "msg_1")
 
 
 async def test_downgrading_to_0002_and_back_keeps_inbound_requests_and_messages(

@@ -8,11 +8,12 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 import orjson
-from fastapi import Request, Response
+from fastapi import APIRouter, Request, Response
 from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException
 
 from hookgate.api.errors import ApiError
+from hookgate.api.openapi import ERRORS, operation_id
 from hookgate.core.jsondepth import JsonTooDeep, check_depth
 
 
@@ -56,3 +57,16 @@ class JsonRoute(APIRoute):
             return await handler(JsonRequest(request.scope, request.receive))
 
         return handle
+
+
+def api_router(prefix: str, tag: str, *, declares_errors: bool = True) -> APIRouter:
+    """A router of the management API: ``JsonRoute`` handling, Svix operation
+    ids, and (unless ``declares_errors`` is false, for routes that cannot
+    fail, like the health checks) the Svix error answers in the OpenAPI."""
+    return APIRouter(
+        prefix=prefix,
+        tags=[tag],
+        route_class=JsonRoute,
+        responses=ERRORS if declares_errors else None,
+        generate_unique_id_function=operation_id,
+    )

@@ -40,6 +40,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 
+from hookgate.core.clock import now_ms
 from hookgate.core.ratelimit import RateLimiter
 from hookgate.core.verify import PRESETS, Locator
 from hookgate.core.verify.decide import (
@@ -115,7 +116,7 @@ async def handle(inbound: Inbound, key: str, head: HttpRequest, read_body: BodyR
 
 async def _find_source(db: Database, key: str) -> Source | None:
     try:
-        return await sources.get_for_ingest(db, key, int(time.time() * 1000))
+        return await sources.get_for_ingest(db, key, now_ms())
     except NotFound:
         return None
 

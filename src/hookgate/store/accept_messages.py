@@ -18,6 +18,7 @@ from sqlalchemy import and_, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hookgate.core import ids
+from hookgate.core.clock import DAY_MS
 from hookgate.core.filters import endpoint_accepts
 from hookgate.store import rows
 from hookgate.store.database import Database
@@ -36,7 +37,7 @@ from hookgate.store.tables import (
     messages,
 )
 
-EVENT_ID_WINDOW_MS = 24 * 3600 * 1000
+EVENT_ID_WINDOW_MS = DAY_MS
 CREATED_STATUS = 202
 CONFLICT_STATUS = 409
 

@@ -35,8 +35,6 @@ from hookgate.store.pagination import Page, paginate
 from hookgate.store.sources import find
 from hookgate.store.tables import inbound_dedupe, inbound_requests
 
-#: Id prefix of received requests.
-REQUEST = "inreq"
 #: How ``record_batch`` words the ``rejection`` of a repeated event id.
 DUPLICATE_PREFIX = "duplicate of "
 #: Rows deleted per transaction by the purges.
@@ -118,7 +116,7 @@ def _request(row: Row[Any]) -> InboundRequest:
 
 
 def new_request_id() -> str:
-    return ids.new_id(REQUEST)
+    return ids.new_id(ids.INBOUND_REQUEST)
 
 
 def is_duplicate(request: InboundRequest) -> bool:

@@ -28,6 +28,7 @@ from sqlalchemy import Row, delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hookgate.core import ids
+from hookgate.core.clock import DAY_MS
 from hookgate.core.secretbox import token_digest
 from hookgate.store import secret_key
 from hookgate.store.errors import Conflict, ConstraintViolated, NotFound
@@ -43,7 +44,7 @@ SOURCE = ids.SOURCE
 UID_TAKEN = "A source with this uid already exists"
 
 #: How long a rotated-out token keeps working: 24 hours.
-TOKEN_GRACE_MS = 24 * 3600 * 1000
+TOKEN_GRACE_MS = DAY_MS
 #: How long ``IngestCache`` trusts an entry: writes by other processes on the
 #: same SQLite file (``hookgate source create`` beside a running server) are
 #: seen within this time; this process's own writes at once.

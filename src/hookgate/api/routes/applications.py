@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import Depends, Request, Response
 
 from hookgate.api import convert
 from hookgate.api import schemas as s
@@ -15,18 +15,12 @@ from hookgate.api.deps import (
     idempotent,
     now_ms,
 )
-from hookgate.api.openapi import ERRORS, no_content, operation_id, returns
-from hookgate.api.routing import JsonRoute
+from hookgate.api.openapi import no_content, returns
+from hookgate.api.routing import api_router
 from hookgate.core import ids
 from hookgate.store import applications
 
-router = APIRouter(
-    prefix="/api/v1/app",
-    tags=["Application"],
-    route_class=JsonRoute,
-    responses=ERRORS,
-    generate_unique_id_function=operation_id,
-)
+router = api_router("/api/v1/app", "Application")
 
 
 @router.get("", **returns(s.ListResponse[s.ApplicationOut]))

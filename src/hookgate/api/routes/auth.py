@@ -4,25 +4,19 @@ from __future__ import annotations
 
 import secrets
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import Depends, Request, Response
 
 from hookgate.api import convert
 from hookgate.api import schemas as s
 from hookgate.api.deps import Services, authenticated, check_upsert_ref, idempotent, now_ms
-from hookgate.api.openapi import ERRORS, no_content, operation_id, returns
-from hookgate.api.routing import JsonRoute
+from hookgate.api.openapi import no_content, returns
+from hookgate.api.routing import api_router
 from hookgate.core import ids
 from hookgate.store import applications
 from hookgate.store.errors import NotFound
 from hookgate.store.records import Application
 
-router = APIRouter(
-    prefix="/api/v1/auth",
-    tags=["Authentication"],
-    route_class=JsonRoute,
-    responses=ERRORS,
-    generate_unique_id_function=operation_id,
-)
+router = api_router("/api/v1/auth", "Authentication")
 
 
 @router.post("/app-portal-access/{app_id}", **returns(s.AppPortalAccessOut, idempotent=True))

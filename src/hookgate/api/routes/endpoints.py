@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import Depends, Request, Response
 from fastapi.exceptions import RequestValidationError
 
 from hookgate.api import convert
@@ -21,9 +21,9 @@ from hookgate.api.deps import (
     ms_or_none,
     now_ms,
 )
-from hookgate.api.openapi import ERRORS, no_content, operation_id, returns
+from hookgate.api.openapi import no_content, returns
 from hookgate.api.responses import JsonResponse
-from hookgate.api.routing import JsonRoute
+from hookgate.api.routing import api_router
 from hookgate.api.schemas.base import UtcDatetime
 from hookgate.api.urlpolicy import url_problem
 from hookgate.core import ids
@@ -31,13 +31,7 @@ from hookgate.store import endpoints, event_types
 from hookgate.store.accept_messages import AcceptItem, AcceptStatus
 from hookgate.store.errors import NotFound
 
-router = APIRouter(
-    prefix="/api/v1/app/{app_id}/endpoint",
-    tags=["Endpoint"],
-    route_class=JsonRoute,
-    responses=ERRORS,
-    generate_unique_id_function=operation_id,
-)
+router = api_router("/api/v1/app/{app_id}/endpoint", "Endpoint")
 
 
 def _check_url(svc: Services, url: str | None) -> None:

@@ -4,26 +4,20 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Request, Response
+from fastapi import Depends, Path, Request, Response
 
 from hookgate.api import convert
 from hookgate.api import schemas as s
 from hookgate.api.deps import Limit, Services, authenticated, idempotent, now_ms
-from hookgate.api.openapi import ERRORS, no_content, operation_id, returns
-from hookgate.api.routing import JsonRoute
+from hookgate.api.openapi import no_content, returns
+from hookgate.api.routing import api_router
 from hookgate.api.schemas.base import NAME_PATTERN
 from hookgate.store import event_types
 
 #: The name in the path of a PUT, which may create the event type.
 NewEventTypeName = Annotated[str, Path(max_length=256, pattern=NAME_PATTERN)]
 
-router = APIRouter(
-    prefix="/api/v1/event-type",
-    tags=["Event Type"],
-    route_class=JsonRoute,
-    responses=ERRORS,
-    generate_unique_id_function=operation_id,
-)
+router = api_router("/api/v1/event-type", "Event Type")
 
 
 @router.get("", **returns(s.ListResponse[s.EventTypeOut]))

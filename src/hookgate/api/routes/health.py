@@ -2,20 +2,15 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Response
+from fastapi import Depends, Response
 
 from hookgate.api.deps import Services, services
 from hookgate.api.errors import ApiError
-from hookgate.api.openapi import ERRORS, operation_id
-from hookgate.api.routing import JsonRoute
+from hookgate.api.openapi import ERRORS
+from hookgate.api.routing import api_router
 from hookgate.store.errors import StoreError
 
-router = APIRouter(
-    prefix="/api/v1/health",
-    tags=["Health"],
-    route_class=JsonRoute,
-    generate_unique_id_function=operation_id,
-)
+router = api_router("/api/v1/health", "Health", declares_errors=False)
 
 
 # HEAD answers like GET; it is left out of the schema so that each path has

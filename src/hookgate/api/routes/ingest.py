@@ -65,7 +65,7 @@ import base64
 from dataclasses import replace
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import Depends, Query, Request, Response
 from pydantic import AfterValidator, Field, StringConstraints
 
 from hookgate.api import convert
@@ -82,9 +82,9 @@ from hookgate.api.deps import (
     now_ms,
 )
 from hookgate.api.errors import ApiError, validation_response
-from hookgate.api.openapi import ERRORS, no_content, operation_id, returns
+from hookgate.api.openapi import no_content, returns
 from hookgate.api.responses import JsonResponse
-from hookgate.api.routing import JsonRoute
+from hookgate.api.routing import api_router
 from hookgate.api.schemas.base import Metadata, RequestModel, Uid, UtcDatetime
 from hookgate.inbound import config as source_config
 from hookgate.inbound.forward import forward
@@ -92,13 +92,7 @@ from hookgate.store import inbound_requests, sources
 from hookgate.store.inbound_requests import InboundRequest, RequestFilter, RequestStatus
 from hookgate.store.sources import Source
 
-router = APIRouter(
-    prefix="/ingest/api/v1/source",
-    tags=["Ingest Source"],
-    route_class=JsonRoute,
-    responses=ERRORS,
-    generate_unique_id_function=operation_id,
-)
+router = api_router("/ingest/api/v1/source", "Ingest Source")
 
 _REDACTED_HEADERS = SENSITIVE_HEADERS | {"x-gitlab-token"}
 

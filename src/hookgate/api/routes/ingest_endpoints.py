@@ -12,25 +12,19 @@ filters on the forwarded event type, e.g. ``push`` for GitHub).
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import Depends, Request, Response
 
 from hookgate.api import convert
 from hookgate.api import schemas as s
 from hookgate.api.deps import Limit, Services, UpsertRef, authenticated, now_ms
-from hookgate.api.openapi import ERRORS, no_content, operation_id, returns
+from hookgate.api.openapi import no_content, returns
 from hookgate.api.routes import endpoints as app_endpoints
-from hookgate.api.routing import JsonRoute
+from hookgate.api.routing import api_router
 from hookgate.store import sources
 from hookgate.store.errors import NotFound
 from hookgate.store.pagination import Page
 
-router = APIRouter(
-    prefix="/ingest/api/v1/source/{source_id}/endpoint",
-    tags=["Ingest Endpoint"],
-    route_class=JsonRoute,
-    responses=ERRORS,
-    generate_unique_id_function=operation_id,
-)
+router = api_router("/ingest/api/v1/source/{source_id}/endpoint", "Ingest Endpoint")
 
 
 async def _app_id(svc: Services, source_id: str) -> str:

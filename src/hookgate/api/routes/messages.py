@@ -7,7 +7,7 @@ import re
 from dataclasses import replace
 
 import orjson
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import Depends, Request, Response
 from pydantic import ValidationError
 
 from hookgate.api import convert
@@ -24,22 +24,16 @@ from hookgate.api.deps import (
     services,
 )
 from hookgate.api.errors import ApiError, validation_response
-from hookgate.api.openapi import ERRORS, no_content, operation_id, returns
+from hookgate.api.openapi import no_content, returns
 from hookgate.api.responses import JsonResponse
-from hookgate.api.routing import JsonRoute, parse_json_body
+from hookgate.api.routing import api_router, parse_json_body
 from hookgate.core import ids
 from hookgate.store import messages
 from hookgate.store.accept_messages import AcceptItem, AcceptStatus
 from hookgate.store.messages import ListFilter
 from hookgate.store.records import NewApplication
 
-router = APIRouter(
-    prefix="/api/v1/app/{app_id}",
-    tags=["Message"],
-    route_class=JsonRoute,
-    responses=ERRORS,
-    generate_unique_id_function=operation_id,
-)
+router = api_router("/api/v1/app/{app_id}", "Message")
 
 
 @router.post("/msg", **returns(s.MessageOut, status=202, idempotent=True))
