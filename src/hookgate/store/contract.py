@@ -87,7 +87,6 @@ class MessageAccept(Protocol):
         With ``notify_workers``, workers in other processes are woken on
         commit when deliveries were created.
         """
-        ...
 
 
 class DeliveryQueue(Protocol):
@@ -108,7 +107,6 @@ class DeliveryQueue(Protocol):
         Deliveries to a disabled endpoint, or of a message whose payload was
         expunged, are failed on the spot instead of being returned.
         """
-        ...
 
     async def record_results(self, results: Sequence[DeliveryResult], now_ms: int) -> None:
         """Write attempts and new delivery states, all or nothing, clearing
@@ -121,19 +119,15 @@ class DeliveryQueue(Protocol):
         disables its endpoint, and so does a failure streak longer than the
         queue's disable-after period.
         """
-        ...
 
     async def renew_leases(self, delivery_ids: Collection[str], lease_until_ms: int) -> None:
         """Extend the leases of those deliveries that are still pending."""
-        ...
 
     async def release(self, delivery_ids: Collection[str]) -> None:
         """Give pending deliveries back without an attempt: due again at once."""
-        ...
 
     async def release_all(self) -> None:
         """Clear every lease. Only safe when no other process uses the store."""
-        ...
 
 
 class InboundRequests(Protocol):
@@ -167,7 +161,6 @@ class InboundRequests(Protocol):
         neither requests nor claims nor messages. A request id stored before
         is refused (``StoreRejected``).
         """
-        ...
 
     async def list_requests(
         self,
@@ -180,20 +173,16 @@ class InboundRequests(Protocol):
         """The requests of ``source_ref`` (id or uid) matching ``f``, newest
         first, one page (``store.pagination``: the iterator is a request id,
         ``"-" + id`` pages backwards). Raises ``NotFound`` for no source."""
-        ...
 
     async def get_request(self, source_ref: str, request_id: str) -> InboundRequest:
         """The request ``request_id`` of ``source_ref``; raises ``NotFound``
         for no such source or no such request of it."""
-        ...
 
     async def purge_requests(self, received_before_ms: int, *, batch: int = PURGE_BATCH) -> int:
         """Delete the requests of every source received before
         ``received_before_ms``, at most ``batch`` per transaction; how many
         were deleted. Dedupe claims are kept (they still block repeats)."""
-        ...
 
     async def purge_expired_dedupe(self, now_ms: int, *, batch: int = PURGE_BATCH) -> int:
         """Delete the dedupe claims expired at ``now_ms`` (``expires_at <=
         now_ms``), at most ``batch`` per transaction; how many were deleted."""
-        ...

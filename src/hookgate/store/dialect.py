@@ -25,6 +25,7 @@ compound ``SELECT`` arms    ``max_compound_selects`` (400   ``max_compound_selec
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from typing import Any
 
 from sqlalchemy import Select, Table, event, exists, func, literal, select, text
@@ -40,7 +41,7 @@ NOTIFY_CHANNEL = "hookgate_deliveries"
 CLAIM_LOCK_KEY = 0x686F6F6B  # "hook"
 
 
-class Dialect:
+class Dialect(ABC):
     """What a store needs to know about its database; one subclass per dialect."""
 
     name: str
@@ -53,16 +54,17 @@ class Dialect:
     #: Arms one ``UNION ALL`` may have.
     max_compound_selects: int
 
+    @abstractmethod
     def engine_options(self, *, pool_size: int, statement_timeout_ms: int) -> dict[str, Any]:
         """Keyword arguments for ``create_async_engine``."""
-        raise NotImplementedError
 
+    @abstractmethod
     def configure(self, engine: AsyncEngine, *, sqlite_synchronous: str) -> None:
         """Set up every connection ``engine`` opens."""
 
+    @abstractmethod
     def insert_ignoring_conflicts(self, table: Table) -> Insert:
         """``INSERT ... ON CONFLICT DO NOTHING`` into ``table``."""
-        raise NotImplementedError
 
     def skip_locked(self, query: Select[Any]) -> Select[Any]:
         """Lock the selected rows, skipping rows other transactions hold."""
@@ -73,17 +75,19 @@ class Dialect:
         key changes until the transaction ends (others may still update them)."""
         return query
 
+    @abstractmethod
     async def serialise_claims(self, conn: AsyncConnection) -> None:
         """Make concurrent claiming transactions take turns (so that each sees
         the leases the previous one set when it counts)."""
 
+    @abstractmethod
     async def notify_workers(self, conn: AsyncConnection) -> None:
         """Wake listening workers in other processes when ``conn``'s
         transaction commits."""
 
+    @abstractmethod
     def json_array_contains(self, column: Any, value: str) -> Any:
         """SQL condition: the JSON array in ``column`` contains ``value``."""
-        raise NotImplementedError
 
 
 class SqliteDialect(Dialect):
@@ -124,6 +128,12 @@ class SqliteDialect(Dialect):
         each = func.json_each(column).table_valued("value")
         return exists(select(literal(1)).select_from(each).where(each.c.value == value))
 
+    async def serialise_claims(self, conn: AsyncConnection) -> None:
+        """Nothing to do: SQLite has one writer, and claims are writes."""
+
+    async def notify_workers(self, conn: AsyncConnection) -> None:
+        """Nothing to do: no other process uses an embedded database."""
+
 
 class PostgresDialect(Dialect):
     name = "postgresql"
@@ -153,6 +163,10 @@ class PostgresDialect(Dialect):
 
     def lock_against_deletes(self, query: Select[Any], table: Table) -> Select[Any]:
         return query.with_for_update(key_share=True, of=table)
+
+    def configure(self, engine: AsyncEngine, *, sqlite_synchronous: str) -> None:
+        """Nothing to set up per connection (the statement timeout travels in
+        the engine options)."""
 
     async def serialise_claims(self, conn: AsyncConnection) -> None:
         await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": CLAIM_LOCK_KEY})
