@@ -72,15 +72,14 @@ from hookgate.store.accept_messages import (
 from hookgate.store.contract import DeliveryQueue, InboundRequests, MessageAccept
 from hookgate.store.errors import ConstraintViolated, NotFound, StoreRejected
 from hookgate.store.inbound_requests import (
-    ANY,
     DUPLICATE_PREFIX,
     PURGE_BATCH,
     InboundRequest,
     Received,
     Recorded,
-    RequestFilter,
     RequestStatus,
 )
+from hookgate.store.inbound_search import ANY, RequestFilter
 from hookgate.store.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
 from hookgate.store.records import (
     Application,

@@ -23,7 +23,7 @@ from hookgate.store.accept_messages import SqlMessageAccept
 from hookgate.store.contract import DeliveryQueue, InboundRequests, MessageAccept
 from hookgate.store.database import Database
 from hookgate.store.errors import NotFound
-from hookgate.store.inbound_requests import SqlInboundRequests
+from hookgate.store.inbound_store import SqlInboundRequests
 from hookgate.store.queue import SqlDeliveryQueue
 from hookgate.store.records import Application, Endpoint
 from hookgate.store.sources import Source

@@ -11,7 +11,7 @@ import asyncio
 
 import pytest
 
-from hookgate.store import inbound_requests
+from hookgate.store import inbound_search
 from hookgate.store.accept_messages import AcceptItem, AcceptStatus
 from hookgate.store.inbound_requests import (
     DUPLICATE_PREFIX,
@@ -29,7 +29,7 @@ async def stored_ids(store: ContractStore, source_id: str) -> set[str]:
     iterator = None
     while True:
         page = await store.inbound.list_requests(
-            source_id, inbound_requests.ANY, iterator=iterator, limit=250
+            source_id, inbound_search.ANY, iterator=iterator, limit=250
         )
         found |= {item.id for item in page.items}
         if page.done:

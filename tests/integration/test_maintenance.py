@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from hookgate.api.app import purge_expired
 from hookgate.config import Settings
-from hookgate.store import inbound_requests
+from hookgate.store import inbound_requests, inbound_search
 from hookgate.store.database import Database
 from hookgate.store.tables import inbound_dedupe
 from tests.integration.conftest import NOW
@@ -26,8 +26,8 @@ async def test_old_requests_and_expired_dedupe_entries_are_purged(db: Database) 
 
     await purge_expired(db, Settings(inbound_retention_days=2), NOW)
 
-    page = await inbound_requests.list_requests(
-        db, source.id, inbound_requests.RequestFilter(), iterator=None, limit=None
+    page = await inbound_search.list_requests(
+        db, source.id, inbound_search.RequestFilter(), iterator=None, limit=None
     )
     assert [item.id for item in page.items] == [recent.id]
     # Both dedupe windows (60 s) are over: their entries are gone.
@@ -43,7 +43,7 @@ async def test_retention_zero_keeps_every_request(db: Database) -> None:
 
     await purge_expired(db, Settings(inbound_retention_days=0), NOW)
 
-    page = await inbound_requests.list_requests(
-        db, source.id, inbound_requests.RequestFilter(), iterator=None, limit=None
+    page = await inbound_search.list_requests(
+        db, source.id, inbound_search.RequestFilter(), iterator=None, limit=None
     )
     assert [item.id for item in page.items] == [ancient.id]

@@ -7,9 +7,10 @@ from __future__ import annotations
 from alembic import command
 from sqlalchemy import Connection
 
-from hookgate.store import inbound_requests
+from hookgate.store import inbound_requests, inbound_search
 from hookgate.store.database import Database
-from hookgate.store.inbound_requests import RequestFilter, RequestStatus
+from hookgate.store.inbound_requests import RequestStatus
+from hookgate.store.inbound_search import RequestFilter
 from hookgate.store.migrate import alembic_config
 from hookgate.store.tables import inbound_requests as requests_table
 from tests.integration.conftest import NOW
@@ -21,7 +22,7 @@ def _downgrade_to_0005(connection: Connection) -> None:
 
 
 async def _ids_with(db: Database, source_id: str, status: RequestStatus) -> set[str]:
-    page = await inbound_requests.list_requests(
+    page = await inbound_search.list_requests(
         db, source_id, RequestFilter(status=status), iterator=None, limit=None
     )
     return {item.id for item in page.items}
@@ -66,6 +67,6 @@ async def test_existing_requests_get_the_status_their_rejection_implied(db: Data
         "inreq_rejected",
         "inreq_case",
     }
-    stored = await inbound_requests.get_request(db, source.id, "inreq_duplicate")
+    stored = await inbound_search.get_request(db, source.id, "inreq_duplicate")
     assert stored.rejection == "duplicate of inreq_accepted"
     assert inbound_requests.is_duplicate(stored)

@@ -15,7 +15,14 @@ from sqlalchemy import JSON, Connection, column, select, table
 
 from hookgate.config import Settings
 from hookgate.core.secretbox import SecretBox, SecretKeyError, generate_key, token_digest
-from hookgate.store import endpoints, idempotency, inbound_requests, reseal, secret_key, sources
+from hookgate.store import (
+    endpoints,
+    idempotency,
+    inbound_search,
+    reseal,
+    secret_key,
+    sources,
+)
 from hookgate.store.database import Database
 from hookgate.store.migrate import alembic_config
 from hookgate.store.tables import applications, idempotency_keys
@@ -199,7 +206,7 @@ async def test_migration_0008_seals_existing_rows_and_its_downgrade_opens_them(
     )
 
     await db.create_schema()
-    assert (await inbound_requests.get_request(db, "src_old", "inreq_old")).path == "/in/<token>"
+    assert (await inbound_search.get_request(db, "src_old", "inreq_old")).path == "/in/<token>"
     assert await idempotency.lookup(db, "POST /x k") == (
         200,
         b'{"key":"%s"}' % ROTATED_SECRET.encode(),

@@ -13,9 +13,9 @@ import pytest
 from hookgate.store.inbound_requests import (
     InboundRequest,
     Received,
-    RequestFilter,
     RequestStatus,
 )
+from hookgate.store.inbound_search import RequestFilter
 from tests.integration.conftest import NOW
 from tests.integration.store_backends import ContractStore
 from tests.integration.test_store_sources import WINDOW_MS, request

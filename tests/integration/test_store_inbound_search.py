@@ -8,7 +8,8 @@ from __future__ import annotations
 import pytest
 
 from hookgate.store.errors import NotFound
-from hookgate.store.inbound_requests import InboundRequest, Received, RequestFilter, RequestStatus
+from hookgate.store.inbound_requests import InboundRequest, Received, RequestStatus
+from hookgate.store.inbound_search import RequestFilter
 from tests.integration.conftest import NOW
 from tests.integration.store_backends import ContractStore
 from tests.integration.test_store_sources import WINDOW_MS, request

@@ -16,7 +16,7 @@ from sqlalchemy import JSON, Connection, column, select, table, text
 
 from hookgate.core.secretbox import token_digest
 from hookgate.inbound import config
-from hookgate.store import inbound_requests, sources
+from hookgate.store import inbound_requests, inbound_search, sources
 from hookgate.store.database import Database
 from hookgate.store.errors import Conflict, NotFound
 from hookgate.store.inbound_requests import InboundRequest
@@ -101,7 +101,7 @@ async def test_deleting_a_source_deletes_its_requests(db: Database) -> None:
     fresh = await inbound_requests.record_request(db, request(again), dedupe_window_ms=WINDOW_MS)
     assert fresh.rejection is None
     with pytest.raises(NotFound):
-        await inbound_requests.list_requests(db, source.id, iterator=None, limit=None)
+        await inbound_search.list_requests(db, source.id, iterator=None, limit=None)
 
 
 # -- ingest tokens ---------------------------------------------------------------

@@ -21,7 +21,8 @@ from hookgate.delivery.engine import Engine, Handoff, now_ms
 from hookgate.store.accept_messages import AcceptItem
 from hookgate.store.contract import InboundRequests
 from hookgate.store.database import Database
-from hookgate.store.inbound_requests import InboundRequest, Received, Recorded, SqlInboundRequests
+from hookgate.store.inbound_requests import InboundRequest, Received, Recorded
+from hookgate.store.inbound_store import SqlInboundRequests
 
 #: At most this many requests per transaction (5 dedupe parameters each stay
 #: well inside SQLite's and PostgreSQL's bound-parameter limits).

@@ -11,7 +11,7 @@ Protocol per use case.
 
 Two implementations keep each: the SQL store on SQLite and PostgreSQL
 (``store.accept_messages.SqlMessageAccept``, ``store.queue.SqlDeliveryQueue``,
-``store.inbound_requests.SqlInboundRequests``) and the in-memory one in
+``store.inbound_store.SqlInboundRequests``) and the in-memory one in
 ``hookgate.testing`` (``InMemoryStore``). One behaviour suite runs on all
 three (``tests/integration/test_store_queue.py``, ``test_store_claim.py``,
 ``test_store_accept_messages.py``, ``test_inbound_recorder.py``,
@@ -38,13 +38,12 @@ from typing import Protocol
 
 from hookgate.store.accept_messages import AcceptItem, AcceptOutcome
 from hookgate.store.inbound_requests import (
-    ANY,
     PURGE_BATCH,
     InboundRequest,
     Received,
     Recorded,
-    RequestFilter,
 )
+from hookgate.store.inbound_search import ANY, RequestFilter
 from hookgate.store.pagination import Page
 from hookgate.store.records import DeliveryResult, Job
 

@@ -1,10 +1,10 @@
-"""The requests sources receive: recording with deduplication, search, and
-retention.
+"""The requests sources receive: recording with deduplication, and
+retention (searching them is ``store.inbound_search``).
 
 Requests received for sources are stored by ``record_batch`` (many at a
 time: ``hookgate.inbound.recorder`` group-commits them) in one short
 transaction together with their deduplication checks; nothing slow happens
-inside it. ``list_requests`` searches them; ``purge_requests`` and
+inside it. ``purge_requests`` and
 ``purge_expired_dedupe`` are the retention jobs (each works in bounded
 batches, one short write transaction per batch).
 
@@ -23,16 +23,13 @@ from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Any, NamedTuple
 
-from sqlalchemy import Row, Select, delete, select, tuple_, update
+from sqlalchemy import Row, delete, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hookgate.core import ids
 from hookgate.store.accept_messages import AcceptItem, AcceptOutcome, accept_in_transaction
 from hookgate.store.database import Database
-from hookgate.store.errors import NotFound
 from hookgate.store.fanout import FanoutReads
-from hookgate.store.pagination import Page, paginate
-from hookgate.store.sources import find
 from hookgate.store.tables import inbound_dedupe, inbound_requests
 
 #: How ``record_batch`` words the ``rejection`` of a repeated event id.
@@ -78,24 +75,8 @@ class InboundRequest:
             object.__setattr__(self, "status", RequestStatus.REJECTED)
 
 
-@dataclass(frozen=True, slots=True)
-class RequestFilter:
-    """Search criteria of ``list_requests``; None means any. Times are epoch
-    ms and exclusive, as in the message list: ``after`` < received_at <
-    ``before``."""
-
-    verified: bool | None = None
-    after: int | None = None
-    before: int | None = None
-    event_id: str | None = None
-    event_type: str | None = None
-    status: RequestStatus | None = None
-
-
-ANY = RequestFilter()
-
-
-def _request(row: Row[Any]) -> InboundRequest:
+def request_from_row(row: Row[Any]) -> InboundRequest:
+    """The ``InboundRequest`` a row of ``inbound_requests`` holds."""
     m = row._mapping
     return InboundRequest(
         id=m["id"],
@@ -319,65 +300,6 @@ async def _claim_again(db: Database, conn: AsyncConnection, item: Received) -> s
     return None
 
 
-# -- search ----------------------------------------------------------------------
-
-
-def _filtered(query: Select[Any], f: RequestFilter) -> Select[Any]:
-    c = inbound_requests.c
-    if f.verified is not None:
-        query = query.where(c.verified == f.verified)
-    if f.after is not None:
-        query = query.where(c.received_at > f.after)
-    if f.before is not None:
-        query = query.where(c.received_at < f.before)
-    if f.event_id is not None:
-        query = query.where(c.event_id == f.event_id)
-    if f.event_type is not None:
-        query = query.where(c.event_type == f.event_type)
-    if f.status is not None:
-        query = query.where(c.status == f.status.value)
-    return query
-
-
-async def list_requests(
-    db: Database,
-    source_ref: str,
-    f: RequestFilter = ANY,
-    *,
-    iterator: str | None,
-    limit: int | None,
-) -> Page[InboundRequest]:
-    """The requests of ``source_ref`` (id or uid) that match ``f``, newest
-    first, one page (``store.pagination``; the iterator is a request id, so
-    pass the same filter for every page). Raises ``NotFound`` for no source."""
-    async with db.read() as conn:
-        source = await find(conn, source_ref)
-        query = select(inbound_requests).where(inbound_requests.c.source_id == source.id)
-        return await paginate(
-            conn,
-            _filtered(query, f),
-            inbound_requests.c.id,
-            _request,
-            iterator=iterator,
-            limit=limit,
-            descending=True,
-        )
-
-
-async def get_request(db: Database, source_ref: str, request_id: str) -> InboundRequest:
-    """The request ``request_id`` received by ``source_ref``; raises
-    ``NotFound`` for no such source or no such request of it."""
-    async with db.read() as conn:
-        source = await find(conn, source_ref)
-        query = select(inbound_requests).where(
-            inbound_requests.c.source_id == source.id, inbound_requests.c.id == request_id
-        )
-        row = (await conn.execute(query)).first()
-    if row is None:
-        raise NotFound("Request")
-    return _request(row)
-
-
 # -- retention -------------------------------------------------------------------
 
 
@@ -426,48 +348,3 @@ async def _purge_in_batches(db: Database, statement: Any, batch: int) -> int:
         if deleted < batch:
             return total
         await asyncio.sleep(0)  # let waiting writers in between batches
-
-
-class SqlInboundRequests:
-    """``store.contract.InboundRequests`` on SQLite and PostgreSQL: this
-    module's functions on one ``Database``."""
-
-    __slots__ = ("db",)
-
-    def __init__(self, db: Database) -> None:
-        self.db = db
-
-    async def record_batch(
-        self,
-        items: Sequence[Received],
-        *,
-        now_ms: int | None = None,
-        lease_until_ms: int = 0,
-        notify_workers: bool = False,
-    ) -> list[Recorded]:
-        return await record_batch(
-            self.db,
-            items,
-            now_ms=now_ms,
-            lease_until_ms=lease_until_ms,
-            notify_workers=notify_workers,
-        )
-
-    async def list_requests(
-        self,
-        source_ref: str,
-        f: RequestFilter = ANY,
-        *,
-        iterator: str | None,
-        limit: int | None,
-    ) -> Page[InboundRequest]:
-        return await list_requests(self.db, source_ref, f, iterator=iterator, limit=limit)
-
-    async def get_request(self, source_ref: str, request_id: str) -> InboundRequest:
-        return await get_request(self.db, source_ref, request_id)
-
-    async def purge_requests(self, received_before_ms: int, *, batch: int = PURGE_BATCH) -> int:
-        return await purge_requests(self.db, received_before_ms, batch=batch)
-
-    async def purge_expired_dedupe(self, now_ms: int, *, batch: int = PURGE_BATCH) -> int:
-        return await purge_expired_dedupe(self.db, now_ms, batch=batch)

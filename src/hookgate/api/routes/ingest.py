@@ -88,8 +88,9 @@ from hookgate.api.routing import api_router
 from hookgate.api.schemas.base import Metadata, RequestModel, Uid, UtcDatetime
 from hookgate.inbound import config as source_config
 from hookgate.inbound.forward import forward
-from hookgate.store import inbound_requests, sources
-from hookgate.store.inbound_requests import InboundRequest, RequestFilter, RequestStatus
+from hookgate.store import inbound_requests, inbound_search, sources
+from hookgate.store.inbound_requests import InboundRequest, RequestStatus
+from hookgate.store.inbound_search import RequestFilter
 from hookgate.store.sources import Source
 
 router = api_router("/ingest/api/v1/source", "Ingest Source")
@@ -285,7 +286,7 @@ async def list_source_requests(
         event_type=event_type,
         status=status,
     )
-    page = await inbound_requests.list_requests(
+    page = await inbound_search.list_requests(
         svc.db, source_id, search, iterator=iterator, limit=limit
     )
     return convert.list_json(page, [request_json(item) for item in page.items])
@@ -296,7 +297,7 @@ async def get_source_request(
     source_id: str, request_id: str, svc: Services = Depends(authenticated)
 ) -> Response:
     """Hookgate extension: one request received by a source."""
-    stored = await inbound_requests.get_request(svc.db, source_id, request_id)
+    stored = await inbound_search.get_request(svc.db, source_id, request_id)
     return JsonResponse(request_json(stored))
 
 
@@ -306,7 +307,7 @@ async def replay_source_request(
 ) -> Response:
     """Hookgate extension: forward a stored request to the destinations again."""
     source = await sources.get(svc.db, source_id)
-    stored = await inbound_requests.get_request(svc.db, source.id, request_id)
+    stored = await inbound_search.get_request(svc.db, source.id, request_id)
     if stored.rejection is not None and not inbound_requests.is_duplicate(stored):
         raise ApiError(409, f"The request was rejected ({stored.rejection}); it cannot be replayed")
     if source.app_id is None:
