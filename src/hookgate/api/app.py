@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 from collections.abc import AsyncIterator, Callable
 
@@ -11,9 +12,9 @@ from fastapi import FastAPI
 from starlette.routing import Route
 
 from hookgate.api import errors
-from hookgate.api.auth import AdminToken, ApiTokens, RequireToken, TokenChecker
+from hookgate.api.auth import AdminToken, ApiTokens, TokenChecker
 from hookgate.api.deps import Services, now_ms
-from hookgate.api.limits import BodyLimit
+from hookgate.api.gate import RequestGate
 from hookgate.api.responses import JsonResponse
 from hookgate.api.routes import (
     applications,
@@ -39,8 +40,14 @@ log = logging.getLogger(__name__)
 _MAINTENANCE_INTERVAL_S = 600.0
 
 
-def create_app(settings: Settings, *, run_worker: bool = True) -> FastAPI:
-    """Build the app; the database and engine start with the ASGI lifespan."""
+def create_app(
+    settings: Settings, *, run_worker: bool = True, freeze_heap: bool = False
+) -> FastAPI:
+    """Build the app; the database and engine start with the ASGI lifespan.
+
+    ``freeze_heap``: once started, exclude what is alive from garbage
+    collection (``freeze_startup_heap``); for a server process that runs
+    this one app (``hookgate serve``), not for tests creating many."""
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -54,6 +61,8 @@ def create_app(settings: Settings, *, run_worker: bool = True) -> FastAPI:
         recorder = Recorder(db, engine)
         app.state.services = Services(settings, db, engine, tokens, recorder)
         maintenance = asyncio.create_task(_maintain(db, settings))
+        if freeze_heap:
+            freeze_startup_heap()
         try:
             yield
         finally:
@@ -72,12 +81,11 @@ def create_app(settings: Settings, *, run_worker: bool = True) -> FastAPI:
         lifespan=lifespan,
     )
     errors.install(app)
-    # Outermost last: the token is checked before the body limit applies,
-    # and both before any route reads a byte of the body.
-    # ``/in/{source}`` checks a declared length against its source's limit
-    # itself, so that the refusal is recorded.
-    app.add_middleware(BodyLimit, limit_for=body_limit_for(settings), self_refusing=("/in/",))
-    app.add_middleware(RequireToken)
+    # The token is checked before the body limit applies, and both before
+    # any route reads a byte of the body. ``/in/{source}`` checks a declared
+    # length against its source's limit itself, so that the refusal is
+    # recorded.
+    app.add_middleware(RequestGate, limit_for=body_limit_for(settings), self_refusing=("/in/",))
     # The hot paths first, as plain routes (see ``create_message_fast``).
     app.router.routes.append(
         Route("/api/v1/app/{app_id}/msg", messages.create_message_fast, methods=["POST"])
@@ -95,6 +103,22 @@ def create_app(settings: Settings, *, run_worker: bool = True) -> FastAPI:
     ):
         app.include_router(module.router)
     return app
+
+
+def freeze_startup_heap() -> None:
+    """Exclude everything alive once the app has started (modules, routes,
+    schemas, the engine; about 185,000 objects) from garbage collection.
+
+    Requests allocate steadily, so the collector's full (oldest generation)
+    pass runs every few seconds under load, and it walks every tracked object:
+    on the 2-core machine that took 160-230 ms, an event-loop stall every
+    in-flight request waited out (the accept answer's p99). Frozen objects
+    are never walked again; they are never freed either, which is right for
+    objects that live as long as the process. The same technique as
+    ``gc.freeze`` in Instagram's and gunicorn's pre-fork servers.
+    """
+    gc.collect()
+    gc.freeze()
 
 
 #: Room for the JSON envelope around the largest accepted message payload.

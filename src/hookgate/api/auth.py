@@ -1,12 +1,13 @@
 """Authentication of the management API, decided before any body is read.
 
-``RequireToken`` is ASGI middleware in front of every route. For a path
-under ``/api/`` or ``/ingest/api/`` (except the health checks) it reads the
-``Authorization: Bearer <token>`` header and asks the ``TokenChecker`` who
-the request is: on failure it answers 401 itself, without the application
-running (FastAPI parses a body before it runs any dependency, so a check in a
-dependency would come too late); on success it puts the ``Principal`` in the
-scope, where routes find it with ``principal_of``.
+``authenticate`` runs in front of every route (``api.gate.RequestGate``)
+for a path under ``/api/`` or ``/ingest/api/`` (except the health checks,
+``needs_token``): it reads the ``Authorization: Bearer <token>`` header and
+asks the ``TokenChecker`` who the request is: on failure it answers 401
+itself, without the application running (FastAPI parses a body before it
+runs any dependency, so a check in a dependency would come too late); on
+success it puts the ``Principal`` in the scope, where routes find it with
+``principal_of``.
 
 Each kind of token is a ``TokenKind``: the operator's ``HOOKGATE_ADMIN_TOKEN``
 (``AdminToken``) and the stored API tokens (``ApiTokens``). A new kind, such
@@ -26,7 +27,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from starlette.requests import HTTPConnection
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Receive, Scope, Send
 
 from hookgate.api.errors import ApiError, error_response
 from hookgate.store import tokens
@@ -135,7 +136,7 @@ def needs_token(path: str) -> bool:
 
 
 def principal_of(connection: HTTPConnection) -> Principal:
-    """Who the request was authenticated as by ``RequireToken`` (401 if the
+    """Who the request was authenticated as by ``authenticate`` (401 if the
     request was not authenticated, which only a route outside the protected
     paths can see)."""
     principal: Principal | None = connection.scope.get(_PRINCIPAL_KEY)
@@ -144,28 +145,29 @@ def principal_of(connection: HTTPConnection) -> Principal:
     return principal
 
 
-class RequireToken:
-    """ASGI middleware: authenticate protected paths before the app runs.
+def _authorization(scope: Scope) -> str | None:
+    """The request's first ``Authorization`` header (latin-1, as Starlette
+    decodes headers), read from the raw list without building ``Headers``."""
+    for name, value in scope["headers"]:
+        if name == b"authorization":
+            return str(value.decode("latin-1"))
+    return None
+
+
+async def authenticate(scope: Scope, receive: Receive, send: Send) -> bool:
+    """Authenticate the HTTP request in ``scope`` before the app runs: put its
+    ``Principal`` in the scope and return True, or answer 401 and return False.
 
     The ``TokenChecker`` is the one of the running app's services
     (``app.state.services.tokens``), available once the lifespan started.
     """
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not needs_token(scope["path"]):
-            await self.app(scope, receive, send)
-            return
-        checker: TokenChecker = scope["app"].state.services.tokens
-        authorization = HTTPConnection(scope).headers.get("authorization")
-        try:
-            scope[_PRINCIPAL_KEY] = await checker.authenticate(authorization)
-        except Unauthenticated as exc:
-            response = error_response(401, str(exc))
-            # The body is never read; do not wait for the client to send it.
-            response.headers["connection"] = "close"
-            await response(scope, receive, send)
-            return
-        await self.app(scope, receive, send)
+    checker: TokenChecker = scope["app"].state.services.tokens
+    try:
+        scope[_PRINCIPAL_KEY] = await checker.authenticate(_authorization(scope))
+    except Unauthenticated as exc:
+        response = error_response(401, str(exc))
+        # The body is never read; do not wait for the client to send it.
+        response.headers["connection"] = "close"
+        await response(scope, receive, send)
+        return False
+    return True

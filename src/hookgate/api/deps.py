@@ -49,7 +49,7 @@ def services(request: Request) -> Services:
 
 
 async def authenticated(request: Request) -> Services:
-    """Dependency: the services of a request ``api.auth.RequireToken``
+    """Dependency: the services of a request ``api.gate.RequestGate``
     authenticated (before its body was read)."""
     principal_of(request)
     return services(request)

@@ -16,9 +16,16 @@ limits, checked while the head arrives, before any application runs:
   many bytes without a byte of body (trailers, chunk extensions), which
   the parser would otherwise gather without bound;
 - ``max_headers``: more header lines than this (trailers included), 431
-  likewise;
+  likewise (counted after each received chunk, whose size the head bytes
+  bound, and checked again before a head or a message is complete, so no
+  application sees a message over the limit);
 - ``head_timeout``: a head not complete this many seconds after its first
   byte (or after the connection opened) is answered 408 and closed.
+
+Every request pays for these checks, so they cost a few attribute reads per
+received chunk: no Python call per header, and one timer per connection that
+is re-armed only when it fires (a timer started and cancelled per request
+cost more than the check itself).
 
 ``bounded_protocol`` makes the class for a set of limits; pass it as
 uvicorn's ``http`` option.
@@ -49,7 +56,8 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         #: Bytes of the current head received so far (only while in a head).
         self._head_bytes = 0
         self._in_head = True
-        self._header_count = 0
+        #: ``loop.time()`` when the current head began.
+        self._head_started = 0.0
         #: Between the head and the end of the message.
         self._in_body = False
         #: Bytes received in a row, while in the body, that carried no body.
@@ -63,7 +71,8 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
-        self._start_head_timer()
+        self._head_started = self.loop.time()
+        self._arm_head_timer(self.head_timeout)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._stop_head_timer()
@@ -74,7 +83,10 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         super().data_received(data)
         if self._refusal is not None or self.transport.is_closing():
             return
-        if self._in_head:
+        headers = self.headers  # None until a message began
+        if headers is not None and len(headers) > self.max_headers:  # trailers included
+            self._refuse(431, self._too_many_headers())
+        elif self._in_head:
             # Still inside a head after parsing: all of ``data`` was head bytes.
             self._head_bytes += len(data)
             if self._head_bytes > self.max_head_bytes:
@@ -89,22 +101,15 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         super().on_message_begin()
         self._in_head = True
         self._head_bytes = 0
-        self._header_count = 0
+        self._head_started = self.loop.time()
         if self._head_timer is None:
-            self._start_head_timer()
-
-    def on_header(self, name: bytes, value: bytes) -> None:
-        self._header_count += 1
-        if self._header_count > self.max_headers:
-            self._refusal = (431, f"more than {self.max_headers} request headers")
-            raise _HeadRefused  # httptools stops; uvicorn calls send_400_response
-        super().on_header(name, value)
+            self._arm_head_timer(self.head_timeout)
 
     def on_headers_complete(self) -> None:
+        self._stop_parsing_if_too_many_headers()
         self._in_head = False
         self._in_body = True
         self._bodiless_bytes = 0
-        self._stop_head_timer()
         super().on_headers_complete()
 
     def on_body(self, body: bytes) -> None:
@@ -112,6 +117,7 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         super().on_body(body)
 
     def on_message_complete(self) -> None:
+        self._stop_parsing_if_too_many_headers()  # trailers
         self._in_body = False
         super().on_message_complete()
 
@@ -123,19 +129,35 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
 
     # -- the limits --
 
-    def _start_head_timer(self) -> None:
-        self._stop_head_timer()
-        self._head_timer = self.loop.call_later(self.head_timeout, self._head_timed_out)
+    def _too_many_headers(self) -> str:
+        return f"more than {self.max_headers} request headers"
+
+    def _stop_parsing_if_too_many_headers(self) -> None:
+        if len(self.headers) > self.max_headers:
+            self._refusal = (431, self._too_many_headers())
+            raise _HeadRefused  # httptools stops; uvicorn calls send_400_response
+
+    def _arm_head_timer(self, delay: float) -> None:
+        self._head_timer = self.loop.call_later(delay, self._head_timer_fired)
 
     def _stop_head_timer(self) -> None:
         if self._head_timer is not None:
             self._head_timer.cancel()
             self._head_timer = None
 
-    def _head_timed_out(self) -> None:
+    def _head_timer_fired(self) -> None:
+        """Refuse a head older than ``head_timeout``; otherwise check again
+        when the current head would reach it (between heads, at the next)."""
         self._head_timer = None
-        if self._in_head and not self.transport.is_closing():
+        if self.transport.is_closing() or self._refusal is not None:
+            return
+        if not self._in_head:
+            return  # ``on_message_begin`` arms the timer again
+        overdue = self.loop.time() - self._head_started - self.head_timeout
+        if overdue >= 0:
             self._refuse(408, f"request headers not received within {self.head_timeout:g} s")
+        else:
+            self._arm_head_timer(-overdue)
 
     def _refuse(self, status: int, message: str) -> None:
         self._refusal = (status, message)

@@ -1,7 +1,8 @@
 """Request bodies bounded while they stream, at the ASGI level.
 
-``BodyLimit`` wraps the whole application. Every HTTP request gets a
-``BodyBudget`` in its scope with the limit for its route (``limit_for``):
+``run_within_limit`` runs the application (from ``api.gate.RequestGate``,
+in front of every route). Every HTTP request gets a ``BodyBudget`` in its
+scope with the limit for its route:
 a body declared (``Content-Length``) over it is answered 413 before the
 application runs, and a body that streams past it (chunked, or longer than
 declared) stops the read with ``BodyTooLarge``, answered 413 as well. So no
@@ -18,9 +19,6 @@ answers with the API's error shape and the limit in bytes.
 """
 
 from __future__ import annotations
-
-from collections.abc import Callable
-from dataclasses import dataclass
 
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -41,12 +39,36 @@ class BodyTooLarge(HTTPException):
         super().__init__(413, f"request body is over the limit of {limit} bytes")
 
 
-@dataclass(slots=True)
 class BodyBudget:
-    """How many body bytes this request may still deliver."""
+    """How many body bytes this request may still deliver, and the ``receive``
+    and ``send`` the application gets in place of the server's, which keep
+    to it (one object per request, no closures)."""
 
-    limit: int
-    received: int = 0
+    __slots__ = ("_receive", "_send", "limit", "received", "started")
+
+    def __init__(self, limit: int, receive: Receive, send: Send) -> None:
+        self.limit = limit
+        self.received = 0
+        #: Whether the response has started.
+        self.started = False
+        self._receive = receive
+        self._send = send
+
+    async def receive(self) -> Message:
+        message = await self._receive()
+        if message["type"] == "http.request":
+            self.received += len(message.get("body", b""))
+            if self.received > self.limit:
+                raise BodyTooLarge(self.limit)
+        return message
+
+    async def send(self, message: Message) -> None:
+        if message["type"] == "http.response.start":
+            self.started = True
+            if self.received > self.limit:
+                # The rest of the body will not be read: do not wait for it.
+                message = {**message, "headers": [*message.get("headers", []), _CLOSE]}
+        await self._send(message)
 
 
 def set_body_limit(scope: Scope, limit: int) -> None:
@@ -65,64 +87,26 @@ def declared_length(scope: Scope) -> int | None:
     return None
 
 
-class BodyLimit:
-    """ASGI middleware: every request body bounded by ``limit_for(path)``."""
-
-    def __init__(
-        self,
-        app: ASGIApp,
-        limit_for: Callable[[str], int],
-        self_refusing: tuple[str, ...] = (),
-    ) -> None:
-        """``limit_for(path)`` is the body limit of a path; paths starting
-        with one of ``self_refusing`` are let in even when their declared
-        length is over it (their route refuses, and may record the refusal,
-        itself)."""
-        self.app = app
-        self.limit_for = limit_for
-        self.self_refusing = self_refusing
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        path: str = scope["path"]
-        budget = BodyBudget(self.limit_for(path))
-        scope[_BUDGET_KEY] = budget
+async def run_within_limit(
+    app: ASGIApp, scope: Scope, receive: Receive, send: Send, limit: int, *, self_refusing: bool
+) -> None:
+    """Run ``app`` on an HTTP request whose body may not exceed ``limit``
+    (its route may change that with ``set_body_limit``). A declared length
+    over it is refused at once unless the route is ``self_refusing`` (it
+    refuses, and may record the refusal, itself)."""
+    budget = BodyBudget(limit, receive, send)
+    scope[_BUDGET_KEY] = budget
+    if not self_refusing:
         declared = declared_length(scope)
-        if (
-            declared is not None
-            and declared > budget.limit
-            and not path.startswith(self.self_refusing)
-        ):
-            await _refuse(scope, receive, send, BodyTooLarge(budget.limit))
+        if declared is not None and declared > limit:
+            await _refuse(scope, receive, send, BodyTooLarge(limit))
             return
-
-        async def receive_within_budget() -> Message:
-            message = await receive()
-            if message["type"] == "http.request":
-                budget.received += len(message.get("body", b""))
-                if budget.received > budget.limit:
-                    raise BodyTooLarge(budget.limit)
-            return message
-
-        started = False
-
-        async def send_tracking(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-                if budget.received > budget.limit:
-                    # The rest of the body will not be read: do not wait for it.
-                    message = {**message, "headers": [*message.get("headers", []), _CLOSE]}
-            await send(message)
-
-        try:
-            await self.app(scope, receive_within_budget, send_tracking)
-        except BodyTooLarge as exc:
-            if started:
-                raise
-            await _refuse(scope, receive, send, exc)
+    try:
+        await app(scope, budget.receive, budget.send)
+    except BodyTooLarge as exc:
+        if budget.started:
+            raise
+        await _refuse(scope, receive, send, exc)
 
 
 async def _refuse(scope: Scope, receive: Receive, send: Send, exc: BodyTooLarge) -> None:

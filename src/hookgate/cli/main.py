@@ -102,7 +102,10 @@ def serve(
 
     try:
         uvicorn.run(
-            ForwardedHeaders(create_app(settings, run_worker=worker), settings.forwarded_allow_ips),
+            ForwardedHeaders(
+                create_app(settings, run_worker=worker, freeze_heap=True),
+                settings.forwarded_allow_ips,
+            ),
             host=settings.host,
             port=settings.port,
             # ``ForwardedHeaders`` applies them, leaving ``/in`` to each source.

@@ -55,7 +55,7 @@ async def create_message_fast(request: Request) -> Response:
     dependency solving; it answers exactly as the documented route above
     (same validation, same error shapes).
     """
-    principal_of(request)  # authenticated by ``api.auth.RequireToken``
+    principal_of(request)  # authenticated by ``api.gate.RequestGate``
     svc = services(request)
     try:
         data = parse_json_body(await request.body())
