@@ -3,9 +3,12 @@ working at once even where valid tokens are cached (``api.auth.ApiTokens``)."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
+from sqlalchemy import event
 
 from hookgate.api.auth import ApiTokens
 from hookgate.store import tokens
@@ -63,3 +66,28 @@ async def test_revoking_an_unknown_token_changes_nothing(db: Database) -> None:
     assert not await tokens.revoke(db, "hg_unknown")
     assert not await tokens.revoke(db, "tok_unknown")
     assert len(await tokens.list_tokens(db)) == 1
+
+
+async def test_concurrent_first_uses_of_a_token_read_it_once(
+    db: Database, revocations: Revocations
+) -> None:
+    """After a start, every connection's first request presents a token not
+    cached yet: they share one database read instead of queueing 64."""
+    api_tokens = ApiTokens(db, revocations)
+    token = await tokens.create(db, "ci", NOW)
+    reads: list[str] = []
+
+    def count_token_reads(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if "FROM api_tokens" in statement:
+            reads.append(statement)
+
+    event.listen(db.engine.sync_engine, "before_cursor_execute", count_token_reads)
+    try:
+        principals = await asyncio.gather(*(api_tokens.identify(token) for _ in range(64)))
+        unknown = await asyncio.gather(*(api_tokens.identify("hg_unknown") for _ in range(8)))
+    finally:
+        event.remove(db.engine.sync_engine, "before_cursor_execute", count_token_reads)
+    assert principals[0] is not None
+    assert set(principals) == {principals[0]}
+    assert unknown == [None] * 8
+    assert len(reads) == 2

@@ -21,6 +21,8 @@ at once, in every process (``store.tokens.Revocations``).
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import hmac
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -77,13 +79,21 @@ class AdminToken:
 
 
 class ApiTokens:
-    """Stored API tokens, cached while the revocation generation stays the same."""
+    """Stored API tokens, cached while the revocation generation stays the same.
+
+    A token not cached yet is read once however many requests present it at
+    the same time (after a start, every connection's first request): they
+    share one read, as long as the generation stays the one it started in,
+    so a request that begins after a revocation never gets an older answer.
+    """
 
     def __init__(self, db: Database, revocations: Revocations) -> None:
         self._db = db
         self._revocations = revocations
         self._cached: dict[str, Principal] = {}
         self._cached_generation: object | None = None
+        #: Reads under way, by token digest and the generation they started in.
+        self._reads: dict[tuple[str, object], asyncio.Future[Principal | None]] = {}
 
     async def identify(self, token: str) -> Principal | None:
         generation = self._revocations.generation()
@@ -94,6 +104,17 @@ class ApiTokens:
         cached = self._cached.get(digest)
         if cached is not None:
             return cached
+        if generation is None:  # nothing may be cached, nor shared
+            return await self._read(token, digest, None)
+        key = (digest, generation)
+        read = self._reads.get(key)
+        if read is None:
+            read = self._reads[key] = asyncio.ensure_future(self._read(token, digest, generation))
+            read.add_done_callback(functools.partial(self._read_done, key))
+        # Shielded: a caller that goes away does not cancel the others' read.
+        return await asyncio.shield(read)
+
+    async def _read(self, token: str, digest: str, generation: object | None) -> Principal | None:
         token_id = await tokens.find(self._db, token)
         if token_id is None:
             return None
@@ -105,6 +126,11 @@ class ApiTokens:
                 self._cached.clear()
             self._cached[digest] = principal
         return principal
+
+    def _read_done(self, key: tuple[str, object], read: asyncio.Future[Principal | None]) -> None:
+        self._reads.pop(key, None)
+        if not read.cancelled():
+            read.exception()  # retrieved here too: every caller may have gone
 
 
 class TokenChecker:
