@@ -288,14 +288,17 @@ async def test_large_body_is_truncated_to_the_cap_without_waiting_for_the_rest(
     assert result.status_code == 200
     assert result.body == b"x" * 1000
     assert result.error_kind is None
+    # Still a success, but not a clean one: the attempt says what happened.
+    assert result.error_message == "response body over the 1000-byte cap; the rest was not read"
     assert elapsed < 5.0  # far below the 30 s timeout: the rest was not waited for
 
 
-async def test_body_below_the_cap_is_returned_whole(
-    start_receiver: Callable[..., Awaitable[Receiver]],
+@pytest.mark.parametrize("size", [999, 1000])
+async def test_body_up_to_the_cap_is_returned_whole_and_clean(
+    start_receiver: Callable[..., Awaitable[Receiver]], size: int
 ) -> None:
     async def handler(_: web.Request) -> web.StreamResponse:
-        return web.Response(body=b"y" * 999)
+        return web.Response(body=b"y" * size)
 
     receiver = await start_receiver(handler)
     sender = HttpSender(LOOPBACK_ALLOWED, max_response_bytes=1000)
@@ -304,7 +307,8 @@ async def test_body_below_the_cap_is_returned_whole(
     finally:
         await sender.close()
 
-    assert result.body == b"y" * 999
+    assert result.body == b"y" * size
+    assert result.error_message is None
 
 
 async def test_status_counts_when_the_body_then_stalls(

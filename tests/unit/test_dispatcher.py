@@ -560,7 +560,11 @@ async def test_deferred_jobs_go_back_to_the_store_unsent_and_due_now(
 async def test_an_endpoint_unreachable_again_and_again_is_paused_for_every_worker(
     make_dispatcher: MakeDispatcher, queue: FakeQueue, sender: FakeSender, clock: FakeClock
 ) -> None:
-    dispatcher = make_dispatcher(breaker_failures=3, breaker_pause_seconds=60)
+    # Troubled turns after every healthy request, so that the failing endpoint
+    # reaches its third failure while the healthy one still has work.
+    dispatcher = make_dispatcher(
+        breaker_failures=3, breaker_pause_seconds=60, troubled_turn_every=1
+    )
     failing, healthy = make_endpoint(), make_endpoint()
     sender.script(failing.url, *[unreachable()] * 3)
     failing_jobs = [make_job(failing) for _ in range(10)]
@@ -647,6 +651,75 @@ async def test_endpoints_take_turns(
     await wait_until(lambda: dispatcher.held == 0, what="all results")
 
     assert [r.url for r in sender.requests] == [first.url, second.url] * 3
+
+
+def cut_off_at_the_cap() -> SendResult:
+    """A 2xx whose body went on beyond the sender's cap (what the sender reports)."""
+    note = "response body over the 16384-byte cap; the rest was not read"
+    return SendResult(200, b"x" * 16384, 1, None, note)
+
+
+@pytest.mark.parametrize(
+    "troubled_answer", [http_error(500), cut_off_at_the_cap()], ids=["500", "cut-off-2xx"]
+)
+async def test_an_endpoint_in_trouble_yields_turns_to_healthy_ones_without_starving(
+    make_dispatcher: MakeDispatcher,
+    queue: FakeQueue,
+    sender: FakeSender,
+    clock: FakeClock,
+    troubled_answer: SendResult,
+) -> None:
+    # One request at a time, so that the order of requests is the order of turns.
+    dispatcher = make_dispatcher(max_in_flight=1, troubled_turn_every=10)
+    troubled, healthy = make_endpoint(), make_endpoint()
+    sender.script(troubled.url, *[troubled_answer] * 20)
+    troubled_jobs = [make_job(troubled) for _ in range(20)]
+    healthy_jobs = [make_job(healthy) for _ in range(40)]
+
+    hand_over(dispatcher, queue, clock.ms, [*troubled_jobs, *healthy_jobs])
+    await wait_until(
+        lambda: all(queue.results_for(j.delivery_id) for j in healthy_jobs),
+        what="the healthy endpoint's results",
+    )
+    urls = [r.url for r in sender.requests]
+    # Taking turns one for one, it would have had 20 of the first 40 requests:
+    # once in trouble, it gets one turn per 10 healthy requests.
+    assert urls.count(troubled.url) <= 2 + 40 // 10
+
+    # With no healthy endpoint left to yield to, it is not held back for longer
+    # than troubled_max_wait: every one of its jobs is attempted.
+    clock.advance(1.0)
+    await wait_until(lambda: dispatcher.held == 0, what="all results")
+    assert len(sender.sent_to(troubled.url)) == 20
+    assert all(queue.results_for(j.delivery_id) for j in troubled_jobs)
+
+
+async def test_an_endpoint_in_trouble_waits_no_longer_than_its_longest_wait(
+    make_dispatcher: MakeDispatcher, queue: FakeQueue, sender: FakeSender, clock: FakeClock
+) -> None:
+    """Even while healthy requests hang (no healthy request starts, so the
+    turns it waits for never come), a troubled endpoint gets a turn once
+    ``troubled_max_wait`` has passed."""
+    dispatcher = make_dispatcher(troubled_turn_every=1000, troubled_max_wait=0.05)
+    troubled, healthy = make_endpoint(), make_endpoint()
+    sender.script(troubled.url, *[http_error(500)] * 5)
+    sender.hold(healthy.url)
+
+    hand_over(
+        dispatcher,
+        queue,
+        clock.ms,
+        [*(make_job(troubled) for _ in range(5)), *(make_job(healthy) for _ in range(5))],
+    )
+    # Its first failure makes it troubled; its first troubled turn is at once.
+    await wait_until(lambda: len(sender.sent_to(troubled.url)) == 2, what="two attempts")
+    await wait_until(lambda: len(queue.results) == 2, what="their results")
+    await spin()
+    assert len(sender.sent_to(troubled.url)) == 2
+
+    clock.advance(0.05)
+    await wait_until(lambda: len(sender.sent_to(troubled.url)) == 3, what="a third attempt")
+    assert sender.in_flight[healthy.url] == 1
 
 
 async def test_busy_workers_are_reused_instead_of_one_task_per_delivery(

@@ -12,9 +12,20 @@ whole cap. After ``breaker_failures`` attempts in a row that got no HTTP
 answer (timeout, refused, reset, DNS or TLS failure) the endpoint is paused
 (circuit breaker): ``breaker_pause_seconds``, doubled at each further such
 failure, up to ``breaker_max_pause_seconds``; so is one that asks to slow down
-(429, 502, 504). An endpoint that answers with an error status is cheap to
-try and keeps to the retry schedule. A pause is written to the store with the result, so
-that no worker's claims take the endpoint's deliveries until it ends. A lane
+(429, 502, 504). An endpoint that answers with an error status keeps to the
+retry schedule. A pause is written to the store with the result, so that no
+worker's claims take the endpoint's deliveries until it ends.
+
+An endpoint in trouble (its last attempt was not a clean success: it failed,
+answered an error status, or its response was cut off at the size cap or the
+deadline) yields to healthy ones: while healthy endpoints are being sent to
+(one started a request within the last ``troubled_max_wait`` seconds), a
+troubled one starts a request only after ``troubled_turn_every`` healthy
+requests have started since its last, or ``troubled_max_wait`` seconds have
+passed, whichever comes first (weighted turns; it is never starved). Every
+attempt takes this process's CPU, so an endpoint that answers errors or floods
+quickly would otherwise slow the healthy ones down by as much as it is tried.
+One clean success makes it healthy again. A lane
 holds at most ``endpoint_hold`` jobs (queued and in flight);
 jobs handed over beyond that go back to the store, so a stuck endpoint cannot
 fill this process's room for held jobs and starve the others.
@@ -35,6 +46,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import random
 import time
 from collections import deque
@@ -79,6 +91,11 @@ class DispatchSettings:
     breaker_pause_seconds: float = 5.0
     #: ...up to this.
     breaker_max_pause_seconds: float = 300.0
+    #: Healthy requests started between two of a troubled endpoint's (while
+    #: healthy endpoints are being sent to)...
+    troubled_turn_every: int = 100
+    #: ...or this many seconds, whichever comes first.
+    troubled_max_wait: float = 1.0
 
 
 @dataclass(slots=True)
@@ -91,6 +108,13 @@ class _Health:
     failures: int = 0
     #: Times those failures paused it.
     trips: int = 0
+    #: Its last attempt was not a clean success (see the module docstring).
+    troubled: bool = False
+    #: While troubled, its next request waits until the dispatcher's count of
+    #: healthy requests started reaches this...
+    next_turn: int = 0
+    #: ...or the clock reaches this.
+    turn_due: float = 0.0
 
 
 @dataclass(slots=True)
@@ -105,6 +129,10 @@ class _Lane:
     gone: bool = False
     paused_until: float = 0.0
     in_ring: bool = False
+    #: Waits in ``Dispatcher._bench`` for its endpoint's next troubled turn...
+    benched: bool = False
+    #: ...under this ticket (older entries of the lane there are void).
+    bench_ticket: int = 0
 
 
 class Dispatcher:
@@ -128,7 +156,18 @@ class Dispatcher:
         self._held: dict[str, Job] = {}
         self._lanes: dict[str, _Lane] = {}
         self._ring: deque[str] = deque()
+        # Lanes of troubled endpoints waiting for their turn, oldest first,
+        # with their bench tickets.
+        self._bench: deque[tuple[str, _Lane, int]] = deque()
         self._in_flight = 0
+        # Requests started for healthy endpoints: the clock of troubled turns.
+        self._healthy_starts = 0
+        # When the endpoint that last started a healthy request did so, and
+        # when any other endpoint last did: together they tell, for any
+        # endpoint, when some other healthy endpoint last started one.
+        self._last_healthy_start = -math.inf
+        self._last_healthy_endpoint = ""
+        self._others_last_healthy_start = -math.inf
         # Kept when an endpoint's lane goes idle, so that a failing endpoint
         # does not start afresh. Emptied when it grows past _HEALTH_KEPT entries.
         self._health: dict[str, _Health] = {}
@@ -221,9 +260,78 @@ class Dispatcher:
     # -- scheduling -------------------------------------------------------------
 
     def _schedule(self, endpoint_id: str, lane: _Lane) -> None:
-        if not lane.in_ring and lane.queue:
-            lane.in_ring = True
-            self._ring.append(endpoint_id)
+        """Give the lane a turn in the ring, or bench it until its endpoint's
+        next troubled turn."""
+        if lane.in_ring or lane.benched or not lane.queue:
+            return
+        health = self._health.get(endpoint_id)
+        if health is not None and not self._turn_come(endpoint_id, health):
+            self._bench_lane(endpoint_id, lane, health)
+            return
+        lane.in_ring = True
+        self._ring.append(endpoint_id)
+
+    def _turn_come(self, endpoint_id: str, health: _Health) -> bool:
+        """Whether an endpoint with ``health`` may start a request now: it is
+        healthy, or its troubled turn has come, or no other healthy endpoint
+        started a request for ``troubled_max_wait`` (it has no one to yield
+        to; a shorter lull, such as healthy lanes waiting for the next claim,
+        does not count)."""
+        if not health.troubled or self._healthy_starts >= health.next_turn:
+            return True
+        now = self._clock()
+        if endpoint_id == self._last_healthy_endpoint:
+            others_last = self._others_last_healthy_start
+        else:
+            others_last = self._last_healthy_start
+        return now >= health.turn_due or now - others_last >= self._settings.troubled_max_wait
+
+    def _bench_lane(self, endpoint_id: str, lane: _Lane, health: _Health) -> None:
+        """Keep a troubled endpoint's lane out of the ring until its turn: the
+        next ``_take`` after healthy starts make it due lets it in, and so does
+        a timer at ``turn_due`` (in case nothing else happens before)."""
+        lane.benched = True
+        lane.bench_ticket += 1
+        self._bench.append((endpoint_id, lane, lane.bench_ticket))
+        wait = max(health.turn_due - self._clock(), 0.0)
+        asyncio.get_running_loop().call_later(
+            wait, self._bench_timer, endpoint_id, lane, lane.bench_ticket
+        )
+
+    def _bench_timer(self, endpoint_id: str, lane: _Lane, ticket: int) -> None:
+        if not lane.benched or lane.bench_ticket != ticket or self._stopping:
+            return
+        health = self._health.get(endpoint_id)
+        if health is not None and not self._turn_come(endpoint_id, health):
+            # The loop's timer ran ahead of our clock.
+            wait = max(health.turn_due - self._clock(), 0.0)
+            asyncio.get_running_loop().call_later(
+                wait, self._bench_timer, endpoint_id, lane, ticket
+            )
+            return
+        self._unbench_lane(endpoint_id, lane)
+        self._pump()
+
+    def _unbench_lane(self, endpoint_id: str, lane: _Lane) -> None:
+        """Let a benched lane into the ring (its entry on the bench goes void)."""
+        lane.benched = False
+        if self._lanes.get(endpoint_id) is lane:
+            self._schedule(endpoint_id, lane)
+
+    def _unbench(self) -> None:
+        """Move benched lanes whose turn has come into the ring, oldest first.
+        A lane's turn comes at most ``troubled_turn_every`` healthy starts or
+        ``troubled_max_wait`` seconds after its last request, so one not yet
+        due ahead of due ones holds them back no longer than that."""
+        while self._bench:
+            endpoint_id, lane, ticket = self._bench[0]
+            live = lane.benched and lane.bench_ticket == ticket
+            health = self._health.get(endpoint_id)
+            if live and health is not None and not self._turn_come(endpoint_id, health):
+                return
+            self._bench.popleft()
+            if live:
+                self._unbench_lane(endpoint_id, lane)
 
     def _pump(self) -> None:
         """Start a worker for every job the caps let start now."""
@@ -236,6 +344,8 @@ class Dispatcher:
         """The next job, in turn between endpoints, that may start now (lane not
         paused and under its cap, ``max_in_flight`` not reached, not stopping),
         already counted as in flight; None if there is none."""
+        if self._bench:
+            self._unbench()
         while self._in_flight < self._settings.max_in_flight and self._ring and not self._stopping:
             endpoint_id = self._ring.popleft()
             lane = self._lanes[endpoint_id]
@@ -243,13 +353,33 @@ class Dispatcher:
             cap = self._window(endpoint_id)
             if not lane.queue or lane.in_flight >= cap or lane.paused_until > self._clock():
                 continue
+            health = self._health.get(endpoint_id)
+            if health is not None and not self._turn_come(endpoint_id, health):
+                # Healthy work came after it joined the ring.
+                self._bench_lane(endpoint_id, lane, health)
+                continue
             job = lane.queue.popleft()
             lane.in_flight += 1
             self._in_flight += 1
+            self._count_start(endpoint_id, lane)
             if lane.in_flight < cap:
                 self._schedule(endpoint_id, lane)
             return job, lane
         return None
+
+    def _count_start(self, endpoint_id: str, lane: _Lane) -> None:
+        """Count a request ``lane`` starts now: a healthy endpoint's advances
+        the troubled turns; a troubled endpoint's sets its next turn."""
+        health = self._health.get(endpoint_id)
+        if health is None or not health.troubled:
+            self._healthy_starts += 1
+            if endpoint_id != self._last_healthy_endpoint:
+                self._others_last_healthy_start = self._last_healthy_start
+                self._last_healthy_endpoint = endpoint_id
+            self._last_healthy_start = self._clock()
+            return
+        health.next_turn = self._healthy_starts + self._settings.troubled_turn_every
+        health.turn_due = self._clock() + self._settings.troubled_max_wait
 
     def _slot_reached(self, job: Job) -> None:
         """``job``'s send slot has come: queue it in its lane."""
@@ -281,6 +411,7 @@ class Dispatcher:
         by one after a clean success (a 2xx read in full) up to the cap and
         drops back to the start after anything else; a streak of
         ``breaker_failures`` attempts without an HTTP answer trips the breaker.
+        Anything but a clean success leaves the endpoint troubled.
         Returns how long to pause the endpoint in seconds (0: no pause)."""
         settings = self._settings
         health = self._health.get(endpoint_id)
@@ -290,8 +421,10 @@ class Dispatcher:
             health = self._health[endpoint_id] = _Health(settings.endpoint_start_concurrency)
         if result.succeeded and result.error_message is None:
             health.window = min(health.window + 1, settings.endpoint_concurrency)
+            health.troubled = False
         else:
             health.window = settings.endpoint_start_concurrency
+            health.troubled = True
         if result.status_code is not None:
             health.failures = health.trips = 0
             return 0.0

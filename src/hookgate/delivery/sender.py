@@ -97,7 +97,8 @@ class HttpSender:
     ``Content-Type: application/json`` are added unless given (case-insensitive).
     Redirects are not followed: a 3xx is returned like any other status. The
     response body is read up to ``max_response_bytes``; anything beyond is
-    never waited for (that connection is closed instead of reused). No proxy
+    never waited for (that connection is closed instead of reused, and
+    ``error_message`` says the body was cut off). No proxy
     settings are taken from the environment and no cookies are kept.
 
     ``pool_limit`` caps open connections overall and ``pool_limit_per_host``
@@ -159,7 +160,8 @@ class HttpSender:
         like ``"HTTP 500"``. Once the status line has arrived it is what counts:
         if reading the body then fails or times out, the status is still
         reported with the body read so far, and ``error_message`` notes that the
-        body is incomplete (with ``error_kind`` None for a 2xx).
+        body is incomplete (with ``error_kind`` None for a 2xx); so it does when
+        the body was longer than the cap.
         """
         start = time.perf_counter()
         session = self._session_for_send()
@@ -189,8 +191,10 @@ class HttpSender:
                     response.headers.get("Retry-After"), datetime.now(UTC)
                 )
                 chunks: list[bytes] = []
+                cap = self._max_response_bytes
                 try:
-                    await _read_capped(response.content, self._max_response_bytes, chunks)
+                    if await _read_capped(response.content, cap, chunks):
+                        body_note = f"response body over the {cap}-byte cap; the rest was not read"
                 except (aiohttp.ClientError, OSError) as exc:
                     # OSError covers TimeoutError: the total timeout includes the body.
                     _, message = _describe_error(exc, url, request.timeout)
@@ -281,8 +285,9 @@ def _cache(cache: dict[_K, _V], key: _K, value: _V) -> None:
     cache[key] = value
 
 
-async def _read_capped(content: aiohttp.StreamReader, cap: int, chunks: list[bytes]) -> None:
-    """Append up to ``cap`` bytes of ``content`` to ``chunks``, stopping at EOF.
+async def _read_capped(content: aiohttp.StreamReader, cap: int, chunks: list[bytes]) -> bool:
+    """Append up to ``cap`` bytes of ``content`` to ``chunks``, stopping at EOF;
+    return whether the body goes on beyond ``cap`` (what follows is not read).
 
     Appends as it goes so a caller that catches an error keeps what was read.
     """
@@ -290,9 +295,12 @@ async def _read_capped(content: aiohttp.StreamReader, cap: int, chunks: list[byt
     while remaining > 0:
         chunk = await content.read(remaining)
         if not chunk:
-            return
+            return False
         chunks.append(chunk)
         remaining -= len(chunk)
+    # One byte more tells a body of exactly ``cap`` bytes (EOF, at once for a
+    # Content-Length body) from a longer one, without reading the rest.
+    return bool(await content.read(1))
 
 
 def _elapsed_ms(start: float) -> int:
