@@ -6,9 +6,12 @@ import asyncio
 import contextlib
 import gc
 import logging
+import os
 from collections.abc import AsyncIterator, Callable
 
 from fastapi import FastAPI
+from fastapi.telemetry import TelemetryConfig
+from opentelemetry import _logs, metrics, trace
 from starlette.routing import Route
 
 from hookgate.api import errors
@@ -79,6 +82,7 @@ def create_app(
         version="0.1.0",
         default_response_class=JsonResponse,
         lifespan=lifespan,
+        telemetry=request_telemetry(),
     )
     errors.install(app)
     # The token is checked before the body limit applies, and both before
@@ -86,11 +90,12 @@ def create_app(
     # length against its source's limit itself, so that the refusal is
     # recorded.
     app.add_middleware(RequestGate, limit_for=body_limit_for(settings), self_refusing=("/in/",))
-    # The hot paths first, as plain routes (see ``create_message_fast``).
-    app.router.routes.append(
-        Route("/api/v1/app/{app_id}/msg", messages.create_message_fast, methods=["POST"])
-    )
-    app.router.routes.append(Route("/in/{source}", inbound.receive, methods=list(inbound.METHODS)))
+    # The hot paths first, as plain routes (see ``create_message_fast``),
+    # ahead of the documentation routes FastAPI added.
+    app.router.routes[0:0] = [
+        Route("/api/v1/app/{app_id}/msg", messages.create_message_fast, methods=["POST"]),
+        Route("/in/{source}", inbound.receive, methods=list(inbound.METHODS)),
+    ]
     for module in (
         messages,
         endpoints,
@@ -103,6 +108,36 @@ def create_app(
     ):
         app.include_router(module.router)
     return app
+
+
+#: What OpenTelemetry's API returns for a signal while no provider is set.
+_PLACEHOLDER_PROVIDERS = frozenset(
+    {"ProxyTracerProvider", "_ProxyMeterProvider", "ProxyLoggerProvider"}
+)
+
+
+def request_telemetry() -> TelemetryConfig | None:
+    """Which of FastAPI's OpenTelemetry signals (traces, metrics, logs) to
+    record for each request: those with a provider configured when the app is
+    built (e.g. by ``opentelemetry-instrument hookgate serve``), decided once.
+
+    FastAPI's default decides on every request, looking the three global
+    providers up each time (three environment look-ups while none is set):
+    about 8 % of the server's time per ``/in`` request. With
+    ``FASTAPI_OTEL_AUTO_CONFIGURE=true`` FastAPI sets the providers up itself
+    at startup, so its default (None) stays.
+    """
+    if os.getenv("FASTAPI_OTEL_AUTO_CONFIGURE", "").lower() == "true":
+        return None
+
+    def configured(provider: object) -> bool:
+        return type(provider).__name__ not in _PLACEHOLDER_PROVIDERS
+
+    return {
+        "tracing": configured(trace.get_tracer_provider()),
+        "metrics": configured(metrics.get_meter_provider()),
+        "logs": configured(_logs.get_logger_provider()),
+    }
 
 
 def freeze_startup_heap() -> None:

@@ -18,9 +18,12 @@ record).
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import hmac
 import secrets
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -172,6 +175,8 @@ class IngestCache:
 
     generation: int = -1
     entries: dict[str, tuple[float, Source | None]] = field(default_factory=dict)
+    #: Reads under way, by key and configuration generation.
+    reads: dict[tuple[str, int], asyncio.Future[Source | None]] = field(default_factory=dict)
 
     def get(self, key: str, generation: int, now: float) -> tuple[bool, Source | None]:
         """``(hit, source)``; a miss after the configuration changed."""
@@ -188,6 +193,33 @@ class IngestCache:
             self.entries.clear()
         self.entries[key] = (now, source)
 
+    async def fill(
+        self, key: str, generation: int, read: Callable[[], Awaitable[Source | None]]
+    ) -> Source | None:
+        """Read ``key`` (``read``) and keep the answer. Requests that miss the
+        same key at the same time (every connection, when an entry expires
+        under load) share one read, if they see the same configuration
+        generation: a request after a configuration change reads anew."""
+        flight_key = (key, generation)
+        flight = self.reads.get(flight_key)
+        if flight is None:
+            flight = self.reads[flight_key] = asyncio.ensure_future(self._read(key, read))
+            flight.add_done_callback(functools.partial(self._read_done, flight_key))
+        # Shielded: a request that goes away does not cancel the others' read.
+        return await asyncio.shield(flight)
+
+    async def _read(self, key: str, read: Callable[[], Awaitable[Source | None]]) -> Source | None:
+        source = await read()
+        self.put(key, source, time.monotonic())
+        return source
+
+    def _read_done(
+        self, flight_key: tuple[str, int], flight: asyncio.Future[Source | None]
+    ) -> None:
+        self.reads.pop(flight_key, None)
+        if not flight.cancelled():
+            flight.exception()  # retrieved here too: every request may have gone
+
 
 async def get_for_ingest(db: Database, key: str, now_ms: int) -> Source:
     """The source ``/in/{key}`` addresses: the one whose id, uid, current
@@ -203,14 +235,19 @@ async def get_for_ingest(db: Database, key: str, now_ms: int) -> Source:
     now = time.monotonic()
     hit, source = cache.get(key, db.config_generation, now)
     if not hit:
-        try:
-            source = await _lookup_for_ingest(db, key, now_ms)
-        except NotFound:
-            source = None
-        cache.put(key, source, now)
+        source = await cache.fill(
+            key, db.config_generation, functools.partial(_lookup_or_none, db, key, now_ms)
+        )
     if source is None or _expired_previous(source, key, now_ms):
         raise NotFound("Source")
     return source
+
+
+async def _lookup_or_none(db: Database, key: str, now_ms: int) -> Source | None:
+    try:
+        return await _lookup_for_ingest(db, key, now_ms)
+    except NotFound:
+        return None
 
 
 def _expired_previous(source: Source, key: str, now_ms: int) -> bool:
