@@ -670,28 +670,48 @@ async def test_an_endpoint_in_trouble_yields_turns_to_healthy_ones_without_starv
     troubled_answer: SendResult,
 ) -> None:
     # One request at a time, so that the order of requests is the order of turns.
-    dispatcher = make_dispatcher(max_in_flight=1, troubled_turn_every=10)
+    dispatcher = make_dispatcher(max_in_flight=1, troubled_turn_every=64)
     troubled, healthy = make_endpoint(), make_endpoint()
-    sender.script(troubled.url, *[troubled_answer] * 20)
-    troubled_jobs = [make_job(troubled) for _ in range(20)]
-    healthy_jobs = [make_job(healthy) for _ in range(40)]
+    sender.script(troubled.url, *[troubled_answer] * 50)
+    troubled_jobs = [make_job(troubled) for _ in range(50)]
+    healthy_jobs = [make_job(healthy) for _ in range(200)]
 
     hand_over(dispatcher, queue, clock.ms, [*troubled_jobs, *healthy_jobs])
     await wait_until(
         lambda: all(queue.results_for(j.delivery_id) for j in healthy_jobs),
         what="the healthy endpoint's results",
     )
-    urls = [r.url for r in sender.requests]
-    # Taking turns one for one, it would have had 20 of the first 40 requests:
-    # once in trouble, it gets one turn per 10 healthy requests.
-    assert urls.count(troubled.url) <= 2 + 40 // 10
+    # Taking turns one for one, it would have had 50 of the first 100 requests.
+    # In trouble, it waits 1, 2, 4, ... 32 healthy requests for its turn, then
+    # 64 each time.
+    assert len(sender.sent_to(troubled.url)) <= 2 + 6 + 200 // 64
 
     # With no healthy endpoint left to yield to, it is not held back for longer
     # than troubled_max_wait: every one of its jobs is attempted.
     clock.advance(1.0)
     await wait_until(lambda: dispatcher.held == 0, what="all results")
-    assert len(sender.sent_to(troubled.url)) == 20
+    assert len(sender.sent_to(troubled.url)) == 50
     assert all(queue.results_for(j.delivery_id) for j in troubled_jobs)
+
+
+async def test_an_endpoint_that_fails_now_and_then_loses_few_turns(
+    make_dispatcher: MakeDispatcher, queue: FakeQueue, sender: FakeSender, clock: FakeClock
+) -> None:
+    """One failure costs a wait of 1/64 of the full one (here 1 healthy request)."""
+    dispatcher = make_dispatcher(max_in_flight=1, troubled_turn_every=64)
+    flaky, healthy = make_endpoint(), make_endpoint()
+    # Fails every fourth attempt.
+    sender.script(flaky.url, *[http_error(500), ok(), ok(), ok()] * 10)
+    flaky_jobs = [make_job(flaky) for _ in range(40)]
+    healthy_jobs = [make_job(healthy) for _ in range(80)]
+
+    hand_over(dispatcher, queue, clock.ms, [*flaky_jobs, *healthy_jobs])
+    await wait_until(lambda: dispatcher.held == 0, what="all results")
+
+    urls = [r.url for r in sender.requests]
+    # It kept close to its turns one for one: its 40 requests were all sent
+    # before the healthy endpoint's 80 ended.
+    assert max(i for i, url in enumerate(urls) if url == flaky.url) < len(urls) - 1 - 20
 
 
 async def test_an_endpoint_in_trouble_waits_no_longer_than_its_longest_wait(

@@ -22,7 +22,10 @@ deadline) yields to healthy ones: while healthy endpoints are being sent to
 (one started a request within the last ``troubled_max_wait`` seconds), a
 troubled one starts a request only after ``troubled_turn_every`` healthy
 requests have started since its last, or ``troubled_max_wait`` seconds have
-passed, whichever comes first (weighted turns; it is never starved). Every
+passed, whichever comes first (weighted turns; it is never starved). The
+first unclean attempt makes it wait 1/64 of that, each further one in a row
+doubles the wait up to the full one, so an endpoint that fails now and then
+loses little while one that keeps failing soon gets a tiny share. Every
 attempt takes this process's CPU, so an endpoint that answers errors or floods
 quickly would otherwise slow the healthy ones down by as much as it is tried.
 One clean success makes it healthy again. A lane
@@ -68,6 +71,8 @@ log = logging.getLogger(__name__)
 
 #: Endpoints whose health a dispatcher remembers (see ``Dispatcher._health``).
 _HEALTH_KEPT = 10_000
+#: A troubled endpoint's first wait is 1/2**this of the full one.
+_WAIT_DOUBLINGS = 6
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,7 +98,7 @@ class DispatchSettings:
     breaker_max_pause_seconds: float = 300.0
     #: Healthy requests started between two of a troubled endpoint's (while
     #: healthy endpoints are being sent to)...
-    troubled_turn_every: int = 100
+    troubled_turn_every: int = 1000
     #: ...or this many seconds, whichever comes first.
     troubled_max_wait: float = 1.0
 
@@ -108,8 +113,9 @@ class _Health:
     failures: int = 0
     #: Times those failures paused it.
     trips: int = 0
-    #: Its last attempt was not a clean success (see the module docstring).
-    troubled: bool = False
+    #: Attempts in a row that were not a clean success (see the module
+    #: docstring); it is troubled while this is above 0.
+    unclean: int = 0
     #: While troubled, its next request waits until the dispatcher's count of
     #: healthy requests started reaches this...
     next_turn: int = 0
@@ -277,7 +283,7 @@ class Dispatcher:
         started a request for ``troubled_max_wait`` (it has no one to yield
         to; a shorter lull, such as healthy lanes waiting for the next claim,
         does not count)."""
-        if not health.troubled or self._healthy_starts >= health.next_turn:
+        if not health.unclean or self._healthy_starts >= health.next_turn:
             return True
         now = self._clock()
         if endpoint_id == self._last_healthy_endpoint:
@@ -371,15 +377,17 @@ class Dispatcher:
         """Count a request ``lane`` starts now: a healthy endpoint's advances
         the troubled turns; a troubled endpoint's sets its next turn."""
         health = self._health.get(endpoint_id)
-        if health is None or not health.troubled:
+        if health is None or not health.unclean:
             self._healthy_starts += 1
             if endpoint_id != self._last_healthy_endpoint:
                 self._others_last_healthy_start = self._last_healthy_start
                 self._last_healthy_endpoint = endpoint_id
             self._last_healthy_start = self._clock()
             return
-        health.next_turn = self._healthy_starts + self._settings.troubled_turn_every
-        health.turn_due = self._clock() + self._settings.troubled_max_wait
+        share = 2.0 ** (min(health.unclean - 1, _WAIT_DOUBLINGS) - _WAIT_DOUBLINGS)
+        turns = math.ceil(self._settings.troubled_turn_every * share)
+        health.next_turn = self._healthy_starts + turns
+        health.turn_due = self._clock() + self._settings.troubled_max_wait * share
 
     def _slot_reached(self, job: Job) -> None:
         """``job``'s send slot has come: queue it in its lane."""
@@ -421,10 +429,10 @@ class Dispatcher:
             health = self._health[endpoint_id] = _Health(settings.endpoint_start_concurrency)
         if result.succeeded and result.error_message is None:
             health.window = min(health.window + 1, settings.endpoint_concurrency)
-            health.troubled = False
+            health.unclean = 0
         else:
             health.window = settings.endpoint_start_concurrency
-            health.troubled = True
+            health.unclean += 1
         if result.status_code is not None:
             health.failures = health.trips = 0
             return 0.0
