@@ -354,7 +354,9 @@ class Dispatcher:
             self._unbench()
         while self._in_flight < self._settings.max_in_flight and self._ring and not self._stopping:
             endpoint_id = self._ring.popleft()
-            lane = self._lanes[endpoint_id]
+            lane = self._lanes.get(endpoint_id)
+            if lane is None:  # forgotten since it joined the ring
+                continue
             lane.in_ring = False
             cap = self._window(endpoint_id)
             if not lane.queue or lane.in_flight >= cap or lane.paused_until > self._clock():
