@@ -1,5 +1,5 @@
 """The embedded mode's cache of what ``/in/{key}`` names
-(``store.sources.IngestCache``): requests that miss it at the same time
+(``store.source_lookup.IngestCache``): requests that miss it at the same time
 share one read."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from sqlalchemy import event
 
-from hookgate.store import sources
+from hookgate.store import source_lookup
 from hookgate.store.database import Database
 from hookgate.store.errors import NotFound
 from tests.integration.conftest import NOW
@@ -31,9 +31,11 @@ async def test_concurrent_misses_of_a_source_read_it_once(db: Database) -> None:
 
     event.listen(db.engine.sync_engine, "before_cursor_execute", count_source_reads)
     try:
-        found = await asyncio.gather(*(sources.get_for_ingest(db, "gh", NOW) for _ in range(64)))
+        found = await asyncio.gather(
+            *(source_lookup.get_for_ingest(db, "gh", NOW) for _ in range(64))
+        )
         missing = await asyncio.gather(
-            *(sources.get_for_ingest(db, "nope", NOW) for _ in range(8)),
+            *(source_lookup.get_for_ingest(db, "nope", NOW) for _ in range(8)),
             return_exceptions=True,
         )
     finally:

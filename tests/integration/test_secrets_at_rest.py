@@ -21,6 +21,7 @@ from hookgate.store import (
     inbound_search,
     reseal,
     secret_key,
+    source_lookup,
     sources,
 )
 from hookgate.store.database import Database
@@ -70,8 +71,8 @@ async def test_secrets_and_tokens_are_never_stored_in_clear(db: Database) -> Non
     again = await endpoints.get(db, app.id, endpoint.id)
     assert again.active_secrets(NOW) == [ROTATED_SECRET, ENDPOINT_SECRET]
     assert (await sources.get(db, source.id)).config["secrets"] == ["s3cret"]
-    assert await sources.get_for_ingest(db, rotated.token, NOW) == rotated
-    assert await sources.get_for_ingest(db, source.token, NOW) == rotated  # previous token
+    assert await source_lookup.get_for_ingest(db, rotated.token, NOW) == rotated
+    assert await source_lookup.get_for_ingest(db, source.token, NOW) == rotated  # previous token
     assert ENDPOINT_SECRET not in repr(again)
     assert "s3cret" not in repr(rotated)
 
@@ -126,7 +127,7 @@ async def test_rotate_key_reseals_everything_so_the_old_key_can_go(
     assert first.active_secrets(NOW) == [ROTATED_SECRET, ENDPOINT_SECRET]
     assert (await sources.get(db, source.id)).config["secrets"] == ["s3cret"]
     for each in (source, *others):
-        found = await sources.get_for_ingest(db, each.token, NOW)
+        found = await source_lookup.get_for_ingest(db, each.token, NOW)
         assert (found.id, found.token) == (each.id, each.token)
 
 
@@ -216,13 +217,13 @@ async def test_migration_0008_seals_existing_rows_and_its_downgrade_opens_them(
         assert secret not in stored
     endpoint = await endpoints.get(db, app.id, "ep_old")
     assert endpoint.active_secrets(NOW) == [ENDPOINT_SECRET]
-    source = await sources.get_for_ingest(db, "the-token", NOW)
+    source = await source_lookup.get_for_ingest(db, "the-token", NOW)
     assert (source.id, source.token, source.config["secrets"]) == (
         "src_old",
         "the-token",
         ["s3cret"],
     )
-    assert await sources.get_for_ingest(db, "the-old-token", NOW) == source
+    assert await source_lookup.get_for_ingest(db, "the-old-token", NOW) == source
 
     await _migrate(db, "0007")
     async with db.read() as conn:

@@ -16,7 +16,7 @@ from sqlalchemy import JSON, Connection, column, select, table, text
 
 from hookgate.core.secretbox import token_digest
 from hookgate.inbound import config
-from hookgate.store import inbound_requests, inbound_search, sources
+from hookgate.store import inbound_requests, inbound_search, source_lookup, sources
 from hookgate.store.database import Database
 from hookgate.store.errors import Conflict, NotFound
 from hookgate.store.inbound_requests import InboundRequest
@@ -129,10 +129,10 @@ async def test_each_source_gets_its_own_secret_token(db: Database) -> None:
 async def test_get_for_ingest_by_id_uid_or_token(db: Database) -> None:
     source = await make_source(db)
     for key in (source.id, "gh", source.token):
-        assert await sources.get_for_ingest(db, key, NOW) == source
+        assert await source_lookup.get_for_ingest(db, key, NOW) == source
     for key in ("", "nope", source.token[:-1], source.token.upper()):
         with pytest.raises(NotFound):
-            await sources.get_for_ingest(db, key, NOW)
+            await source_lookup.get_for_ingest(db, key, NOW)
 
 
 async def test_rotated_token_works_for_the_grace_period_only(db: Database) -> None:
@@ -147,13 +147,13 @@ async def test_rotated_token_works_for_the_grace_period_only(db: Database) -> No
     assert rotated.updated_at == NOW + 10
     assert await sources.get(db, source.id) == rotated
 
-    assert await sources.get_for_ingest(db, rotated.token, NOW + 10 + GRACE) == rotated
-    assert await sources.get_for_ingest(db, old, NOW + 10) == rotated
-    assert await sources.get_for_ingest(db, old, NOW + 10 + GRACE - 1) == rotated
+    assert await source_lookup.get_for_ingest(db, rotated.token, NOW + 10 + GRACE) == rotated
+    assert await source_lookup.get_for_ingest(db, old, NOW + 10) == rotated
+    assert await source_lookup.get_for_ingest(db, old, NOW + 10 + GRACE - 1) == rotated
     with pytest.raises(NotFound):
-        await sources.get_for_ingest(db, old, NOW + 10 + GRACE)
+        await source_lookup.get_for_ingest(db, old, NOW + 10 + GRACE)
     # Id and uid are unaffected.
-    assert await sources.get_for_ingest(db, source.id, NOW + 10 + GRACE) == rotated
+    assert await source_lookup.get_for_ingest(db, source.id, NOW + 10 + GRACE) == rotated
 
 
 async def test_rotating_again_retires_the_previous_token_at_once(db: Database) -> None:
@@ -166,8 +166,8 @@ async def test_rotating_again_retires_the_previous_token_at_once(db: Database) -
         NOW + 1 + GRACE,
     )
     with pytest.raises(NotFound):
-        await sources.get_for_ingest(db, source.token, NOW + 2)
-    assert await sources.get_for_ingest(db, once.token, NOW + 2) == twice
+        await source_lookup.get_for_ingest(db, source.token, NOW + 2)
+    assert await source_lookup.get_for_ingest(db, once.token, NOW + 2) == twice
     with pytest.raises(NotFound):
         await sources.rotate_token(db, "src_nope", NOW)
 
@@ -176,8 +176,8 @@ async def test_id_and_uid_take_precedence_over_tokens(db: Database) -> None:
     """Keys are unique per kind, not across kinds: the order is documented."""
     holder = await make_source(db, uid=None)
     squatter = await make_source(db, uid=holder.token)
-    assert await sources.get_for_ingest(db, holder.token, NOW) == squatter
-    assert await sources.get_for_ingest(db, holder.id, NOW) == holder
+    assert await source_lookup.get_for_ingest(db, holder.token, NOW) == squatter
+    assert await source_lookup.get_for_ingest(db, holder.id, NOW) == holder
 
 
 def test_matched_by_token() -> None:
@@ -195,11 +195,13 @@ def test_matched_by_token() -> None:
         previous_token_hash=token_digest("old-token"),
         previous_token_expires_at=NOW,
     )
-    assert sources.matched_by_token(source, "new-token")
-    assert sources.matched_by_token(source, "old-token")
+    assert source_lookup.matched_by_token(source, "new-token")
+    assert source_lookup.matched_by_token(source, "old-token")
     for key in ("src_1", "gh", "", "new-token ", "nëw"):
-        assert not sources.matched_by_token(source, key)
-    assert not sources.matched_by_token(replace(source, previous_token_hash=None), "old-token")
+        assert not source_lookup.matched_by_token(source, key)
+    assert not source_lookup.matched_by_token(
+        replace(source, previous_token_hash=None), "old-token"
+    )
 
 
 # -- retention in short transactions ---------------------------------------------------
@@ -283,7 +285,7 @@ async def test_migration_0004_round_trip_keeps_the_data(db: Database) -> None:
     assert all(len(token) == 32 for token in tokens)
     assert expiry == NOW + 86_400_000
     assert await count(db, "inbound_requests") == 1
-    assert await sources.get_for_ingest(db, found[0].token, NOW) == found[0]
+    assert await source_lookup.get_for_ingest(db, found[0].token, NOW) == found[0]
 
     await migrate(db, "0003")
     assert (await count(db, "sources"), await count(db, "inbound_requests")) == (3, 1)

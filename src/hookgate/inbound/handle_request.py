@@ -56,7 +56,7 @@ from hookgate.inbound.config import NO_SCHEME, FieldSpec, SourceOptions, body_ha
 from hookgate.inbound.forward import forward_item
 from hookgate.inbound.recorder import Recorder
 from hookgate.inbound.request import HttpRequest, body_key, stored
-from hookgate.store import sources
+from hookgate.store import source_lookup
 from hookgate.store.database import Database
 from hookgate.store.errors import NotFound
 from hookgate.store.inbound_requests import InboundRequest
@@ -94,7 +94,7 @@ async def handle(inbound: Inbound, key: str, head: HttpRequest, read_body: BodyR
     if source is None:
         return NOT_FOUND
     options = checks.source_options(source)
-    if options.require_token and not sources.matched_by_token(source, key):
+    if options.require_token and not source_lookup.matched_by_token(source, key):
         return NOT_FOUND
     limited = checks.rate_limited(inbound.limiter, source, options, time.monotonic())
     if limited is not None:
@@ -116,7 +116,7 @@ async def handle(inbound: Inbound, key: str, head: HttpRequest, read_body: BodyR
 
 async def _find_source(db: Database, key: str) -> Source | None:
     try:
-        return await sources.get_for_ingest(db, key, now_ms())
+        return await source_lookup.get_for_ingest(db, key, now_ms())
     except NotFound:
         return None
 

@@ -6,7 +6,7 @@ import hashlib
 import re
 from dataclasses import dataclass
 
-from hookgate.store import inbound_requests, sources
+from hookgate.store import inbound_requests, source_lookup
 from hookgate.store.inbound_requests import InboundRequest
 from hookgate.store.sources import Source
 
@@ -56,7 +56,7 @@ def stored(
         source_id=source.id,
         received_at=int(now * 1000),
         method=http.method,
-        path=sources.redacted_path(source, http.path),
+        path=source_lookup.redacted_path(source, http.path),
         query=http.query,
         headers=http.headers,
         body=http.body,

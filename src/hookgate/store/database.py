@@ -27,7 +27,7 @@ from hookgate.store.errors import ConstraintViolated, InvalidValue, StoreError, 
 from hookgate.store.fanout import FanoutCache
 from hookgate.store.listen import DeliveryListener
 from hookgate.store.migrate import upgrade_to_head
-from hookgate.store.sources import IngestCache
+from hookgate.store.source_lookup import IngestCache
 
 __all__ = ["NOTIFY_CHANNEL", "Database", "display_url", "open_database", "translated_errors"]
 
@@ -137,7 +137,7 @@ class Database:
         #: the embedded SQLite mode, where every writer is in this process,
         #: can keep it exact; PostgreSQL reads them in each batch.
         self.fanout_cache: FanoutCache | None = FanoutCache() if single else None
-        #: Sources by ``/in/{key}``, likewise (``sources.get_for_ingest``).
+        #: Sources by ``/in/{key}``, likewise (``source_lookup.get_for_ingest``).
         self.ingest_cache: IngestCache | None = IngestCache() if single else None
 
     @property

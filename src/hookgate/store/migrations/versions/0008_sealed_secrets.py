@@ -9,7 +9,7 @@
 - ``idempotency_keys.body``: stored responses are sealed (some carry a
   secret or an ingest URL).
 - ``inbound_requests.path``: ``/in/<a token>`` becomes ``/in/<token>``, as
-  new requests are stored (``store.sources.redacted_path``); the downgrade
+  new requests are stored (``store.source_lookup.redacted_path``); the downgrade
   leaves it so.
 
 Sealing uses the key ``open_database`` installed (``store.secret_key``).
