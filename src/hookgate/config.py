@@ -30,6 +30,13 @@ class Settings(BaseSettings):
         None, description="SQLAlchemy URL; default is SQLite at <data_dir>/hookgate.db"
     )
     admin_token: str | None = Field(None, description="Accept this admin API token as well")
+    metrics_token: SecretStr | None = Field(
+        None,
+        description=(
+            "Bearer token GET /metrics requires (401 without it); unset: /metrics is open."
+            " The admin token is neither needed nor accepted there"
+        ),
+    )
     public_url: str | None = Field(None, description="Externally visible base URL")
     forwarded_allow_ips: str = Field(
         "",

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import os
 import string
+import time
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
@@ -187,3 +188,15 @@ def test_looks_like_id_checks_the_expected_prefix() -> None:
     assert not ids.looks_like_id(value, "e")
     assert not ids.looks_like_id(value + "0", ids.ENDPOINT)
     assert not ids.looks_like_id("ep_" + "z" * 27, ids.ENDPOINT)
+
+
+def test_created_ms_reads_back_the_creation_time() -> None:
+    before = int(time.time() * 1000)
+    value = ids.new_id(ids.MESSAGE)
+    after = int(time.time() * 1000)
+    created = ids.created_ms(value)
+    assert created is not None
+    assert before <= created <= after
+    when = datetime(2024, 5, 17, 12, 30, 1, 250_000, tzinfo=UTC)
+    assert ids.created_ms(ids.min_id_for_time(ids.MESSAGE, when)) == int(when.timestamp() * 1000)
+    assert ids.created_ms("my-order-123") is None

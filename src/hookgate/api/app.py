@@ -30,6 +30,7 @@ from hookgate.api.routes import (
     ingest_endpoints,
     messages,
 )
+from hookgate.api.routes.metrics import scrape as scrape_metrics
 from hookgate.config import Settings
 from hookgate.delivery.engine import Engine
 from hookgate.inbound.config import MAX_BODY_LIMIT
@@ -61,7 +62,7 @@ def create_app(
         revocations = Revocations(db)
         await revocations.start()
         tokens = TokenChecker([AdminToken(settings.admin_token), ApiTokens(db, revocations)])
-        recorder = Recorder(db, engine)
+        recorder = Recorder(db, engine, metrics=engine.metrics)
         app.state.services = Services(settings, db, engine, tokens, recorder)
         maintenance = asyncio.create_task(_maintain(db, settings))
         if freeze_heap:
@@ -95,6 +96,7 @@ def create_app(
     app.router.routes[0:0] = [
         Route("/api/v1/app/{app_id}/msg", messages.create_message_fast, methods=["POST"]),
         Route("/in/{source}", inbound.receive, methods=list(inbound.METHODS)),
+        Route("/metrics", scrape_metrics, methods=["GET"], include_in_schema=False),
     ]
     for module in (
         messages,

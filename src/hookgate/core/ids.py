@@ -143,3 +143,17 @@ def min_id_for_time(prefix: str, when: datetime) -> str:
         when = when.replace(tzinfo=UTC)
     millis = max(0, (when - _EPOCH) // _ONE_MS)
     return f"{prefix}_{_encode(millis << _RANDOM_BITS)}"
+
+
+_DIGIT_VALUES = {digit: value for value, digit in enumerate(_ALPHABET)}
+
+
+def created_ms(value: str) -> int | None:
+    """When the id ``value`` was created (epoch milliseconds, as its body
+    records), or None if ``value`` is not a well-formed id."""
+    if id_prefix(value) is None:
+        return None
+    number = 0
+    for digit in value[-_BODY_LEN:]:
+        number = number * 62 + _DIGIT_VALUES[digit]
+    return number >> _RANDOM_BITS

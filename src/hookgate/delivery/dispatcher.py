@@ -63,7 +63,10 @@ class Dispatcher:
         *,
         clock: Callable[[], float] = time.time,
         rng: random.Random | None = None,
+        on_written: Callable[[Sequence[DeliveryResult]], None] | None = None,
     ) -> None:
+        """``on_written`` is told each batch of results once it is durably
+        written (the process's metrics count the attempts in it)."""
         self._queue = queue
         self._sender = sender
         self._settings = settings
@@ -74,6 +77,7 @@ class Dispatcher:
         self._health = HealthBook(settings, clock)
         self._lanes = Lanes(self._health, settings, clock, self._pump)
         self._tasks: set[asyncio.Task[None]] = set()
+        self._on_written = on_written
         self._results = ResultWriter(queue, self._forget, self._now_ms)
         self._wake = asyncio.Event()
         self._loops: list[asyncio.Task[None]] = []
@@ -206,6 +210,8 @@ class Dispatcher:
         self._results.add(DeliveryResult(job, DeliveryStatus.PENDING, paused_until_ms))
 
     def _forget(self, results: Sequence[DeliveryResult]) -> None:
+        if self._on_written is not None:
+            self._on_written(results)
         for result in results:
             self._held.pop(result.job.delivery_id, None)
         if len(self._held) < self._settings.max_held:

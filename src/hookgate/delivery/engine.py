@@ -17,7 +17,13 @@ from hookgate.core.netpolicy import AddressPolicy
 from hookgate.delivery.batcher import GroupCommitter, isolating_failures
 from hookgate.delivery.dispatcher import Dispatcher, DispatchSettings
 from hookgate.delivery.sender import HttpSender, Sender
-from hookgate.store.accept_messages import AcceptItem, AcceptOutcome, SqlMessageAccept
+from hookgate.metrics import Metrics
+from hookgate.store.accept_messages import (
+    AcceptItem,
+    AcceptOutcome,
+    AcceptStatus,
+    SqlMessageAccept,
+)
 from hookgate.store.contract import MessageAccept
 from hookgate.store.database import Database
 from hookgate.store.errors import StoreRejected
@@ -76,11 +82,14 @@ class Engine:
         run_worker: bool = True,
         sender: Sender | None = None,
         message_accept: MessageAccept | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         """``message_accept`` stores accepted batches (default: the SQL store
-        on ``db``)."""
+        on ``db``); ``metrics`` counts accepted messages and attempts (default:
+        a new ``Metrics``)."""
         self.settings = settings
         self.db = db
+        self.metrics = metrics or Metrics()
         self.message_accept: MessageAccept = message_accept or SqlMessageAccept(db)
         self.queue = SqlDeliveryQueue(
             db,
@@ -93,7 +102,14 @@ class Engine:
             pool_limit=settings.max_in_flight,
         )
         self.dispatcher = (
-            Dispatcher(self.queue, self.sender, dispatch_settings(settings)) if run_worker else None
+            Dispatcher(
+                self.queue,
+                self.sender,
+                dispatch_settings(settings),
+                on_written=self.metrics.results_written,
+            )
+            if run_worker
+            else None
         )
         self._committer: GroupCommitter[AcceptItem, AcceptOutcome] = GroupCommitter(
             self._flush, settings.accept_batch_size
@@ -201,4 +217,7 @@ class Engine:
             notify_workers=handoff.notify_workers,
         )
         self.hand_over(handoff, (job for outcome in outcomes for job in outcome.jobs))
+        self.metrics.messages_accepted(
+            sum(1 for outcome in outcomes if outcome.status is AcceptStatus.CREATED)
+        )
         return outcomes

@@ -18,6 +18,7 @@ from collections.abc import Sequence
 
 from hookgate.delivery.batcher import GroupCommitter, isolating_failures
 from hookgate.delivery.engine import Engine, Handoff, now_ms
+from hookgate.metrics import Metrics
 from hookgate.store.accept_messages import AcceptItem
 from hookgate.store.contract import InboundRequests
 from hookgate.store.database import Database
@@ -33,18 +34,21 @@ class Recorder:
     """Stores received requests for ``hookgate.inbound.handle_request``, forwarding
     accepted ones through ``engine``'s dispatcher (without an engine,
     forwarded deliveries are left to the workers). ``requests`` stores them;
-    a ``Database`` stands for the SQL store on it."""
+    a ``Database`` stands for the SQL store on it. ``metrics``, if given,
+    counts the stored requests by verdict."""
 
     def __init__(
         self,
         requests: InboundRequests | Database,
         engine: Engine | None = None,
         max_batch: int = MAX_BATCH,
+        metrics: Metrics | None = None,
     ):
         if isinstance(requests, Database):
             requests = SqlInboundRequests(requests)
         self.requests: InboundRequests = requests
         self._engine = engine
+        self._metrics = metrics
         self._committer: GroupCommitter[Received, Recorded] = GroupCommitter(self._flush, max_batch)
 
     async def record(
@@ -83,4 +87,6 @@ class Recorder:
             engine.hand_over(
                 handoff, (job for r in recorded if r.forwarded for job in r.forwarded.jobs)
             )
+        if self._metrics is not None:
+            self._metrics.inbound_recorded(r.request.status.value for r in recorded)
         return recorded
