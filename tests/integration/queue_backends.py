@@ -261,7 +261,7 @@ class SqlQueueStore:
         )
 
     async def delete_endpoint(self, endpoint: Endpoint) -> None:
-        await endpoint_store.delete_endpoint(self.db, endpoint.app_id, endpoint.id)
+        await endpoint_store.delete_endpoint(self.db, endpoint.app_id, endpoint.id, NOW)
 
     async def expunge_message(self, job: Job) -> None:
         await messages.expunge_message(self.db, job.app_id, job.msg_id)

@@ -227,7 +227,7 @@ async def test_endpoint_crud(db: Database) -> None:
         False,
     )
 
-    await endpoints.delete_endpoint(db, "acme", endpoint.id)
+    await endpoints.delete_endpoint(db, "acme", endpoint.id, 0)
     with pytest.raises(NotFound):
         await endpoints.get(db, "acme", endpoint.id)
 

@@ -29,6 +29,7 @@ from hookgate.api.routes import (
     ingest,
     ingest_endpoints,
     messages,
+    operational_webhooks,
 )
 from hookgate.api.routes.metrics import scrape as scrape_metrics
 from hookgate.config import Settings
@@ -107,6 +108,7 @@ def create_app(
         auth,
         ingest,
         ingest_endpoints,
+        operational_webhooks,
     ):
         app.include_router(module.router)
     return app

@@ -186,6 +186,36 @@ OPERATION_IDS = {
         "POST",
         "/ingest/api/v1/source/{source_id}/endpoint/{endpoint_id}/secret/rotate",
     ): "v1.ingest.endpoint.rotate-secret",
+    ("GET", "/api/v1/operational-webhook/endpoint"): "v1.operational-webhook.endpoint.list",
+    ("POST", "/api/v1/operational-webhook/endpoint"): "v1.operational-webhook.endpoint.create",
+    (
+        "GET",
+        "/api/v1/operational-webhook/endpoint/{endpoint_id}",
+    ): "v1.operational-webhook.endpoint.get",
+    (
+        "PUT",
+        "/api/v1/operational-webhook/endpoint/{endpoint_id}",
+    ): "v1.operational-webhook.endpoint.update",
+    (
+        "DELETE",
+        "/api/v1/operational-webhook/endpoint/{endpoint_id}",
+    ): "v1.operational-webhook.endpoint.delete",
+    (
+        "GET",
+        "/api/v1/operational-webhook/endpoint/{endpoint_id}/headers",
+    ): "v1.operational-webhook.endpoint.get-headers",
+    (
+        "PUT",
+        "/api/v1/operational-webhook/endpoint/{endpoint_id}/headers",
+    ): "v1.operational-webhook.endpoint.update-headers",
+    (
+        "GET",
+        "/api/v1/operational-webhook/endpoint/{endpoint_id}/secret",
+    ): "v1.operational-webhook.endpoint.get-secret",
+    (
+        "POST",
+        "/api/v1/operational-webhook/endpoint/{endpoint_id}/secret/rotate",
+    ): "v1.operational-webhook.endpoint.rotate-secret",
 }
 
 

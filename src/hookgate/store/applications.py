@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import and_, delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hookgate.core import ids
 from hookgate.store import rows
 from hookgate.store.database import Database
 from hookgate.store.errors import Conflict, ConstraintViolated, NotFound
+from hookgate.store.internal_apps import OPERATIONAL_APP_ID, AppRef, Internal
 from hookgate.store.pagination import Page, paginate
 from hookgate.store.records import Application
 from hookgate.store.tables import applications
@@ -19,12 +20,17 @@ UID_TAKEN = "An application with this uid already exists"
 
 
 def _by_ref(ref: str) -> Any:
-    return or_(applications.c.id == ref, applications.c.uid == ref)
+    return and_(
+        or_(applications.c.id == ref, applications.c.uid == ref),
+        applications.c.id != OPERATIONAL_APP_ID,
+    )
 
 
-async def find(conn: AsyncConnection, ref: str) -> Application:
-    """The application whose id or uid is ``ref``."""
-    row = (await conn.execute(select(applications).where(_by_ref(ref)))).first()
+async def find(conn: AsyncConnection, ref: AppRef) -> Application:
+    """The application whose id or uid is ``ref`` (never an internal one),
+    or the internal application ``ref``."""
+    where = applications.c.id == ref.id if isinstance(ref, Internal) else _by_ref(ref)
+    row = (await conn.execute(select(applications).where(where))).first()
     if row is None:
         raise NotFound("Application")
     return rows.application(row)
@@ -75,7 +81,7 @@ async def list_page(
     async with db.read() as conn:
         return await paginate(
             conn,
-            select(applications),
+            select(applications).where(applications.c.id != OPERATIONAL_APP_ID),
             applications.c.id,
             rows.application,
             iterator=iterator,

@@ -8,12 +8,14 @@ from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hookgate.core import ids
+from hookgate.core import operational_events as events
 from hookgate.core.signing import generate_secret
-from hookgate.store import applications, rows
+from hookgate.store import applications, operational, rows
 from hookgate.store.database import Database
 from hookgate.store.errors import Conflict, ConstraintViolated, NotFound
+from hookgate.store.internal_apps import OPERATIONAL_APP_ID, AppRef
 from hookgate.store.pagination import Page, paginate
-from hookgate.store.records import DeliveryStatus, Endpoint, EndpointSecret
+from hookgate.store.records import Application, DeliveryStatus, Endpoint, EndpointSecret
 from hookgate.store.tables import deliveries, endpoints
 
 UID_TAKEN = "An endpoint with this uid already exists in this application"
@@ -29,9 +31,12 @@ EDITABLE = (
 )
 
 
-async def find(conn: AsyncConnection, app_ref: str, ref: str) -> Endpoint:
+async def find(conn: AsyncConnection, app_ref: AppRef, ref: str) -> Endpoint:
     """The endpoint ``ref`` (id or uid) of application ``app_ref``."""
-    app = await applications.find(conn, app_ref)
+    return await _find_in(conn, await applications.find(conn, app_ref), ref)
+
+
+async def _find_in(conn: AsyncConnection, app: Application, ref: str) -> Endpoint:
     row = (
         await conn.execute(
             select(endpoints).where(
@@ -44,7 +49,7 @@ async def find(conn: AsyncConnection, app_ref: str, ref: str) -> Endpoint:
     return rows.endpoint(row)
 
 
-async def get(db: Database, app_ref: str, ref: str) -> Endpoint:
+async def get(db: Database, app_ref: AppRef, ref: str) -> Endpoint:
     async with db.read() as conn:
         return await find(conn, app_ref, ref)
 
@@ -62,7 +67,16 @@ def _defaults(fields: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-async def create(db: Database, app_ref: str, fields: dict[str, Any], now_ms: int) -> Endpoint:
+async def _emit(
+    db: Database, conn: AsyncConnection, kind: str, app: Application, ep: Endpoint, now_ms: int
+) -> None:
+    """Send the operational event ``kind`` about a customer's endpoint."""
+    if app.id != OPERATIONAL_APP_ID:
+        event = operational.endpoint_event(kind, ep, app.uid)
+        await operational.emit(db, conn, [event], now_ms)
+
+
+async def create(db: Database, app_ref: AppRef, fields: dict[str, Any], now_ms: int) -> Endpoint:
     """Create an endpoint; a secret is generated unless ``fields['secret']``."""
     secret = fields.get("secret") or generate_secret()
     try:
@@ -80,13 +94,15 @@ async def create(db: Database, app_ref: str, fields: dict[str, Any], now_ms: int
                     updated_at=now_ms,
                 )
             )
-            return await find(conn, app.id, endpoint_id)
+            ep = await _find_in(conn, app, endpoint_id)
+            await _emit(db, conn, events.ENDPOINT_CREATED, app, ep, now_ms)
+            return ep
     except ConstraintViolated as exc:
         raise Conflict(UID_TAKEN) from exc
 
 
 async def update_fields(
-    db: Database, app_ref: str, ref: str, fields: dict[str, Any], now_ms: int
+    db: Database, app_ref: AppRef, ref: str, fields: dict[str, Any], now_ms: int
 ) -> Endpoint:
     """Change the editable fields given in ``fields``. Enabling a disabled
     endpoint also forgets its failure streak, so that an endpoint disabled
@@ -97,7 +113,8 @@ async def update_fields(
             changes[key] = None
     try:
         async with db.write(changes_config=True) as conn:
-            ep = await find(conn, app_ref, ref)
+            app = await applications.find(conn, app_ref)
+            ep = await _find_in(conn, app, ref)
             if ep.disabled and changes.get("disabled") is False:
                 changes["failing_since"] = None
             if changes:
@@ -106,13 +123,15 @@ async def update_fields(
                     .where(endpoints.c.id == ep.id)
                     .values(**changes, updated_at=now_ms)
                 )
-            return await find(conn, ep.app_id, ep.id)
+            ep = await _find_in(conn, app, ep.id)
+            await _emit(db, conn, events.ENDPOINT_UPDATED, app, ep, now_ms)
+            return ep
     except ConstraintViolated as exc:
         raise Conflict(UID_TAKEN) from exc
 
 
 async def upsert(
-    db: Database, app_ref: str, ref: str, fields: dict[str, Any], now_ms: int
+    db: Database, app_ref: AppRef, ref: str, fields: dict[str, Any], now_ms: int
 ) -> tuple[Endpoint, bool]:
     """PUT semantics: replace every editable field, or create the endpoint
     (with ``ref`` as its uid) when it does not exist."""
@@ -129,14 +148,16 @@ async def upsert(
         return await create(db, app_ref, full, now_ms), True
 
 
-async def delete_endpoint(db: Database, app_ref: str, ref: str) -> None:
+async def delete_endpoint(db: Database, app_ref: AppRef, ref: str, now_ms: int) -> None:
     async with db.write(changes_config=True) as conn:
-        ep = await find(conn, app_ref, ref)
+        app = await applications.find(conn, app_ref)
+        ep = await _find_in(conn, app, ref)
         await conn.execute(delete(endpoints).where(endpoints.c.id == ep.id))
+        await _emit(db, conn, events.ENDPOINT_DELETED, app, ep, now_ms)
 
 
 async def list_page(
-    db: Database, app_ref: str, *, iterator: str | None, limit: int | None, descending: bool
+    db: Database, app_ref: AppRef, *, iterator: str | None, limit: int | None, descending: bool
 ) -> Page[Endpoint]:
     async with db.read() as conn:
         app = await applications.find(conn, app_ref)
@@ -153,7 +174,7 @@ async def list_page(
 
 async def set_headers(
     db: Database,
-    app_ref: str,
+    app_ref: AppRef,
     ref: str,
     headers: dict[str, str | None],
     now_ms: int,
@@ -176,7 +197,7 @@ async def set_headers(
 
 
 async def rotate_secret(
-    db: Database, app_ref: str, ref: str, new_secret: str | None, grace_ms: int, now_ms: int
+    db: Database, app_ref: AppRef, ref: str, new_secret: str | None, grace_ms: int, now_ms: int
 ) -> str:
     """Make ``new_secret`` (or a generated one) current and return it; the
     previous secret keeps signing for ``grace_ms``. Expired secrets are dropped."""

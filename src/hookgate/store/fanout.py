@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hookgate.core import ids
 from hookgate.store import rows
+from hookgate.store.internal_apps import OPERATIONAL_APP_ID
 from hookgate.store.records import Endpoint, NewApplication
 from hookgate.store.tables import applications, endpoints
 
@@ -160,7 +161,9 @@ async def _select_apps(conn: AsyncConnection, refs: set[str]) -> dict[str, str |
     uid), None for no application."""
     result = await conn.execute(
         select(applications.c.id, applications.c.uid).where(
-            or_(applications.c.id.in_(refs), applications.c.uid.in_(refs))
+            or_(applications.c.id.in_(refs), applications.c.uid.in_(refs)),
+            # Operational events are sent by ``store.operational`` alone.
+            applications.c.id != OPERATIONAL_APP_ID,
         )
     )
     found: dict[str, str | None] = dict.fromkeys(refs)

@@ -15,11 +15,13 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, bindparam, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from hookgate.core import operational_events as events
 from hookgate.core.clock import DAY_MS
 from hookgate.core.endpoint_health import DEFAULT_DISABLE_AFTER_DAYS, assess, failing_days
-from hookgate.store import rows
+from hookgate.store import operational, rows
 from hookgate.store.claim import pick_due
 from hookgate.store.database import Database
+from hookgate.store.internal_apps import OPERATIONAL_APP_ID
 from hookgate.store.records import DeliveryResult, DeliveryStatus, Job
 from hookgate.store.tables import attempts, deliveries, endpoints, messages
 from hookgate.store.throttle import DEFAULT_HORIZON_MS, pause_endpoints, take_slots
@@ -201,6 +203,7 @@ class SqlDeliveryQueue:
                         for r in results
                     ],
                 )
+            op_events = await operational.attempt_events(conn, _attempt_facts(results))
             pauses: dict[str, int] = {}
             for r in results:
                 if r.pause_endpoint_until > pauses.get(r.job.endpoint.id, 0):
@@ -208,7 +211,8 @@ class SqlDeliveryQueue:
             await pause_endpoints(self.db, conn, pauses)
             gone = {r.job.endpoint.id for r in results if r.disable_endpoint}
             if gone or failing:
-                await self._disable(conn, gone, failing, now_ms)
+                op_events += await self._disable(conn, gone, failing, now_ms)
+            await operational.emit(self.db, conn, op_events, now_ms)
 
     async def _track_failures(
         self,
@@ -247,13 +251,15 @@ class SqlDeliveryQueue:
 
     async def _disable(
         self, conn: AsyncConnection, gone: set[str], failing: set[str], now_ms: int
-    ) -> None:
+    ) -> list[operational.Event]:
         """Disable the endpoints that answered 410 (``gone``) and those of
         ``failing`` still enabled and still failing for ``disable_after_ms``
-        (checked again here: another process may have recorded a success)."""
+        (checked again here: another process may have recorded a success).
+        Returns the ``endpoint.disabled`` events of customers' endpoints."""
         conditions: list[ColumnElement[bool]] = []
         if gone:
-            conditions.append(endpoints.c.id.in_(gone))
+            # Already disabled ones are left alone: one endpoint.disabled each.
+            conditions.append(and_(endpoints.c.id.in_(gone), endpoints.c.disabled.is_(False)))
         if failing:
             conditions.append(
                 and_(
@@ -262,13 +268,19 @@ class SqlDeliveryQueue:
                     endpoints.c.failing_since <= now_ms - self.disable_after_ms,
                 )
             )
-        disabled = await conn.execute(
-            update(endpoints)
-            .where(or_(*conditions))
-            .values(disabled=True, updated_at=now_ms)
-            .returning(endpoints.c.id, endpoints.c.failing_since)
-        )
-        automatic = [(ep, since) for ep, since in disabled if ep in failing and ep not in gone]
+        disabled = (
+            await conn.execute(
+                update(endpoints)
+                .where(or_(*conditions))
+                .values(disabled=True, updated_at=now_ms)
+                .returning(*endpoints.c)
+            )
+        ).all()
+        automatic = [
+            (row.id, row.failing_since)
+            for row in disabled
+            if row.id in failing and row.id not in gone
+        ]
         for endpoint_id, since in automatic:
             log.warning(
                 "endpoint %s disabled: failing for %d days",
@@ -279,6 +291,17 @@ class SqlDeliveryQueue:
             # Like ``db.write(changes_config=True)``: the embedded mode's
             # fan-out cache must stop routing new messages to it.
             self.db.config_generation += 1
+        customers = [
+            (rows.endpoint(row), row.failing_since or now_ms)
+            for row in disabled
+            if row.app_id != OPERATIONAL_APP_ID
+        ]
+        if not customers:
+            return []
+        uids = await operational.app_uids(conn, {ep.app_id for ep, _ in customers})
+        return [
+            operational.disabled_event(ep, uids.get(ep.app_id), since) for ep, since in customers
+        ]
 
     async def renew_leases(self, delivery_ids: Collection[str], lease_until_ms: int) -> None:
         """Extend the lease of deliveries this process still holds."""
@@ -310,6 +333,36 @@ class SqlDeliveryQueue:
                     )
                     .values(lease_until=lease_until_ms)
                 )
+
+
+def _attempt_facts(
+    results: Sequence[DeliveryResult],
+) -> list[tuple[str, operational.AttemptFacts]]:
+    """The ``message.attempt.*`` events ``results`` call for: failing on the
+    fourth failed attempt, exhausted when the last retry failed, recovered on
+    a success after failures. None for operational messages (no loops)."""
+    facts: list[tuple[str, operational.AttemptFacts]] = []
+    for r in results:
+        attempt = r.attempt
+        if attempt is None or r.job.app_id == OPERATIONAL_APP_ID:
+            continue
+        about = operational.AttemptFacts(
+            app_id=r.job.app_id,
+            msg_id=r.job.msg_id,
+            endpoint_id=r.job.endpoint.id,
+            attempt_id=attempt.id,
+            response_status_code=attempt.response_status_code,
+            attempt_at_ms=attempt.created_at,
+        )
+        if attempt.status == DeliveryStatus.SUCCESS:
+            if r.job.attempt_count > 1:
+                facts.append((events.ATTEMPT_RECOVERED, about))
+            continue
+        if r.job.attempt_count == events.FAILING_AT_ATTEMPT:
+            facts.append((events.ATTEMPT_FAILING, about))
+        if r.status == DeliveryStatus.FAIL and not r.disable_endpoint:
+            facts.append((events.ATTEMPT_EXHAUSTED, about))
+    return facts
 
 
 def _attempt_row(result: DeliveryResult) -> dict[str, Any]:

@@ -34,7 +34,7 @@ from hookgate.store.errors import NotFound
 router = api_router("/api/v1/app/{app_id}/endpoint", "Endpoint")
 
 
-def _check_url(svc: Services, url: str | None) -> None:
+def check_url(svc: Services, url: str | None) -> None:
     """422 for a URL no delivery could ever reach (see ``api.urlpolicy``)."""
     problem = None if url is None else url_problem(url, svc.settings)
     if problem is not None:
@@ -43,7 +43,7 @@ def _check_url(svc: Services, url: str | None) -> None:
         )
 
 
-def _with_prefix(secret: str | None) -> str | None:
+def with_prefix(secret: str | None) -> str | None:
     if secret is None or secret.startswith("whsec_"):
         return secret
     return "whsec_" + secret
@@ -67,11 +67,11 @@ async def list_endpoints(
 async def create_endpoint(
     app_id: str, body: s.EndpointIn, request: Request, svc: Services = Depends(authenticated)
 ) -> Response:
-    _check_url(svc, body.url)
+    check_url(svc, body.url)
 
     async def handler() -> Response:
         fields = body.model_dump()
-        fields["secret"] = _with_prefix(body.secret)
+        fields["secret"] = with_prefix(body.secret)
         ep = await endpoints.create(svc.db, app_id, fields, now_ms())
         if body.headers:
             await endpoints.set_headers(
@@ -99,7 +99,7 @@ async def upsert_endpoint(
     svc: Services = Depends(authenticated),
 ) -> Response:
     check_upsert_ref("endpoint_id", endpoint_id, ids.ENDPOINT)
-    _check_url(svc, body.url)
+    check_url(svc, body.url)
     ep, created = await endpoints.upsert(svc.db, app_id, endpoint_id, body.model_dump(), now_ms())
     return convert.model_response(convert.endpoint_out(ep), 201 if created else 200)
 
@@ -108,7 +108,7 @@ async def upsert_endpoint(
 async def patch_endpoint(
     app_id: str, endpoint_id: str, body: s.EndpointPatch, svc: Services = Depends(authenticated)
 ) -> Response:
-    _check_url(svc, body.url)
+    check_url(svc, body.url)
     ep = await endpoints.update_fields(
         svc.db, app_id, endpoint_id, body.model_dump(exclude_unset=True), now_ms()
     )
@@ -119,7 +119,7 @@ async def patch_endpoint(
 async def delete_endpoint(
     app_id: str, endpoint_id: str, svc: Services = Depends(authenticated)
 ) -> Response:
-    await endpoints.delete_endpoint(svc.db, app_id, endpoint_id)
+    await endpoints.delete_endpoint(svc.db, app_id, endpoint_id, now_ms())
     return Response(status_code=204)
 
 
@@ -183,7 +183,7 @@ async def rotate_secret(
             svc.db,
             app_id,
             endpoint_id,
-            _with_prefix(rotate.key),
+            with_prefix(rotate.key),
             rotate.grace_period_seconds * 1000,
             now_ms(),
         )
