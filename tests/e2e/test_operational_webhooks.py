@@ -5,7 +5,9 @@ customers' endpoints and deliveries, signed with their own secret."""
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable, Iterator
+from datetime import datetime
 from typing import Any
 
 import pytest
@@ -223,3 +225,42 @@ def test_an_operational_endpoint_that_fails_never_slows_customers_or_loops(
     # no event about it (which would be tried again, and so on).
     receiver.wait_for(ops_path, 5)
     receiver.assert_quiet(ops_path, expected=5, settle=1.0)
+
+
+def test_auto_disable_sends_endpoint_disabled_with_fail_since(
+    server_factory: Callable[..., ServerProcess], receiver: Receiver
+) -> None:
+    env = {
+        "HOOKGATE_DISABLE_AFTER_DAYS": "0.00002",  # 1.7 seconds
+        "HOOKGATE_RETRY_SCHEDULE": ",".join(["0.3"] * 20),
+        "HOOKGATE_RETRY_JITTER": "0",
+    }
+    client = make_svix(server_factory(env=env))
+    try:
+        ops_path = receiver.new_path("ops")
+        ops = client.operational_webhook.endpoint.create(
+            OperationalWebhookEndpointIn(
+                url=receiver.url(ops_path), event_types=["endpoint.disabled"]
+            )
+        )
+        secret = client.operational_webhook.endpoint.get_secret(ops.id).key
+        app = client.application.create(ApplicationIn(name="shop", uid=unique("shop")))
+        path = receiver.new_path("down")
+        receiver.script(path, then=Reply(500))
+        down = client.endpoint.create(app.id, EndpointIn(url=receiver.url(path), uid="down"))
+        sent_at = time.time()
+        client.message.create(app.id, MessageIn(event_type="order.paid", payload={}))
+
+        event = _wait_for_event(
+            receiver, ops_path, secret, "endpoint.disabled", endpointId=down.id, endpointUid="down"
+        )
+        first_failure = receiver.requests(path)[0].at
+        fail_since = datetime.fromisoformat(event["data"]["failSince"]).timestamp()
+        # The first failed attempt started after the send and before it arrived
+        # (failSince has millisecond precision).
+        assert sent_at - 0.001 <= fail_since <= first_failure
+        assert client.endpoint.get(app.id, down.id).disabled
+        # Only the subscribed type arrives.
+        assert _types(receiver, ops_path, secret) == ["endpoint.disabled"]
+    finally:
+        client._httpx_client.close()
