@@ -217,6 +217,16 @@ async def db(db_factory: Callable[[], Database]) -> Database:
     return database
 
 
+@pytest.fixture
+async def sqlite_db(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Database]:
+    """A fully migrated ``Database`` on SQLite alone, for what only the
+    embedded mode has (its in-process caches)."""
+    async with _fresh_store("sqlite", request, tmp_path) as factory:
+        database = factory()
+        await database.create_schema()
+        yield database
+
+
 # -- helpers shared by the integration tests ------------------------------------------
 
 

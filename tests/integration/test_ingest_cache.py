@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-import pytest
 from sqlalchemy import event
 
 from hookgate.store import source_lookup
@@ -17,11 +16,11 @@ from tests.integration.conftest import NOW
 from tests.integration.test_store_sources import make_source
 
 
-async def test_concurrent_misses_of_a_source_read_it_once(db: Database) -> None:
+async def test_concurrent_misses_of_a_source_read_it_once(sqlite_db: Database) -> None:
     """Every connection's request misses together when an entry expires under
-    load (or after a start): one read serves them all, found or not."""
-    if db.ingest_cache is None:
-        pytest.skip("only the embedded mode caches sources (PostgreSQL reads each time)")
+    load (or after a start): one read serves them all, found or not. Only the
+    embedded mode caches sources; PostgreSQL reads each time."""
+    db = sqlite_db
     source = await make_source(db)
     reads: list[str] = []
 
