@@ -68,20 +68,25 @@ def event_type_out(et: EventType) -> s.EventTypeOut:
     )
 
 
+def endpoint_fields(ep: Endpoint) -> dict[str, Any]:
+    """What every endpoint answer shows (``EndpointOut`` and the operational
+    webhook endpoint's, which has no channels)."""
+    return {
+        "id": ep.id,
+        "uid": ep.uid,
+        "url": ep.url,
+        "description": ep.description,
+        "disabled": ep.disabled,
+        "throttle_rate": ep.throttle_rate,
+        "event_types": ep.event_types,
+        "metadata": ep.metadata,
+        "created_at": to_datetime(ep.created_at),
+        "updated_at": to_datetime(ep.updated_at),
+    }
+
+
 def endpoint_out(ep: Endpoint) -> s.EndpointOut:
-    return s.EndpointOut(
-        id=ep.id,
-        uid=ep.uid,
-        url=ep.url,
-        description=ep.description,
-        disabled=ep.disabled,
-        throttle_rate=ep.throttle_rate,
-        event_types=ep.event_types,
-        channels=ep.channels,
-        metadata=ep.metadata,
-        created_at=to_datetime(ep.created_at),
-        updated_at=to_datetime(ep.updated_at),
-    )
+    return s.EndpointOut(**endpoint_fields(ep), channels=ep.channels)
 
 
 def headers_out(ep: Endpoint) -> s.EndpointHeadersOut:

@@ -52,18 +52,7 @@ async def _endpoint_lookup() -> AsyncIterator[None]:
 
 
 def _out(ep: Endpoint) -> op.OperationalWebhookEndpointOut:
-    return op.OperationalWebhookEndpointOut(
-        id=ep.id,
-        uid=ep.uid,
-        url=ep.url,
-        description=ep.description,
-        disabled=ep.disabled,
-        throttle_rate=ep.throttle_rate,
-        event_types=ep.event_types,
-        metadata=ep.metadata,
-        created_at=convert.to_datetime(ep.created_at),
-        updated_at=convert.to_datetime(ep.updated_at),
-    )
+    return op.OperationalWebhookEndpointOut(**convert.endpoint_fields(ep))
 
 
 @router.get("", **returns(s.ListResponse[op.OperationalWebhookEndpointOut]))
