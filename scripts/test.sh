@@ -13,6 +13,14 @@ fi
 
 bash scripts/services.sh
 
+# Debian's Chromium for the browser tests (Playwright drives it; no browser download).
+if ! command -v chromium >/dev/null 2>&1; then
+    SUDO=""
+    if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
+fi
+
 # GitHub's own signer, for tests/providers/test_github_octokit.py (run by node).
 npm install --silent --no-audit --no-fund --no-save --prefix .cache/node @octokit/webhooks-methods@6.0.0
 

@@ -56,6 +56,10 @@ class Settings(BaseSettings):
         ),
     )
 
+    session_hours: float = Field(
+        12.0, gt=0, description="Hours a dashboard login lasts (logging out ends it sooner)"
+    )
+
     # HTTPS.
     tls_cert: FilePath | None = Field(
         None, description="PEM certificate (chain) to serve HTTPS with; needs tls_key"

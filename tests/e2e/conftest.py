@@ -16,8 +16,10 @@ from pathlib import Path
 
 import httpx
 import pytest
+from playwright.sync_api import Browser, Page, sync_playwright
 from svix.api import ApplicationIn, Svix, SvixOptions
 
+from tests.e2e.browser import CHROMIUM, TIMEOUT_MS, Screenshots
 from tests.e2e.harness import BACKENDS, Backend, Receiver, ServerProcess, unique
 
 
@@ -163,3 +165,38 @@ def server_factory(
     finally:
         for proc in started:
             proc.stop()
+
+
+# --- the browser ----------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[Browser]:
+    """Debian's headless Chromium, one per test module: Playwright's sync API
+    keeps an event loop running in the main thread while it is open, which
+    ``asyncio.run`` (and pytest-asyncio) cannot run beside, so it is closed
+    before the next module's tests (keep browser journeys in modules of their
+    own, and use ``harness.run_sync`` in them)."""
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@pytest.fixture
+def page(chromium: Browser) -> Iterator[Page]:
+    """A fresh browser context (no cookies) and page."""
+    context = chromium.new_context(viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(TIMEOUT_MS)
+    try:
+        yield context.new_page()
+    finally:
+        context.close()
+
+
+@pytest.fixture
+def screenshots(request: pytest.FixtureRequest) -> Screenshots:
+    """Screenshots of this test, under ``artifacts/browser/<test name>/``."""
+    return Screenshots(request.node.name)

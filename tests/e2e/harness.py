@@ -11,6 +11,7 @@ server (``PG_ADMIN_URL``), created before the server starts and dropped after.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import os
 import secrets
 import signal
@@ -22,7 +23,7 @@ import threading
 import time
 import uuid
 from collections import deque
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Coroutine, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -116,18 +117,30 @@ async def _pg_execute(sql: str) -> None:
         await conn.close()
 
 
+def run_sync(coroutine: Coroutine[Any, Any, T]) -> T:
+    """Run ``coroutine`` to completion from synchronous code, also while an
+    event loop runs in this thread (Playwright's sync API keeps one running
+    while a browser is open): then in a thread of its own."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coroutine)
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
+
+
 def create_pg_database(prefix: str = "hg_e2e") -> str:
     """Create a fresh, empty PostgreSQL database; return its URL (for
     ``HOOKGATE_DATABASE_URL``). Raises if PostgreSQL is not reachable."""
     name = f"{prefix}_{secrets.token_hex(6)}"
-    asyncio.run(_pg_execute(f'CREATE DATABASE "{name}"'))
+    run_sync(_pg_execute(f'CREATE DATABASE "{name}"'))
     return _pg_url(name)
 
 
 def drop_pg_database(url: str) -> None:
     """Drop a database made by ``create_pg_database`` (its connections too)."""
     name = url.rpartition("/")[2]
-    asyncio.run(_pg_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    run_sync(_pg_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 class Backend:

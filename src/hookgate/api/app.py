@@ -15,7 +15,7 @@ from opentelemetry import _logs, metrics, trace
 from starlette.routing import Route
 
 from hookgate.api import errors
-from hookgate.api.auth import AdminToken, ApiTokens, TokenChecker
+from hookgate.api.auth import AdminToken, ApiTokens, PortalTokens, TokenChecker
 from hookgate.api.deps import Services, now_ms
 from hookgate.api.gate import RequestGate
 from hookgate.api.responses import JsonResponse
@@ -36,9 +36,16 @@ from hookgate.config import Settings
 from hookgate.delivery.engine import Engine
 from hookgate.inbound.config import MAX_BODY_LIMIT
 from hookgate.inbound.recorder import Recorder
-from hookgate.store import idempotency, inbound_requests, retention
+from hookgate.store import (
+    idempotency,
+    inbound_requests,
+    portal_tokens,
+    retention,
+    web_sessions,
+)
 from hookgate.store.database import Database, open_database
 from hookgate.store.tokens import Revocations
+from hookgate.web import app as web_app
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +69,9 @@ def create_app(
         await engine.start(sole_process=db.single_process)
         revocations = Revocations(db)
         await revocations.start()
-        tokens = TokenChecker([AdminToken(settings.admin_token), ApiTokens(db, revocations)])
+        tokens = TokenChecker(
+            [AdminToken(settings.admin_token), ApiTokens(db, revocations), PortalTokens(db)]
+        )
         recorder = Recorder(db, engine, metrics=engine.metrics)
         app.state.services = Services(settings, db, engine, tokens, recorder)
         maintenance = asyncio.create_task(_maintain(db, settings))
@@ -111,6 +120,7 @@ def create_app(
         operational_webhooks,
     ):
         app.include_router(module.router)
+    web_app.install(app)
     return app
 
 
@@ -194,6 +204,8 @@ async def purge_expired(db: Database, settings: Settings, now: int) -> None:
     await idempotency.purge_expired(db, now)
     await retention.expunge_expired_payloads(db, now)
     await inbound_requests.purge_expired_dedupe(db, now)
+    await portal_tokens.purge_expired(db, now)
+    await web_sessions.purge_expired(db, now)
     if settings.inbound_retention_days > 0:
         cutoff = now - int(settings.inbound_retention_days * 86_400_000)
         await inbound_requests.purge_requests(db, cutoff)

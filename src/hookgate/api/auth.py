@@ -10,9 +10,11 @@ success it puts the ``Principal`` in the scope, where routes find it with
 ``principal_of``.
 
 Each kind of token is a ``TokenKind``: the operator's ``HOOKGATE_ADMIN_TOKEN``
-(``AdminToken``) and the stored API tokens (``ApiTokens``). A new kind, such
-as a consumer-portal token scoped to one application, is one more
-``TokenKind`` returning a ``Principal`` with its ``app_id``.
+(``AdminToken``), the stored API tokens (``ApiTokens``) and consumer-portal
+tokens (``PortalTokens``), whose ``Principal`` has the ``app_id`` of the one
+application they are for. A portal token opens no management API route but
+``/api/v1/auth/logout`` (403 elsewhere): the portal's pages use the session
+it is exchanged for (``web.sessions``).
 
 Stored tokens are cached once found valid, so the hot path (message
 creation) pays no database read per request; a revocation empties the cache
@@ -32,7 +34,8 @@ from starlette.requests import HTTPConnection
 from starlette.types import Receive, Scope, Send
 
 from hookgate.api.errors import ApiError, error_response
-from hookgate.store import tokens
+from hookgate.core.clock import now_ms
+from hookgate.store import portal_tokens, tokens
 from hookgate.store.database import Database
 from hookgate.store.tokens import Revocations
 
@@ -41,6 +44,8 @@ _PROTECTED = ("/api/", "/ingest/api/")
 #: Paths anyone may call (the health checks), with everything below them.
 _PUBLIC = ("/api/v1/health",)
 _MAX_CACHED = 10_000
+#: The only API paths a consumer-portal token may call.
+_PORTAL_TOKEN_PATHS = frozenset({"/api/v1/auth/logout"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,6 +138,20 @@ class ApiTokens:
             read.exception()  # retrieved here too: every caller may have gone
 
 
+class PortalTokens:
+    """Consumer-portal tokens (``appsk_...``), read from the store each time:
+    they call the API only to log out."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def identify(self, token: str) -> Principal | None:
+        if not token.startswith(portal_tokens.TOKEN_PREFIX):
+            return None
+        grant = await portal_tokens.identify(self._db, token, now_ms())
+        return None if grant is None else Principal(token_id=grant.token_id, app_id=grant.app_id)
+
+
 class TokenChecker:
     """Turns an ``Authorization`` header into a ``Principal``."""
 
@@ -189,11 +208,25 @@ async def authenticate(scope: Scope, receive: Receive, send: Send) -> bool:
     """
     checker: TokenChecker = scope["app"].state.services.tokens
     try:
-        scope[_PRINCIPAL_KEY] = await checker.authenticate(_authorization(scope))
+        principal = await checker.authenticate(_authorization(scope))
     except Unauthenticated as exc:
-        response = error_response(401, str(exc))
-        # The body is never read; do not wait for the client to send it.
-        response.headers["connection"] = "close"
-        await response(scope, receive, send)
+        await _refuse(scope, receive, send, 401, str(exc))
         return False
+    if principal.app_id is not None and scope["path"] not in _PORTAL_TOKEN_PATHS:
+        await _refuse(
+            scope,
+            receive,
+            send,
+            403,
+            "A consumer-portal token cannot use the management API (it only logs out)",
+        )
+        return False
+    scope[_PRINCIPAL_KEY] = principal
     return True
+
+
+async def _refuse(scope: Scope, receive: Receive, send: Send, status: int, detail: str) -> None:
+    response = error_response(status, detail)
+    # The body is never read; do not wait for the client to send it.
+    response.headers["connection"] = "close"
+    await response(scope, receive, send)

@@ -128,6 +128,7 @@ OPERATION_IDS = {
     ): "v1.message-attempt.resend",
     ("POST", "/api/v1/auth/app-portal-access/{app_id}"): "v1.authentication.app-portal-access",
     ("POST", "/api/v1/auth/logout"): "v1.authentication.logout",
+    ("POST", "/api/v1/auth/app/{app_id}/expire-all"): "v1.authentication.expire-all",
     ("GET", "/api/v1/event-type"): "v1.event-type.list",
     ("POST", "/api/v1/event-type"): "v1.event-type.create",
     ("DELETE", "/api/v1/event-type/{event_type_name}"): "v1.event-type.delete",

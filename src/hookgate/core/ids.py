@@ -25,9 +25,23 @@ TOKEN = "tok"
 TASK = "qtask"
 SOURCE = "src"
 INBOUND_REQUEST = "inreq"
+PORTAL_TOKEN = "ptok"
+WEB_SESSION = "wsess"
 
 KNOWN_PREFIXES = frozenset(
-    {APP, ENDPOINT, MESSAGE, ATTEMPT, DELIVERY, TOKEN, TASK, SOURCE, INBOUND_REQUEST}
+    {
+        APP,
+        ENDPOINT,
+        MESSAGE,
+        ATTEMPT,
+        DELIVERY,
+        TOKEN,
+        TASK,
+        SOURCE,
+        INBOUND_REQUEST,
+        PORTAL_TOKEN,
+        WEB_SESSION,
+    }
 )
 
 _ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"

@@ -289,3 +289,45 @@ inbound_dedupe = Table(
     Column("expires_at", BigInteger, nullable=False),
     Index("ix_inbound_dedupe_expires", "expires_at"),
 )
+
+#: Consumer-portal access tokens (``POST /api/v1/auth/app-portal-access``),
+#: stored as SHA-256 hashes; each is scoped to one application.
+portal_tokens = Table(
+    "portal_tokens",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("app_id", ID, ForeignKey("applications.id", ondelete="CASCADE"), nullable=False),
+    # The SDK's ``sessionId``: ``expire-all`` may expire only these.
+    Column("session_id", Text, nullable=True),
+    # Capability names (``core.portal.Capability``) granted.
+    Column("capabilities", JSON, nullable=False),
+    Column("read_only", Boolean, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("expires_at", BigInteger, nullable=False),
+    Index("ix_portal_tokens_app", "app_id"),
+)
+
+#: Browser sessions of the dashboard (an operator logged in with an API
+#: token) and of the consumer portal (a portal token exchanged for a cookie).
+#: The cookie holds a secret whose SHA-256 is ``secret_hash``.
+web_sessions = Table(
+    "web_sessions",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("secret_hash", String(64), nullable=False, unique=True),
+    # Operator sessions: the SHA-256 of the API token logged in with; the
+    # session lasts only while that token is still valid.
+    Column("token_hash", String(64), nullable=True),
+    # Portal sessions: the portal token exchanged; the session lasts only
+    # while it is valid (``expire-all`` and logout end both).
+    Column(
+        "portal_token_id",
+        ID,
+        ForeignKey("portal_tokens.id", ondelete="CASCADE"),
+        nullable=True,
+    ),
+    Column("created_at", BigInteger, nullable=False),
+    Column("expires_at", BigInteger, nullable=False),
+    Index("ix_web_sessions_portal_token", "portal_token_id"),
+)

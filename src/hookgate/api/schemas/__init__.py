@@ -8,7 +8,11 @@ without ``exclude_none``.
 
 from hookgate.api.schemas.application import ApplicationIn, ApplicationOut, ApplicationPatch
 from hookgate.api.schemas.attempt import EndpointMessageOut, MessageAttemptOut, MessageEndpointOut
-from hookgate.api.schemas.auth import AppPortalAccessIn, AppPortalAccessOut
+from hookgate.api.schemas.auth import (
+    ApplicationTokenExpireIn,
+    AppPortalAccessIn,
+    AppPortalAccessOut,
+)
 from hookgate.api.schemas.common import (
     EmptyResponse,
     HttpErrorOut,
@@ -60,6 +64,7 @@ __all__ = [
     "ApplicationIn",
     "ApplicationOut",
     "ApplicationPatch",
+    "ApplicationTokenExpireIn",
     "BackgroundTaskStatus",
     "BackgroundTaskType",
     "EmptyResponse",

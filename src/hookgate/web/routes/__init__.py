@@ -1,0 +1,1 @@
+"""The dashboard's and the portal's pages, one module per area."""
