@@ -103,3 +103,14 @@ def test_a_revoked_api_token_ends_its_dashboard_sessions(server: ServerProcess) 
         assert client.get("/").status_code == 200
         _cli(server, "token", "revoke", token)
         assert client.get("/").status_code == 303
+
+
+def test_the_token_logged_in_with_appears_in_no_log(server: ServerProcess) -> None:
+    token = _cli(server, "token", "create", "--name", unique("logged")).strip()
+    with httpx.Client(base_url=server.url) as client:
+        csrf = _login_form(client)
+        assert client.post("/login", data={"token": token, "csrf_token": csrf}).status_code == 303
+        assert client.get("/").status_code == 200
+        csrf = _login_form(client)
+        client.post("/login", data={"token": token + "-wrong", "csrf_token": csrf})
+    assert token not in server.logs()
