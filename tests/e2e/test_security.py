@@ -87,7 +87,7 @@ def test_app_portal_access(server: ServerProcess, svix_client: Svix, app_id: str
     try:
         with pytest.raises(HttpError) as exc:
             portal.application.list()
-        assert exc.value.status_code == 401
+        assert exc.value.status_code == 403
     finally:
         portal._httpx_client.close()
 

@@ -50,6 +50,9 @@ class PortalGrant:
     app_id: str
     capabilities: frozenset[Capability]
     read_only: bool
+    #: When the token (and every portal session made from it) ends, epoch
+    #: ms; 0 when not known (a grant made outside the store).
+    expires_at: int = 0
 
     def _has(self, *any_of: Capability) -> bool:
         return any(capability in self.capabilities for capability in any_of)

@@ -30,6 +30,7 @@ def grant_of(row: Any) -> PortalGrant:
         app_id=str(row.app_id),
         capabilities=frozenset(Capability(name) for name in row.capabilities),
         read_only=bool(row.read_only),
+        expires_at=int(row.expires_at),
     )
 
 

@@ -19,7 +19,13 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from hookgate.store.errors import NotFound, StoreUnavailable
-from hookgate.web.routes import login, overview
+from hookgate.web.routes import (
+    login,
+    overview,
+    portal,
+    portal_endpoints,
+    portal_messages,
+)
 from hookgate.web.sessions import CsrfRejected, LoginRequired
 from hookgate.web.templating import page
 
@@ -96,7 +102,7 @@ def install(app: FastAPI) -> None:
     """Add the pages to ``app``; call after the API's error handlers are
     installed (``api.errors.install``), which this wraps for page paths."""
     app.mount("/static", StaticFiles(packages=[("hookgate.web", "static")]), name="static")
-    for module in (login, overview):
+    for module in (login, overview, portal, portal_endpoints, portal_messages):
         app.include_router(module.router)
     app.add_exception_handler(LoginRequired, _login_required)
     app.add_exception_handler(CsrfRejected, _csrf_rejected)

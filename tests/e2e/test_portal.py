@@ -1,0 +1,315 @@
+"""The consumer portal over plain HTTP: the link's token exchanged for a
+session, endpoints managed through its forms, capabilities, readOnly,
+expiry, logout (API and button) and CSRF."""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import httpx
+import pytest
+from svix.api import (
+    ApplicationIn,
+    ApplicationTokenExpireIn,
+    AppPortalAccessIn,
+    EndpointIn,
+    EventTypeIn,
+    MessageIn,
+    Svix,
+)
+from svix.models import AppPortalCapability as Cap
+
+from tests.e2e.conftest import make_svix
+from tests.e2e.harness import Receiver, ServerProcess, unique
+
+pytestmark = pytest.mark.slow
+
+_CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+class Portal:
+    """A browser-like client holding a portal session of one application."""
+
+    def __init__(self, client: httpx.Client, app_id: str, token: str) -> None:
+        self.client = client
+        self.app_id = app_id
+        self.token = token
+        self.base = f"/portal/{app_id}"
+
+    def get(self, path: str = "") -> httpx.Response:
+        return self.client.get(self.base + path)
+
+    def csrf(self) -> str:
+        match = _CSRF.search(self.get().text)
+        assert match, "the portal home has no CSRF token: not logged in?"
+        return match.group(1)
+
+    def post(self, path: str, data: dict[str, object] | None = None) -> httpx.Response:
+        return self.client.post(self.base + path, data={"csrf_token": self.csrf(), **(data or {})})
+
+    def logged_in(self) -> bool:
+        answer = self.get("/messages")
+        return answer.status_code == 200
+
+
+def open_session(client: httpx.Client, app_id: str, token: str) -> httpx.Response:
+    return client.post(f"/portal/{app_id}/session", json={"token": token})
+
+
+@contextmanager
+def portal(
+    server: ServerProcess, svix_client: Svix, app_id: str, **access: object
+) -> Iterator[Portal]:
+    """A portal session from a link made with ``AppPortalAccessIn(**access)``."""
+    link = svix_client.authentication.app_portal_access(app_id, AppPortalAccessIn(**access))
+    with httpx.Client(base_url=server.url) as client:
+        assert open_session(client, app_id, link.token).status_code == 204
+        yield Portal(client, app_id, link.token)
+
+
+def test_the_links_token_becomes_a_session_of_its_application(
+    server: ServerProcess, svix_client: Svix, app_id: str
+) -> None:
+    link = svix_client.authentication.app_portal_access(app_id, AppPortalAccessIn())
+    with httpx.Client(base_url=server.url) as client:
+        landing = client.get(f"/portal/{app_id}")
+        assert landing.status_code == 200
+        assert "/static/portal-login.js" in landing.text
+        assert "expired or is invalid" in landing.text  # shown by the script when refused
+        assert client.get(f"/portal/{app_id}/messages").headers["location"] == (f"/portal/{app_id}")
+        # Only JSON, and only this application's token, opens a session.
+        form_post = client.post(f"/portal/{app_id}/session", data={"token": link.token})
+        assert form_post.status_code == 401
+        assert open_session(client, app_id, "appsk_forged").status_code == 401
+        other = svix_client.application.create(ApplicationIn(name="other", uid=unique("other")))
+        assert open_session(client, other.id, link.token).status_code == 401
+        assert not client.cookies
+
+        answer = open_session(client, app_id, link.token)
+        assert answer.status_code == 204
+        cookie = answer.headers["set-cookie"].lower()
+        assert "hookgate_portal=" in cookie
+        assert "httponly" in cookie
+        assert "samesite=strict" in cookie
+        assert "path=/portal/" in cookie
+        home = client.get(f"/portal/{app_id}")
+        assert home.status_code == 200
+        assert "Endpoints" in home.text
+        assert "Log out" in home.text
+        assert link.token not in home.text
+        # The session is for this application only.
+        assert client.get(f"/portal/{other.id}/messages").status_code == 303
+
+
+def test_endpoints_are_added_edited_and_deleted_through_the_forms(
+    server: ServerProcess, svix_client: Svix, app_id: str, receiver: Receiver
+) -> None:
+    event = unique("invoice.paid")
+    svix_client.event_type.create(
+        EventTypeIn(
+            name=event,
+            description="An invoice was paid in full",
+            schemas={
+                "1": {
+                    "type": "object",
+                    "properties": {"amount": {"type": "integer"}},
+                    "examples": [{"amount": 4200}],
+                }
+            },
+        )
+    )
+    with portal(server, svix_client, app_id) as p:
+        form = p.get("/endpoints/new")
+        assert form.status_code == 200
+        assert event in form.text
+        assert "An invoice was paid in full" in form.text
+        assert "4200" in form.text  # the example
+
+        bad = p.post("/endpoints", {"url": "not a url"})
+        assert bad.status_code == 422
+        assert "URL:" in bad.text
+        blocked = p.post("/endpoints", {"url": "http://10.1.2.3/hook"})
+        assert blocked.status_code == 422
+        assert "HOOKGATE_ALLOWED_SUBNETS" in blocked.text
+        assert svix_client.endpoint.list(app_id).data == []
+
+        url = receiver.url(receiver.new_path("portal"))
+        made = p.post("/endpoints", {"url": url, "description": "billing", "event_types": [event]})
+        assert made.status_code == 303
+        (ep,) = svix_client.endpoint.list(app_id).data
+        assert made.headers["location"].startswith(f"/portal/{app_id}/endpoints/{ep.id}")
+        assert (ep.url, ep.description, ep.event_types) == (url, "billing", [event])
+        assert url in p.get().text
+        assert "The endpoint was created." in p.client.get(made.headers["location"]).text
+
+        edited = p.post(f"/endpoints/{ep.id}", {"url": url, "description": "all of it"})
+        assert edited.status_code == 303
+        changed = svix_client.endpoint.get(app_id, ep.id)
+        assert changed.description == "all of it"
+        assert not changed.event_types
+
+        assert p.post(f"/endpoints/{ep.id}/delete").status_code == 303
+        assert svix_client.endpoint.list(app_id).data == []
+        assert p.get(f"/endpoints/{ep.id}").status_code == 404
+
+
+def test_the_secret_shows_and_rotates_only_as_the_capabilities_allow(
+    server: ServerProcess, svix_client: Svix, app_id: str, receiver: Receiver
+) -> None:
+    ep = svix_client.endpoint.create(app_id, EndpointIn(url=receiver.url("/secret")))
+    secret = svix_client.endpoint.get_secret(app_id, ep.id).key
+
+    with portal(server, svix_client, app_id, capabilities=[Cap.VIEW_BASE]) as p:
+        page = p.get(f"/endpoints/{ep.id}")
+        assert page.status_code == 200
+        assert "Reveal secret" not in page.text
+        assert "Rotate secret" not in page.text
+        assert p.get(f"/endpoints/{ep.id}/secret").status_code == 403
+        assert p.post(f"/endpoints/{ep.id}/secret/rotate").status_code == 403
+        assert secret not in page.text
+
+    with portal(server, svix_client, app_id, capabilities=[Cap.VIEW_ENDPOINT_SECRET]) as p:
+        assert "Reveal secret" in p.get(f"/endpoints/{ep.id}").text
+        assert secret in p.get(f"/endpoints/{ep.id}/secret").text
+        assert p.post(f"/endpoints/{ep.id}/secret/rotate").status_code == 403
+    assert svix_client.endpoint.get_secret(app_id, ep.id).key == secret
+
+    with portal(server, svix_client, app_id, capabilities=[Cap.MANAGE_ENDPOINT_SECRET]) as p:
+        assert "Rotate secret" in p.get(f"/endpoints/{ep.id}").text
+        assert p.post(f"/endpoints/{ep.id}/secret/rotate").status_code == 303
+        rotated = svix_client.endpoint.get_secret(app_id, ep.id).key
+        assert rotated != secret
+        assert rotated in p.get(f"/endpoints/{ep.id}/secret").text
+        # Managing the secret is not managing endpoints.
+        assert p.get("/endpoints/new").status_code == 403
+
+
+def test_resend_and_recover_need_create_attempts(
+    server: ServerProcess, svix_client: Svix, app_id: str, receiver: Receiver
+) -> None:
+    path = receiver.new_path("resend")
+    ep = svix_client.endpoint.create(app_id, EndpointIn(url=receiver.url(path)))
+    msg = svix_client.message.create(app_id, MessageIn(event_type="a.b", payload={"n": 1}))
+    receiver.wait_for(path, 1)
+
+    with portal(server, svix_client, app_id, capabilities=[Cap.VIEW_BASE]) as p:
+        page = p.get(f"/messages/{msg.id}")
+        assert page.status_code == 200
+        assert "Resend" not in page.text
+        assert p.post(f"/messages/{msg.id}/resend", {"endpoint_id": ep.id}).status_code == 403
+        recover = p.post(f"/endpoints/{ep.id}/recover", {"since": "2020-01-01T00:00"})
+        assert recover.status_code == 403
+
+    with portal(server, svix_client, app_id, capabilities=[Cap.CREATE_ATTEMPTS]) as p:
+        page = p.get(f"/messages/{msg.id}")
+        assert "Resend" in page.text
+        assert '"n": 1' in html.unescape(page.text)
+        answer = p.post(f"/messages/{msg.id}/resend", {"endpoint_id": ep.id})
+        assert answer.status_code == 303
+        receiver.wait_for(path, 2)
+        bad = p.post(f"/endpoints/{ep.id}/recover", {"since": "yesterday"})
+        assert bad.status_code == 422
+        assert "time to recover from" in bad.text
+        good = p.post(f"/endpoints/{ep.id}/recover", {"since": "2020-01-01T00:00"})
+        assert good.status_code == 303
+        log = p.get(f"/endpoints/{ep.id}/messages")
+        assert msg.id in log.text
+        assert msg.id in p.get("/messages").text
+
+
+def test_a_read_only_link_shows_and_changes_nothing(
+    server: ServerProcess, svix_client: Svix, app_id: str, receiver: Receiver
+) -> None:
+    ep = svix_client.endpoint.create(app_id, EndpointIn(url=receiver.url("/ro")))
+    msg = svix_client.message.create(app_id, MessageIn(event_type="a.b", payload={}))
+    with portal(server, svix_client, app_id, read_only=True) as p:
+        home = p.get()
+        assert "Read only" in home.text
+        assert "Add endpoint" not in home.text
+        detail = p.get(f"/endpoints/{ep.id}").text
+        for button in ("Edit endpoint", "Delete endpoint", "Rotate secret", "Recover"):
+            assert button not in detail
+        assert "Resend" not in p.get(f"/messages/{msg.id}").text
+        refused = [
+            p.post("/endpoints", {"url": receiver.url("/ro2")}),
+            p.post(f"/endpoints/{ep.id}", {"url": receiver.url("/ro3")}),
+            p.post(f"/endpoints/{ep.id}/delete"),
+            p.post(f"/endpoints/{ep.id}/secret/rotate"),
+            p.post(f"/endpoints/{ep.id}/recover", {"since": "2020-01-01T00:00"}),
+            p.post(f"/messages/{msg.id}/resend", {"endpoint_id": ep.id}),
+            p.get("/endpoints/new"),
+            p.get(f"/endpoints/{ep.id}/edit"),
+        ]
+        assert [answer.status_code for answer in refused] == [403] * len(refused)
+        assert "does not allow" in refused[0].text
+    (still,) = svix_client.endpoint.list(app_id).data
+    assert still.url == receiver.url("/ro")
+
+
+def test_expire_all_ends_open_sessions_at_once(
+    server: ServerProcess, svix_client: Svix, app_id: str
+) -> None:
+    with (
+        portal(server, svix_client, app_id, session_id="s1") as kept,
+        portal(server, svix_client, app_id, session_id="s2") as ended,
+    ):
+        svix_client.authentication.expire_all(app_id, ApplicationTokenExpireIn(session_ids=["s2"]))
+        assert not ended.logged_in()
+        assert kept.logged_in()
+        # The expired token opens no new session either.
+        assert open_session(ended.client, app_id, ended.token).status_code == 401
+        svix_client.authentication.expire_all(app_id, ApplicationTokenExpireIn())
+        assert not kept.logged_in()
+        assert open_session(kept.client, app_id, kept.token).status_code == 401
+
+
+def test_logging_out_through_the_api_ends_the_session(
+    server: ServerProcess, svix_client: Svix, app_id: str
+) -> None:
+    with portal(server, svix_client, app_id) as p:
+        assert p.logged_in()
+        own = make_svix(server, token=p.token)
+        try:
+            own.authentication.logout()
+        finally:
+            own._httpx_client.close()
+        assert not p.logged_in()
+        assert open_session(p.client, app_id, p.token).status_code == 401
+
+
+def test_the_log_out_button_ends_the_session(
+    server: ServerProcess, svix_client: Svix, app_id: str
+) -> None:
+    with portal(server, svix_client, app_id) as p:
+        csrf = p.csrf()
+        assert p.client.post(f"{p.base}/logout").status_code == 403  # no CSRF token
+        assert p.logged_in()
+        answer = p.client.post(f"{p.base}/logout", data={"csrf_token": csrf})
+        assert answer.status_code == 200
+        assert "logged out" in answer.text
+        assert not p.logged_in()
+
+
+def test_changes_without_the_sessions_csrf_token_are_refused(
+    server: ServerProcess, svix_client: Svix, app_id: str, receiver: Receiver
+) -> None:
+    with portal(server, svix_client, app_id) as p:
+        url = receiver.url("/csrf")
+        assert p.client.post(f"{p.base}/endpoints", data={"url": url}).status_code == 403
+        forged = p.client.post(f"{p.base}/endpoints", data={"url": url, "csrf_token": "0" * 64})
+        assert forged.status_code == 403
+        assert svix_client.endpoint.list(app_id).data == []
+        assert p.logged_in()
+
+
+def test_an_unknown_id_is_a_not_found_page(
+    server: ServerProcess, svix_client: Svix, app_id: str
+) -> None:
+    with portal(server, svix_client, app_id) as p:
+        for path in ("/endpoints/ep_nope", "/messages/msg_nope", "/endpoints/ep_nope/messages"):
+            answer = p.get(path)
+            assert answer.status_code == 404
+            assert answer.headers["content-type"].startswith("text/html")
