@@ -20,11 +20,13 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from hookgate.store.errors import NotFound, StoreUnavailable
 from hookgate.web.routes import (
+    live,
     login,
     overview,
     portal,
     portal_endpoints,
     portal_messages,
+    sources,
 )
 from hookgate.web.sessions import CsrfRejected, LoginRequired
 from hookgate.web.templating import page
@@ -102,7 +104,7 @@ def install(app: FastAPI) -> None:
     """Add the pages to ``app``; call after the API's error handlers are
     installed (``api.errors.install``), which this wraps for page paths."""
     app.mount("/static", StaticFiles(packages=[("hookgate.web", "static")]), name="static")
-    for module in (login, overview, portal, portal_endpoints, portal_messages):
+    for module in (login, overview, portal, portal_endpoints, portal_messages, sources, live):
         app.include_router(module.router)
     app.add_exception_handler(LoginRequired, _login_required)
     app.add_exception_handler(CsrfRejected, _csrf_rejected)

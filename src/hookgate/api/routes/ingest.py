@@ -62,7 +62,6 @@ sources or requests answer 404.
 from __future__ import annotations
 
 import base64
-from dataclasses import replace
 from typing import Annotated, Any
 
 from fastapi import Depends, Query, Request, Response
@@ -87,8 +86,8 @@ from hookgate.api.responses import JsonResponse
 from hookgate.api.routing import api_router
 from hookgate.api.schemas.base import Metadata, RequestModel, Uid, UtcDatetime
 from hookgate.inbound import config as source_config
-from hookgate.inbound.forward import forward
-from hookgate.store import inbound_requests, inbound_search, sources
+from hookgate.inbound.replay import NotReplayable, replay
+from hookgate.store import inbound_search, sources
 from hookgate.store.inbound_requests import InboundRequest, RequestStatus
 from hookgate.store.inbound_search import RequestFilter
 from hookgate.store.sources import Source
@@ -163,6 +162,12 @@ def source_json(source: Source, base: str) -> dict[str, Any]:
     }
 
 
+def shown_headers(headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """``headers`` in order, credential values (``Authorization``, ``Cookie``,
+    ...) replaced by ``"<redacted>"``: how the API and the dashboard show them."""
+    return [(k, "<redacted>" if k.lower() in _REDACTED_HEADERS else v) for k, v in headers]
+
+
 def request_json(item: InboundRequest) -> dict[str, Any]:
     """One received request (see the module docstring)."""
     return {
@@ -172,9 +177,7 @@ def request_json(item: InboundRequest) -> dict[str, Any]:
         "method": item.method,
         "path": item.path,
         "query": item.query,
-        "headers": [
-            [k, "<redacted>" if k.lower() in _REDACTED_HEADERS else v] for k, v in item.headers
-        ],
+        "headers": [list(pair) for pair in shown_headers(item.headers)],
         "body": base64.b64encode(item.body).decode("ascii"),
         "sourceIp": item.source_ip,
         "verified": item.verified,
@@ -306,13 +309,8 @@ async def replay_source_request(
     source_id: str, request_id: str, svc: Services = Depends(authenticated)
 ) -> Response:
     """Hookgate extension: forward a stored request to the destinations again."""
-    source = await sources.get(svc.db, source_id)
-    stored = await inbound_search.get_request(svc.db, source.id, request_id)
-    if stored.rejection is not None and not inbound_requests.is_duplicate(stored):
-        raise ApiError(409, f"The request was rejected ({stored.rejection}); it cannot be replayed")
-    if source.app_id is None:
-        raise ApiError(409, "The source has no destinations")
-    outcome = await forward(svc.engine.accept, source, replace(stored, rejection=None))
-    if outcome is None or outcome.message is None:
-        raise ApiError(409, "The request could not be forwarded")
-    return JsonResponse({"msgId": outcome.message.id}, status_code=202)
+    try:
+        message = await replay(svc.db, svc.engine.accept, source_id, request_id)
+    except NotReplayable as exc:
+        raise ApiError(409, str(exc)) from exc
+    return JsonResponse({"msgId": message.id}, status_code=202)
