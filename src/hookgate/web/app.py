@@ -22,6 +22,7 @@ from hookgate.store.errors import NotFound, StoreUnavailable
 from hookgate.web.routes import (
     live,
     login,
+    messages,
     overview,
     portal,
     portal_endpoints,
@@ -104,7 +105,16 @@ def install(app: FastAPI) -> None:
     """Add the pages to ``app``; call after the API's error handlers are
     installed (``api.errors.install``), which this wraps for page paths."""
     app.mount("/static", StaticFiles(packages=[("hookgate.web", "static")]), name="static")
-    for module in (login, overview, portal, portal_endpoints, portal_messages, sources, live):
+    for module in (
+        login,
+        overview,
+        portal,
+        portal_endpoints,
+        portal_messages,
+        sources,
+        live,
+        messages,
+    ):
         app.include_router(module.router)
     app.add_exception_handler(LoginRequired, _login_required)
     app.add_exception_handler(CsrfRejected, _csrf_rejected)
