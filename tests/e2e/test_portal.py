@@ -199,7 +199,7 @@ def test_resend_and_recover_need_create_attempts(
         page = p.get(f"/messages/{msg.id}")
         assert page.status_code == 200
         assert "Resend" not in page.text
-        assert p.post(f"/messages/{msg.id}/resend", {"endpoint_id": ep.id}).status_code == 403
+        assert p.post(f"/messages/{msg.id}/endpoints/{ep.id}/resend").status_code == 403
         recover = p.post(f"/endpoints/{ep.id}/recover", {"since": "2020-01-01T00:00"})
         assert recover.status_code == 403
 
@@ -207,9 +207,12 @@ def test_resend_and_recover_need_create_attempts(
         page = p.get(f"/messages/{msg.id}")
         assert "Resend" in page.text
         assert '"n": 1' in html.unescape(page.text)
-        answer = p.post(f"/messages/{msg.id}/resend", {"endpoint_id": ep.id})
+        answer = p.post(f"/messages/{msg.id}/endpoints/{ep.id}/resend")
         assert answer.status_code == 303
         receiver.wait_for(path, 2)
+        attempts = p.get(f"/messages/{msg.id}/attempts")
+        assert attempts.status_code == 200
+        assert "The endpoint answered 200" in attempts.text
         bad = p.post(f"/endpoints/{ep.id}/recover", {"since": "yesterday"})
         assert bad.status_code == 422
         assert "time to recover from" in bad.text
@@ -239,7 +242,7 @@ def test_a_read_only_link_shows_and_changes_nothing(
             p.post(f"/endpoints/{ep.id}/delete"),
             p.post(f"/endpoints/{ep.id}/secret/rotate"),
             p.post(f"/endpoints/{ep.id}/recover", {"since": "2020-01-01T00:00"}),
-            p.post(f"/messages/{msg.id}/resend", {"endpoint_id": ep.id}),
+            p.post(f"/messages/{msg.id}/endpoints/{ep.id}/resend"),
             p.get("/endpoints/new"),
             p.get(f"/endpoints/{ep.id}/edit"),
         ]

@@ -4,6 +4,8 @@ routed to one endpoint, a message with its attempts, and resending it
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import RedirectResponse
 
@@ -11,13 +13,12 @@ from hookgate.api.deps import services
 from hookgate.core.clock import now_ms
 from hookgate.store import endpoints, messages
 from hookgate.store.messages import ListFilter
+from hookgate.store.records import Endpoint
+from hookgate.web import attempts_view
 from hookgate.web.routes.portal_common import after, page_url, portal_page, refuse_unless
 from hookgate.web.sessions import PortalSession, portal
 
 router = APIRouter(prefix="/portal/{app_id}", include_in_schema=False)
-
-#: Attempts shown on a message's page (newest first).
-_ATTEMPTS = 100
 
 
 @router.get("/messages")
@@ -73,37 +74,50 @@ async def endpoint_message_log(
 async def message_detail(
     request: Request, msg_id: str, session: PortalSession = Depends(portal)
 ) -> Response:
-    """The payload, each endpoint it went to with its state, every attempt."""
-    db = services(request).db
-    app_id = session.grant.app_id
-    msg = await messages.get_message(db, app_id, msg_id)
-    destinations = await messages.message_destinations(db, app_id, msg.id, iterator=None, limit=250)
-    attempts = await messages.list_attempts(
-        db, app_id, ListFilter(), msg_ref=msg.id, iterator=None, limit=_ATTEMPTS
-    )
-    return await portal_page(
-        request,
-        session,
-        "portal_message.html",
-        {
-            "message": msg,
-            "destinations": destinations.items,
-            "endpoint_urls": {ep.id: ep.url for ep, _ in destinations.items},
-            "attempts": attempts.items,
-        },
-    )
+    """The payload, and each endpoint it went to with its attempts explained
+    (the shared ``partials/attempts.html``)."""
+    msg = await messages.get_message(services(request).db, session.grant.app_id, msg_id)
+    context = await _attempts(request, session, msg.id, with_resend=msg.payload is not None)
+    return await portal_page(request, session, "portal_message.html", {"message": msg, **context})
 
 
-@router.post("/messages/{msg_id}/resend")
-async def resend(
+@router.get("/messages/{msg_id}/attempts")
+async def message_attempts(
     request: Request, msg_id: str, session: PortalSession = Depends(portal)
 ) -> Response:
-    """Send the message again to the endpoint of the form (``endpoint_id``)."""
+    """The attempts part of a message's page alone (it polls this while a
+    delivery is pending)."""
+    msg = await messages.get_message(services(request).db, session.grant.app_id, msg_id)
+    context = await _attempts(request, session, msg.id, with_resend=msg.payload is not None)
+    return await portal_page(request, session, "partials/attempts.html", context)
+
+
+async def _attempts(
+    request: Request, session: PortalSession, msg_id: str, *, with_resend: bool
+) -> dict[str, Any]:
+    base = f"/portal/{session.grant.app_id}/messages/{msg_id}"
+    allowed = with_resend and session.grant.can_create_attempts
+
+    def resend_url(endpoint: Endpoint) -> str | None:
+        return f"{base}/endpoints/{endpoint.id}/resend" if allowed else None
+
+    view = await attempts_view.message_attempts(
+        services(request).db, session.grant.app_id, msg_id, resend_url=resend_url
+    )
+    return attempts_view.attempts_context(
+        view, poll_url=f"{base}/attempts", csrf_token=session.csrf_token
+    )
+
+
+@router.post("/messages/{msg_id}/endpoints/{endpoint_id}/resend")
+async def resend(
+    request: Request, msg_id: str, endpoint_id: str, session: PortalSession = Depends(portal)
+) -> Response:
+    """Send the message again to that endpoint."""
     refuse_unless(session.grant.can_create_attempts, "send messages again")
     svc = services(request)
     app_id = session.grant.app_id
-    form = await request.form()
     msg = await messages.get_message(svc.db, app_id, msg_id)
-    await messages.resend(svc.db, app_id, msg.id, str(form.get("endpoint_id") or ""), now_ms())
+    await messages.resend(svc.db, app_id, msg.id, endpoint_id, now_ms())
     await svc.engine.wake()
     return RedirectResponse(after(f"/portal/{app_id}/messages/{msg.id}", "resent"), 303)
