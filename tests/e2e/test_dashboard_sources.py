@@ -118,7 +118,10 @@ def test_request_page_shows_headers_in_order_and_a_binary_body_as_hex(
     assert '<span class="badge accepted">' in shown.text
 
     pretty = browser.get(f"/sources/{source_id}/requests/{json_id}")
-    assert '{\n  "b": 1,\n  "a": [\n    true\n  ]\n}' in html.unescape(pretty.text)
+    text = html.unescape(pretty.text)
+    assert '{\n  "b": 1,\n  "a": [\n    true\n  ]\n}' in text
+    # ... and the exact bytes as sent are one click away.
+    assert '<pre class="body raw">{"b":1,"a":[true]}</pre>' in text
 
 
 def test_replay_needs_csrf_and_forwards_the_request_again(

@@ -34,7 +34,7 @@ from hookgate.store.inbound_search import RequestFilter
 from hookgate.store.source_lookup import TOKEN_PLACEHOLDER
 from hookgate.store.sources import Source
 from hookgate.web.sessions import OperatorSession, operator
-from hookgate.web.templating import page
+from hookgate.web.templating import body_text, page
 
 router = APIRouter(include_in_schema=False)
 
@@ -258,6 +258,7 @@ async def _request_page(
     source = await sources.get(svc.db, source_id)
     item = await inbound_search.get_request(svc.db, source.id, request_id)
     duplicates = await inbound_summary.duplicates_of(svc.db, source.id, item.id)
+    shown, is_hex = body_text(item.body)
     return page(
         request,
         "inbound_request.html",
@@ -266,6 +267,11 @@ async def _request_page(
             "view": source_view(source, public_base(svc, request)),
             "item": item,
             "headers": shown_headers(item.headers),
+            "body": shown,
+            "body_is_hex": is_hex,
+            # Pretty-printing changes the bytes (spacing, 1.50 -> 1.5): the
+            # exact text stays one click away, as providers signed it.
+            "raw_text": raw_text(item.body, shown, is_hex),
             "duplicate_of": duplicate_of(item),
             "duplicates": duplicates,
             "replayable": item.status is not RequestStatus.REJECTED,
@@ -281,6 +287,14 @@ async def _request_page(
         },
         status_code=status_code,
     )
+
+
+def raw_text(body: bytes, shown: str, is_hex: bool) -> str | None:
+    """The body's exact text when the shown text differs from it, else None."""
+    if is_hex or not body:
+        return None
+    text = body.decode("utf-8")
+    return None if text == shown else text
 
 
 @router.get("/sources/{source_id}/requests/{request_id}")
