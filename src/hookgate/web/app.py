@@ -20,6 +20,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from hookgate.store.errors import NotFound, StoreUnavailable
 from hookgate.web.routes import (
+    apps,
+    endpoints,
     live,
     login,
     messages,
@@ -114,6 +116,8 @@ def install(app: FastAPI) -> None:
         sources,
         live,
         messages,
+        apps,
+        endpoints,
     ):
         app.include_router(module.router)
     app.add_exception_handler(LoginRequired, _login_required)

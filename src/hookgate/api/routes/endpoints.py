@@ -3,9 +3,6 @@ recovery, statistics and example sends."""
 
 from __future__ import annotations
 
-from typing import Any
-
-import orjson
 from fastapi import Depends, Request, Response
 from fastapi.exceptions import RequestValidationError
 
@@ -27,9 +24,8 @@ from hookgate.api.routing import api_router
 from hookgate.api.schemas.base import UtcDatetime
 from hookgate.api.urlpolicy import url_problem
 from hookgate.core import ids
-from hookgate.store import endpoints, event_types
-from hookgate.store.accept_messages import AcceptItem, AcceptStatus
-from hookgate.store.errors import NotFound
+from hookgate.delivery import endpoint_actions
+from hookgate.store import endpoints
 
 router = api_router("/api/v1/app/{app_id}/endpoint", "Endpoint")
 
@@ -202,10 +198,9 @@ async def recover(
 ) -> Response:
     async def handler() -> Response:
         now = now_ms()
-        await endpoints.recover(
-            svc.db, app_id, endpoint_id, convert.to_ms(body.since), ms_or_none(body.until), now
+        await endpoint_actions.recover(
+            svc.engine, app_id, endpoint_id, convert.to_ms(body.since), ms_or_none(body.until), now
         )
-        await svc.engine.wake()
         out = s.RecoverOut(
             id=ids.new_id(ids.TASK),
             status=s.BackgroundTaskStatus.FINISHED,
@@ -240,32 +235,9 @@ async def send_example(
     svc: Services = Depends(authenticated),
 ) -> Response:
     async def handler() -> Response:
-        ep = await endpoints.get(svc.db, app_id, endpoint_id)
-        payload = await _example_payload(svc, body.event_type)
-        outcome = await svc.engine.accept(
-            AcceptItem(
-                app_ref=ep.app_id,
-                event_type=body.event_type,
-                payload=orjson.dumps(payload),
-                idempotency_key=None,
-                only_endpoint_id=ep.id,
-            )
+        message = await endpoint_actions.send_example(
+            svc.engine, app_id, endpoint_id, body.event_type
         )
-        if outcome.status is not AcceptStatus.CREATED or outcome.message is None:
-            raise NotFound("Application")
-        return JsonResponse(convert.message_json(outcome.message))
+        return JsonResponse(convert.message_json(message))
 
     return await idempotent(request, svc, handler)
-
-
-async def _example_payload(svc: Services, event_type: str) -> dict[str, Any]:
-    """The first example in the event type's schema, or a generic one."""
-    try:
-        et = await event_types.get(svc.db, event_type)
-    except NotFound:
-        et = None
-    for schema in (et.schemas or {}).values() if et else ():
-        examples = schema.get("examples") if isinstance(schema, dict) else None
-        if isinstance(examples, list) and examples and isinstance(examples[0], dict):
-            return examples[0]
-    return {"type": event_type, "data": {"example": True}}
