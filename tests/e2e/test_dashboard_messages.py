@@ -205,7 +205,7 @@ def test_resend_needs_the_csrf_token(
     receiver.wait_for(sent.failing_path, 5)
     _failed_then(api, app_id, sent.failing, 0)
     page = operator.client.get(answer.headers["location"]).text
-    assert "Queued again for endpoint" in page
+    assert f"Queued again for {receiver.url(sent.failing_path)}" in page
     assert "The endpoint answered 200 in" in page
     assert ">resent<" in page
 

@@ -171,11 +171,18 @@ async def _detail(
     msg_id: str,
     session: OperatorSession,
     *,
-    notice: str | None = None,
+    resent: str | None = None,
     problem: str | None = None,
     status_code: int = 200,
 ) -> Response:
+    """The message page; ``resent``: the id of the endpoint just resent to,
+    named in a notice."""
     app, msg, attempts = await _attempts(request, app_id, msg_id, session)
+    notice = None
+    if resent:
+        urls = [d.endpoint.url for d in attempts["destinations"] if d.endpoint.id == resent]
+        target = urls[0] if urls else "the endpoint"
+        notice = f"Queued again for {target}: its new attempt appears below."
     context = {
         "csrf_token": session.csrf_token,
         "app": app,
@@ -196,10 +203,7 @@ async def detail(
     resent: str | None = None,
     session: OperatorSession = Depends(operator),
 ) -> Response:
-    notice = None
-    if resent:
-        notice = f"Queued again for endpoint {resent[:_MAX_TEXT]}: its attempts appear below."
-    return await _detail(request, app_id, msg_id, session, notice=notice)
+    return await _detail(request, app_id, msg_id, session, resent=resent)
 
 
 @router.get("/apps/{app_id}/msg/{msg_id}/attempts")
