@@ -46,7 +46,9 @@ def test_operator_finds_a_failed_message_resends_it_and_watches_it_succeed(
     assert len(receiver.requests(path)) == 4
 
     log_in(page, server.url, server.token)
-    page.goto(f"{server.url}/apps/{app_id}/msg")
+    page.goto(f"{server.url}/apps/{app_id}")
+    page.get_by_role("link", name="Messages of this application").click()
+    expect(page).to_have_url(re.compile(rf"/apps/{app_id}/msg$"))
     page.get_by_label("Event types").fill(event_type)
     page.get_by_label("Outcome").select_option("failed")
     page.get_by_role("button", name="Search").click()
