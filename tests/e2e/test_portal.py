@@ -223,6 +223,57 @@ def test_resend_and_recover_need_create_attempts(
         assert msg.id in p.get("/messages").text
 
 
+def test_an_example_event_goes_to_the_endpoint_alone(
+    server: ServerProcess, svix_client: Svix, app_id: str, receiver: Receiver
+) -> None:
+    event = unique("order.shipped")
+    svix_client.event_type.create(
+        EventTypeIn(
+            name=event,
+            description="An order left the warehouse",
+            schemas={"1": {"type": "object", "examples": [{"order": "o_77", "carrier": "DHL"}]}},
+        )
+    )
+    path, other = receiver.new_path("example"), receiver.new_path("not-this-one")
+    ep = svix_client.endpoint.create(app_id, EndpointIn(url=receiver.url(path)))
+    svix_client.endpoint.create(app_id, EndpointIn(url=receiver.url(other)))
+
+    with portal(server, svix_client, app_id, capabilities=[Cap.VIEW_BASE]) as p:
+        assert "Send example" not in p.get(f"/endpoints/{ep.id}").text
+        refused = p.post(f"/endpoints/{ep.id}/send-example", {"event_type": event})
+        assert refused.status_code == 403
+
+    with portal(server, svix_client, app_id, capabilities=[Cap.CREATE_ATTEMPTS]) as p:
+        assert event in p.get(f"/endpoints/{ep.id}").text
+        bad = p.post(f"/endpoints/{ep.id}/send-example", {"event_type": "no spaces allowed"})
+        assert bad.status_code == 422
+        assert "Choose the event type" in bad.text
+        sent = p.post(f"/endpoints/{ep.id}/send-example", {"event_type": event})
+        assert sent.status_code == 303
+        assert sent.headers["location"].startswith(f"/portal/{app_id}/messages/msg_")
+        (received,) = receiver.wait_for(path, 1)
+        assert b'"carrier":"DHL"' in received.body
+        page = p.client.get(sent.headers["location"])
+        assert "An example message was sent" in page.text
+    receiver.assert_quiet(other)
+
+
+def test_a_link_lives_as_long_as_its_expiry_says(
+    server: ServerProcess, svix_client: Svix, app_id: str
+) -> None:
+    link = svix_client.authentication.app_portal_access(app_id, AppPortalAccessIn(expiry=3600))
+    with httpx.Client(base_url=server.url) as client:
+        answer = open_session(client, app_id, link.token)
+        assert answer.status_code == 204
+        max_age = int(re.search(r"max-age=(\d+)", answer.headers["set-cookie"], re.I)[1])
+        assert 3500 < max_age <= 3600
+    # A later expiry does not end anything now.
+    with portal(server, svix_client, app_id) as p:
+        svix_client.authentication.expire_all(app_id, ApplicationTokenExpireIn(expiry=600))
+        assert p.logged_in()
+    assert link.token not in server.logs()
+
+
 def test_a_read_only_link_shows_and_changes_nothing(
     server: ServerProcess, svix_client: Svix, app_id: str, receiver: Receiver
 ) -> None:
@@ -243,6 +294,7 @@ def test_a_read_only_link_shows_and_changes_nothing(
             p.post(f"/endpoints/{ep.id}/secret/rotate"),
             p.post(f"/endpoints/{ep.id}/recover", {"since": "2020-01-01T00:00"}),
             p.post(f"/messages/{msg.id}/endpoints/{ep.id}/resend"),
+            p.post(f"/endpoints/{ep.id}/send-example", {"event_type": "a.b"}),
             p.get("/endpoints/new"),
             p.get(f"/endpoints/{ep.id}/edit"),
         ]

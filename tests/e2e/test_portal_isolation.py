@@ -189,6 +189,7 @@ def test_a_portal_session_of_one_app_reaches_nothing_of_another(
             "url": receiver.url("/isolation-change"),
             "description": "changed by another application's portal",
             "event_types": "iso.test",
+            "event_type": "iso.test",
             "since": "2020-01-01T00:00",
             "endpoint_id": b.endpoint_id,
         }

@@ -65,6 +65,7 @@ NOTICES = {
     "rotated": "A new signing secret is in use; the previous one keeps signing for a day.",
     "recovered": "Failed messages since that time will be sent again.",
     "resent": "The message will be sent again.",
+    "example": "An example message was sent to the endpoint.",
 }
 
 

@@ -9,6 +9,7 @@ needs ``can_create_attempts``; a read-only link changes nothing (403 page).
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -18,8 +19,10 @@ from pydantic import ValidationError
 
 from hookgate.api import schemas as s
 from hookgate.api.deps import services
+from hookgate.api.schemas.base import NAME_PATTERN
 from hookgate.api.urlpolicy import url_problem
 from hookgate.core.clock import now_ms
+from hookgate.delivery import endpoint_actions
 from hookgate.store import endpoints, event_types
 from hookgate.store.messages import ListFilter, endpoint_messages
 from hookgate.store.records import Endpoint, EventType
@@ -31,6 +34,8 @@ router = APIRouter(prefix="/portal/{app_id}/endpoints", include_in_schema=False)
 _RECENT_MESSAGES = 10
 #: How long the previous secret keeps signing after a rotation (Svix's default).
 _ROTATION_GRACE_MS = 24 * 3600 * 1000
+#: An event type name as the API accepts it (``schemas.base.NAME_PATTERN``).
+_EVENT_TYPE = re.compile(NAME_PATTERN)
 
 
 @router.get("/new")
@@ -135,9 +140,27 @@ async def recover(
     if since is None:
         problem = "Give the time to recover from, e.g. 2026-12-01 14:30 (UTC)."
         return await _detail(request, session, ep.id, problem, 422)
-    await endpoints.recover(svc.db, app_id, ep.id, since, None, now_ms())
-    await svc.engine.wake()
+    await endpoint_actions.recover(svc.engine, app_id, ep.id, since, None, now_ms())
     return _go(after(f"/portal/{app_id}/endpoints/{ep.id}", "recovered"))
+
+
+@router.post("/{endpoint_id}/send-example")
+async def send_example(
+    request: Request, endpoint_id: str, session: PortalSession = Depends(portal)
+) -> Response:
+    """Send this endpoint alone an example message of the event type chosen
+    (its schema's example), then show that message."""
+    refuse_unless(session.grant.can_create_attempts, "send example events")
+    svc = services(request)
+    app_id = session.grant.app_id
+    ep = await endpoints.get(svc.db, app_id, endpoint_id)
+    form = await request.form()
+    event_type = str(form.get("event_type") or "").strip()
+    if len(event_type) > 256 or not _EVENT_TYPE.fullmatch(event_type):
+        problem = "Choose the event type of the example to send."
+        return await _detail(request, session, ep.id, problem, 422)
+    msg = await endpoint_actions.send_example(svc.engine, app_id, ep.id, event_type)
+    return _go(after(f"/portal/{app_id}/messages/{msg.id}", "example"))
 
 
 def _go(url: str) -> Response:
@@ -172,9 +195,22 @@ async def _detail(
         request,
         session,
         "portal_endpoint.html",
-        {"endpoint": ep, "recent": recent.items, "more": not recent.done, "problem": problem},
+        {
+            "endpoint": ep,
+            "recent": recent.items,
+            "more": not recent.done,
+            "problem": problem,
+            "example_types": ep.event_types or await _catalogue_names(request),
+        },
         status_code,
     )
+
+
+async def _catalogue_names(request: Request) -> list[str]:
+    catalogue = await event_types.list_page(
+        services(request).db, iterator=None, limit=250, descending=False, include_archived=False
+    )
+    return [et.name for et in catalogue.items]
 
 
 async def _form_values(request: Request) -> dict[str, Any]:
