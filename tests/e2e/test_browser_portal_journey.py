@@ -92,9 +92,14 @@ def test_a_read_only_link_shows_no_buttons_that_change_anything(
     endpoint = svix_client.endpoint.create(
         app_id, EndpointIn(url=receiver.url(receiver.new_path("ro")), description="watched")
     )
+    full = svix_client.authentication.app_portal_access(app_id, AppPortalAccessIn())
+    page.goto(full.url)
+    expect(page.get_by_role("link", name="Add endpoint")).to_be_visible()
+    # A new link opened in the same browser replaces the session it had.
     link = svix_client.authentication.app_portal_access(app_id, AppPortalAccessIn(read_only=True))
     page.goto(link.url)
     expect(page.get_by_text("Read only")).to_be_visible()
+    expect(page).to_have_url(f"{server.url}/portal/{app_id}")
     expect(page.get_by_role("link", name=endpoint.url)).to_be_visible()
     expect(page.get_by_role("link", name="Add endpoint")).to_have_count(0)
     screenshots.take(page, "read-only-home")
@@ -104,6 +109,11 @@ def test_a_read_only_link_shows_no_buttons_that_change_anything(
         expect(page.get_by_role("button", name=name)).to_have_count(0)
     expect(page.get_by_role("link", name="Edit endpoint")).to_have_count(0)
     screenshots.take(page, "read-only-endpoint")
+
+    page.get_by_role("button", name="Log out").click()
+    expect(page.get_by_role("heading", name="Logged out")).to_be_visible()
+    page.goto(f"{server.url}/portal/{app_id}/messages")
+    expect(page.get_by_role("alert")).to_contain_text("expired or is invalid")
 
 
 def test_an_expired_link_says_so(

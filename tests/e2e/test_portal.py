@@ -343,8 +343,8 @@ def test_the_log_out_button_ends_the_session(
         assert p.client.post(f"{p.base}/logout").status_code == 403  # no CSRF token
         assert p.logged_in()
         answer = p.client.post(f"{p.base}/logout", data={"csrf_token": csrf})
-        assert answer.status_code == 200
-        assert "logged out" in answer.text
+        assert answer.status_code == 303
+        assert "logged out" in p.client.get(answer.headers["location"]).text
         assert not p.logged_in()
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 
 from fastapi import APIRouter, Depends, Request, Response
+from fastapi.responses import RedirectResponse
 
 from hookgate.api.deps import services
 from hookgate.core.clock import now_ms
@@ -35,7 +36,8 @@ async def landing(request: Request, app_id: str, iterator: str | None = None) ->
     try:
         session = await sessions.portal(request)
     except sessions.LoginRequired:
-        return _login_page(request, app_id, logged_out=False)
+        logged_out = request.query_params.get("done") == "logout"
+        return _login_page(request, app_id, logged_out=logged_out)
     return await _home(request, session, iterator)
 
 
@@ -105,6 +107,6 @@ async def logout(request: Request, session: PortalSession = Depends(sessions.por
     secret = request.cookies.get(PORTAL_COOKIE)
     if secret:
         await web_sessions.end(services(request).db, secret)
-    response = _login_page(request, session.grant.app_id, logged_out=True)
+    response = RedirectResponse(f"/portal/{session.grant.app_id}?done=logout", status_code=303)
     response.delete_cookie(PORTAL_COOKIE, path="/portal/")
     return response
