@@ -51,7 +51,8 @@ def test_a_new_request_appears_live_and_can_be_replayed(
     screenshots.take(page, "rows-arrived-live")
     receiver.wait_for(path, 1)
 
-    rows.first.get_by_role("link").click()
+    expect(rows.first.get_by_role("link", name="forwarded")).to_be_visible()
+    rows.first.get_by_role("link").first.click()
     expect(page.get_by_role("heading", name=re.compile(r"^Request inreq_"))).to_be_visible()
     expect(page.locator("pre.body").first).to_contain_text('"title": "naïve ✓"')
     page.get_by_role("button", name="Replay").click()

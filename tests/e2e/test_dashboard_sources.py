@@ -125,7 +125,7 @@ def test_request_page_shows_headers_in_order_and_a_binary_body_as_hex(
 
 
 def test_replay_needs_csrf_and_forwards_the_request_again(
-    svix_client: Svix, receiver: Receiver, browser: httpx.Client
+    svix_client: Svix, receiver: Receiver, api: httpx.Client, browser: httpx.Client
 ) -> None:
     source = github_source(svix_client)
     path = receiver.new_path("dash-replay")
@@ -134,10 +134,17 @@ def test_replay_needs_csrf_and_forwards_the_request_again(
     (first,) = receiver.wait_for(path, 1)
     bad = github_headers(BODY, signature="sha256=" + "0" * 64)
     assert post(source.ingest_url, BODY, bad).status_code == 401
-    rejected, accepted = _row_ids(browser.get(f"/sources/{source.id}").text)
+    listed = browser.get(f"/sources/{source.id}").text
+    rejected, accepted = _row_ids(listed)
+    # The accepted request links to the message that forwarded it.
+    app_id = api.get(f"/ingest/api/v1/source/{source.id}").json()["appId"]
+    message_url = f"/apps/{app_id}/msg/{first.msg_id}"
+    assert f'<a href="{message_url}">forwarded</a>' in listed
+    assert browser.get(message_url).status_code == 200
 
     page_url = f"/sources/{source.id}/requests/{accepted}"
     shown = browser.get(page_url)
+    assert f'as message <a href="{message_url}">' in shown.text
     assert 'type="submit">Replay</button>' in shown.text
     assert browser.post(f"{page_url}/replay").status_code == 403
     forged = browser.post(f"{page_url}/replay", data={"csrf_token": "0" * 64})

@@ -152,6 +152,15 @@ async def test_an_accepted_request_and_its_forward_commit_together(store: Contra
     # The duplicate is stored but not forwarded.
     assert repeated.request.rejection == f"{DUPLICATE_PREFIX}{first.id}"
     assert repeated.forwarded is None
+    # The request remembers its message; the duplicate has none.
+    assert recorded.forwarded.message is not None
+    assert recorded.request.message_id == recorded.forwarded.message.id
+    assert repeated.request.message_id is None
+    listed = await store.inbound.list_requests(
+        source.id, inbound_search.ANY, iterator=None, limit=10
+    )
+    by_id = {item.id: item.message_id for item in listed.items}
+    assert by_id == {first.id: recorded.forwarded.message.id, repeat.id: None}
     assert await store.payloads(app.id) == [b"first"]
     assert {d.endpoint_id for d in (await store.deliveries()).values()} == {endpoint.id}
 

@@ -69,6 +69,9 @@ class InboundRequest:
     event_type: str | None = None
     #: ``ACCEPTED`` stands for ``REJECTED`` when there is a ``rejection``.
     status: RequestStatus = RequestStatus.ACCEPTED
+    #: The message that forwarded it as it was stored (None: not forwarded).
+    #: A replay makes another message and leaves this one.
+    message_id: str | None = None
 
     def __post_init__(self) -> None:
         if self.rejection is not None and self.status is RequestStatus.ACCEPTED:
@@ -93,6 +96,7 @@ def request_from_row(row: Row[Any]) -> InboundRequest:
         event_id=m["event_id"],
         event_type=m["event_type"],
         status=RequestStatus(m["status"]),
+        message_id=m["message_id"],
     )
 
 
@@ -167,12 +171,12 @@ async def record_batch(
     The forwarded messages are created as ``accept_messages.accept_batch`` creates
     them (at ``now_ms``, default the latest ``received_at``; deliveries
     leased until ``lease_until_ms``; ``notify_workers`` on commit), in the
-    same transaction as the requests: a crash leaves both or neither.
+    same transaction as the requests: a crash leaves both or neither. Each
+    forwarded request is stored with its message's id (``message_id``).
     """
     async with db.write() as conn:
         reads = FanoutReads(db)
         stored = await _claim_all(db, conn, items)
-        await conn.execute(inbound_requests.insert(), [_row(request) for request in stored])
         forwarding = [
             (index, item.forward)
             for index, (item, request) in enumerate(zip(items, stored, strict=True))
@@ -191,8 +195,22 @@ async def record_batch(
                 notify_workers=notify_workers,
             )
             outcomes = {index: o for (index, _), o in zip(forwarding, accepted, strict=True)}
+            stored = with_message_ids(stored, outcomes)
+        await conn.execute(inbound_requests.insert(), [_row(request) for request in stored])
     reads.publish()
     return [Recorded(request, outcomes.get(index)) for index, request in enumerate(stored)]
+
+
+def with_message_ids(
+    stored: list[InboundRequest], outcomes: dict[int, AcceptOutcome]
+) -> list[InboundRequest]:
+    """``stored`` with each forwarded request's ``message_id`` set (from
+    ``outcomes``, by position)."""
+    result = list(stored)
+    for index, outcome in outcomes.items():
+        if outcome.message is not None:
+            result[index] = replace(result[index], message_id=outcome.message.id)
+    return result
 
 
 async def _claim_all(
@@ -266,6 +284,7 @@ def _row(request: InboundRequest) -> dict[str, Any]:
         "event_id": request.event_id,
         "event_type": request.event_type,
         "status": request.status.value,
+        "message_id": request.message_id,
     }
 
 

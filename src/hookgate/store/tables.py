@@ -265,6 +265,9 @@ inbound_requests = Table(
     Column("event_type", String(256), nullable=True),
     # accepted | rejected | duplicate (``inbound_requests.RequestStatus``).
     Column("status", String(16), nullable=False, server_default="accepted"),
+    # The message that forwarded the request when it was stored; NULL if
+    # none did (refused, duplicate, no destinations, or stored before 0011).
+    Column("message_id", ID, nullable=True),
     # The request listing: newest first, by time, by event id; retention.
     Index("ix_inbound_requests_source", "source_id", "id"),
     Index("ix_inbound_requests_source_received", "source_id", "received_at"),

@@ -29,6 +29,7 @@ from hookgate.store.inbound_requests import (
     Received,
     Recorded,
     RequestStatus,
+    with_message_ids,
 )
 from hookgate.store.inbound_search import ANY, RequestFilter
 from hookgate.store.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
@@ -255,10 +256,11 @@ class InMemoryStore(InMemoryDeliveryQueue):
     ) -> list[Recorded]:
         with self._transaction():
             stored = self._claim_all(items)
+            taken = set(self.requests)
             for request in stored:
-                if request.id in self.requests:
+                if request.id in taken:
                     raise ConstraintViolated(f"request id {request.id} is taken")
-                self.requests[request.id] = request
+                taken.add(request.id)
             forwarding = [
                 (index, item.forward)
                 for index, (item, request) in enumerate(zip(items, stored, strict=True))
@@ -269,6 +271,9 @@ class InMemoryStore(InMemoryDeliveryQueue):
                 at = now_ms if now_ms is not None else max(r.received_at for r in stored)
                 accepted = self._accept([f for _, f in forwarding], at, lease_until_ms)
                 outcomes = {index: o for (index, _), o in zip(forwarding, accepted, strict=True)}
+                stored = with_message_ids(stored, outcomes)
+            for request in stored:
+                self.requests[request.id] = request
         return [Recorded(request, outcomes.get(index)) for index, request in enumerate(stored)]
 
     def _claim_all(self, items: Sequence[Received]) -> list[InboundRequest]:

@@ -32,6 +32,7 @@ from fastapi.responses import StreamingResponse
 from hookgate.api.deps import services
 from hookgate.store import inbound_search, sources
 from hookgate.store.inbound_requests import InboundRequest
+from hookgate.store.sources import Source
 from hookgate.web.routes.sources import RequestListQuery, request_list_query
 from hookgate.web.sessions import LoginRequired, OperatorSession, operator
 from hookgate.web.templating import templates
@@ -52,10 +53,10 @@ MAX_STREAM_S = 600.0
 RETRY_MS = 2000
 
 
-def event(item: InboundRequest, source_id: str) -> str:
+def event(item: InboundRequest, source: Source) -> str:
     """The SSE event carrying ``item``'s row."""
     html = templates.env.get_template("partials/inbound_row.html").render(
-        item=item, source_id=source_id
+        item=item, source_id=source.id, app_id=source.app_id
     )
     data = "".join(f"data: {line}\n" for line in html.strip().splitlines())
     return f"event: request\nid: {item.id}\n{data}\n"
@@ -70,7 +71,7 @@ async def _still_logged_in(request: Request) -> bool:
 
 
 async def _stream(
-    request: Request, source_id: str, query: RequestListQuery, after: str | None
+    request: Request, source: Source, query: RequestListQuery, after: str | None
 ) -> AsyncIterator[str]:
     db = services(request).db
     started = last_beat = last_check = time.monotonic()
@@ -79,10 +80,10 @@ async def _stream(
         # Backwards from the cursor: the requests just newer than ``after``.
         iterator = f"-{after}" if after else None
         found = await inbound_search.list_requests(
-            db, source_id, query.search, iterator=iterator, limit=BATCH
+            db, source.id, query.search, iterator=iterator, limit=BATCH
         )
         for item in reversed(found.items):  # oldest first: the newest ends on top
-            yield event(item, source_id)
+            yield event(item, source)
         if found.items:
             after = found.items[0].id
         now = time.monotonic()
@@ -111,7 +112,7 @@ async def live(
     cursor = request.headers.get("last-event-id") or after or None
     query = request_list_query(request.query_params)
     return StreamingResponse(
-        _stream(request, source.id, query, cursor),
+        _stream(request, source, query, cursor),
         media_type="text/event-stream",
         headers={"cache-control": "no-store", "x-accel-buffering": "no"},
     )

@@ -219,6 +219,7 @@ async def source_page(
             "config": source_config.public_config(source.config),
             "requests": listed.items,
             "source_id": source.id,
+            "app_id": source.app_id,
             "form": query.form,
             "errors": query.errors,
             "verdicts": VERDICTS,
