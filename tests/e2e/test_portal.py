@@ -23,7 +23,7 @@ from svix.api import (
 from svix.models import AppPortalCapability as Cap
 
 from tests.e2e.conftest import make_svix
-from tests.e2e.harness import Receiver, ServerProcess, unique
+from tests.e2e.harness import Receiver, ServerProcess, unique, wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -272,6 +272,67 @@ def test_a_link_lives_as_long_as_its_expiry_says(
         svix_client.authentication.expire_all(app_id, ApplicationTokenExpireIn(expiry=600))
         assert p.logged_in()
     assert link.token not in server.logs()
+
+
+def test_the_message_logs_filter_by_event_type_and_outcome(
+    server: ServerProcess, svix_client: Svix, app_id: str, receiver: Receiver
+) -> None:
+    path = receiver.new_path("log")
+    ep = svix_client.endpoint.create(app_id, EndpointIn(url=receiver.url(path)))
+    paid = [
+        svix_client.message.create(app_id, MessageIn(event_type="log.paid", payload={})).id
+        for _ in range(2)
+    ]
+    refunded = svix_client.message.create(
+        app_id, MessageIn(event_type="log.refunded", payload={})
+    ).id
+    receiver.wait_for(path, 3)
+    with portal(server, svix_client, app_id) as p:
+        everything = p.get("/messages").text
+        assert all(msg in everything for msg in [*paid, refunded])
+        only_paid = p.client.get(f"{p.base}/messages", params={"event_type": "log.paid"}).text
+        assert all(msg in only_paid for msg in paid)
+        assert refunded not in only_paid
+
+        log = f"{p.base}/endpoints/{ep.id}/messages"
+        succeeded = wait_until(
+            lambda: (
+                answer.text
+                if all(
+                    msg in (answer := p.client.get(log, params={"status": "success"})).text
+                    for msg in [*paid, refunded]
+                )
+                else None
+            ),
+            message="every message shown as delivered",
+        )
+        assert "success" in succeeded
+        failed = p.client.get(log, params={"status": "failed", "event_type": "log.paid"})
+        assert failed.status_code == 200
+        assert "No message matches." in failed.text
+        for params in ({"status": "exploded"}, {"event_type": "no spaces"}):
+            bad = p.client.get(log, params=params)
+            assert bad.status_code == 422
+            assert 'role="alert"' in bad.text
+
+
+def test_the_message_log_pages_with_cursors(
+    server: ServerProcess, svix_client: Svix, app_id: str
+) -> None:
+    sent = [
+        svix_client.message.create(app_id, MessageIn(event_type="page.me", payload={"n": n})).id
+        for n in range(51)
+    ]
+    with portal(server, svix_client, app_id) as p:
+        first = p.get("/messages").text
+        assert sent[-1] in first
+        assert sent[0] not in first
+        older = re.search(r'href="([^"]+)" rel="next"', first)
+        assert older
+        second = p.client.get(html.unescape(older[1])).text
+        assert sent[0] in second
+        assert sent[-1] not in second
+        assert 'rel="prev"' in second
 
 
 def test_a_read_only_link_shows_and_changes_nothing(

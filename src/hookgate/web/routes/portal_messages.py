@@ -4,15 +4,18 @@ routed to one endpoint, a message with its attempts, and resending it
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import RedirectResponse
 
 from hookgate.api.deps import services
+from hookgate.api.schemas.base import NAME_PATTERN
 from hookgate.core.clock import now_ms
 from hookgate.store import endpoints, messages
 from hookgate.store.messages import ListFilter
+from hookgate.store.pagination import Page
 from hookgate.store.records import Endpoint
 from hookgate.web import attempts_view
 from hookgate.web.routes.portal_common import after, page_url, portal_page, refuse_unless
@@ -21,26 +24,20 @@ from hookgate.web.sessions import PortalSession, portal
 router = APIRouter(prefix="/portal/{app_id}", include_in_schema=False)
 
 
+#: The outcomes the endpoint log filters by (``DeliveryStatus``).
+STATUSES = {"success": 0, "pending": 1, "failed": 2, "sending": 3}
+_EVENT_TYPE = re.compile(NAME_PATTERN)
+
+
 @router.get("/messages")
 async def message_log(
-    request: Request, iterator: str | None = None, session: PortalSession = Depends(portal)
+    request: Request,
+    iterator: str | None = None,
+    event_type: str | None = None,
+    session: PortalSession = Depends(portal),
 ) -> Response:
-    app_id = session.grant.app_id
-    listing = await messages.list_messages(
-        services(request).db, app_id, ListFilter(), iterator=iterator, limit=None
-    )
-    here = f"/portal/{app_id}/messages"
-    return await portal_page(
-        request,
-        session,
-        "portal_messages.html",
-        {
-            "endpoint": None,
-            "rows": [(msg, None) for msg in listing.items],
-            "next_url": None if listing.done else page_url(here, listing.iterator),
-            "prev_url": page_url(here, listing.prev_iterator) if iterator else None,
-        },
-    )
+    """The application's messages, newest first, optionally of one event type."""
+    return await _log(request, session, None, iterator, event_type, None)
 
 
 @router.get("/endpoints/{endpoint_id}/messages")
@@ -48,26 +45,66 @@ async def endpoint_message_log(
     request: Request,
     endpoint_id: str,
     iterator: str | None = None,
+    event_type: str | None = None,
+    status: str | None = None,
     session: PortalSession = Depends(portal),
+) -> Response:
+    """The messages routed to one endpoint with their delivery state,
+    optionally of one event type and one outcome."""
+    ep = await endpoints.get(services(request).db, session.grant.app_id, endpoint_id)
+    return await _log(request, session, ep, iterator, event_type, status)
+
+
+async def _log(
+    request: Request,
+    session: PortalSession,
+    ep: Endpoint | None,
+    iterator: str | None,
+    event_type: str | None,
+    status: str | None,
 ) -> Response:
     db = services(request).db
     app_id = session.grant.app_id
-    ep = await endpoints.get(db, app_id, endpoint_id)
-    listing = await messages.endpoint_messages(
-        db, app_id, ep.id, ListFilter(), iterator=iterator, limit=None
+    event_type = (event_type or "").strip() or None
+    status = status or None
+    context: dict[str, Any] = {
+        "endpoint": ep,
+        "event_type": event_type or "",
+        "status": status or "",
+        "statuses": list(STATUSES),
+        "rows": [],
+        "next_url": None,
+        "prev_url": None,
+        "problem": None,
+    }
+    if event_type is not None and (len(event_type) > 256 or not _EVENT_TYPE.fullmatch(event_type)):
+        context["problem"] = "An event type is letters, digits, '.', '-' and '_' only."
+    elif status is not None and status not in STATUSES:
+        context["problem"] = f"The outcome is one of {', '.join(STATUSES)}."
+    if context["problem"]:
+        return await portal_page(request, session, "portal_messages.html", context, 422)
+    f = ListFilter(
+        event_types=[event_type] if event_type else None,
+        status=STATUSES[status] if status else None,
     )
-    here = f"/portal/{app_id}/endpoints/{ep.id}/messages"
-    return await portal_page(
-        request,
-        session,
-        "portal_messages.html",
-        {
-            "endpoint": ep,
-            "rows": listing.items,
-            "next_url": None if listing.done else page_url(here, listing.iterator),
-            "prev_url": page_url(here, listing.prev_iterator) if iterator else None,
-        },
-    )
+    listing: Page[Any]
+    if ep is None:
+        listing = await messages.list_messages(db, app_id, f, iterator=iterator, limit=None)
+        rows: list[Any] = [(msg, None) for msg in listing.items]
+        here = f"/portal/{app_id}/messages"
+    else:
+        listing = await messages.endpoint_messages(
+            db, app_id, ep.id, f, iterator=iterator, limit=None
+        )
+        rows = list(listing.items)
+        here = f"/portal/{app_id}/endpoints/{ep.id}/messages"
+    params = {"event_type": event_type, "status": status}
+    context |= {
+        "rows": rows,
+        "next_url": None if listing.done else page_url(here, listing.iterator, **params),
+        "prev_url": page_url(here, listing.prev_iterator, **params) if iterator else None,
+    }
+    return await portal_page(request, session, "portal_messages.html", context)
 
 
 @router.get("/messages/{msg_id}")
