@@ -258,3 +258,37 @@ def test_the_live_stream_sends_each_new_requests_row(
         only = _first_event(stream.iter_lines())
     assert '<span class="badge rejected">' in only["data"]
     assert "GET" in only["data"]
+
+
+def _link(text: str, rel: str) -> str | None:
+    match = re.search(rf'<a href="([^"]+)" rel="{rel}">', text)
+    return html.unescape(match.group(1)) if match else None
+
+
+def test_requests_page_by_cursor_keeping_the_filter(
+    api: httpx.Client, browser: httpx.Client
+) -> None:
+    source_id, url = _generic_source(api)
+    with httpx.Client(timeout=15.0) as sender:
+        for n in range(52):
+            assert sender.post(url, content=f"{n}".encode()).status_code == 200
+    assert httpx.get(url, timeout=15.0).status_code == 405  # one refused, filtered out
+
+    first = browser.get(f"/sources/{source_id}", params={"verdict": "accepted"})
+    first_ids = _row_ids(first.text)
+    assert len(first_ids) == 50
+    assert _link(first.text, "prev") is None
+    older = _link(first.text, "next")
+    assert older is not None
+    assert "verdict=accepted" in older
+
+    second = browser.get(older)
+    second_ids = _row_ids(second.text)
+    assert len(second_ids) == 2
+    assert not set(first_ids) & set(second_ids)
+    assert _link(second.text, "next") is None
+    assert "sse-connect" not in second.text  # live rows belong on the first page
+    newer = _link(second.text, "prev")
+    assert newer is not None
+
+    assert _row_ids(browser.get(newer).text) == first_ids
