@@ -55,6 +55,12 @@ def test_overview_counts_a_delivered_message_and_a_failing_endpoint(
     assert hour["latency-p99"] != "—"
     assert int(now["deliveries-pending"]) >= 1  # the failing delivery waits for a retry
     assert set(before_now) == set(now)
+    with operator_client(server) as client:
+        listed = client.get("/").text
+    # The endpoints in trouble link to their pages (the oldest failures
+    # first, so this test's endpoint may be beyond the first rows).
+    assert 'id="troubled"' in listed
+    assert re.search(r'href="/apps/app_[^"/]+/endpoints/ep_[^"]+"', listed)
 
 
 def test_overview_needs_a_login(server: ServerProcess) -> None:

@@ -165,6 +165,13 @@ async def test_backlog_and_endpoints_in_trouble(db: Database) -> None:
 
     assert (figures.deliveries_pending, figures.deliveries_overdue) == (3, 1)
     assert (figures.endpoints_failing, figures.endpoints_disabled) == (1, 1)
+    # Failing longest first, then the disabled ones that no longer fail.
+    assert [(t.url, t.disabled, t.failing_since) for t in figures.troubled] == [
+        ("https://example.com/failing", False, now - HOUR),
+        ("https://example.com/off", True, None),
+    ]
+    assert figures.troubled[0].app_name == app.name
+    assert not figures.troubled[0].operational
     assert figures.hour.latency_p50_ms is None
 
 

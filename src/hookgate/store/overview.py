@@ -20,15 +20,26 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, func, or_, select
 
 from hookgate.core import ids
 from hookgate.store.database import Database
+from hookgate.store.internal_apps import OPERATIONAL_APP_ID
 from hookgate.store.records import DeliveryStatus
-from hookgate.store.tables import attempts, deliveries, endpoints, inbound_requests, messages
+from hookgate.store.tables import (
+    applications,
+    attempts,
+    deliveries,
+    endpoints,
+    inbound_requests,
+    messages,
+)
 
 #: At most this many successful attempts per window feed the percentiles.
 LATENCY_SAMPLE = 2_000
+
+#: How many failing or disabled endpoints the overview lists.
+TROUBLED_SHOWN = 20
 
 #: A pending delivery whose next attempt is later than this is overdue: the
 #: dispatcher should have taken it (epoch ms).
@@ -55,6 +66,21 @@ class Window:
 
 
 @dataclass(frozen=True, slots=True)
+class TroubledEndpoint:
+    """An endpoint that is failing or disabled."""
+
+    id: str
+    app_id: str
+    app_name: str
+    url: str
+    disabled: bool
+    failing_since: int | None
+    #: An endpoint of the operator's own alerts (``/api/v1/operational-webhook``),
+    #: which has no application page.
+    operational: bool
+
+
+@dataclass(frozen=True, slots=True)
 class Overview:
     hour: Window
     day: Window
@@ -64,6 +90,9 @@ class Overview:
     #: Enabled endpoints whose last attempts failed (``failing_since`` set).
     endpoints_failing: int
     endpoints_disabled: int
+    #: The first ``TROUBLED_SHOWN`` of them, failing longest first, then the
+    #: disabled ones that no longer fail.
+    troubled: list[TroubledEndpoint] = field(default_factory=list)
 
 
 def percentile(sorted_values: list[int], fraction: float) -> float | None:
@@ -184,6 +213,7 @@ async def overview(db: Database, now_ms: int) -> Overview:
                 select(func.count()).select_from(endpoints).where(endpoints.c.disabled)
             )
         ).scalar_one()
+        troubled = await _troubled(conn)
     return Overview(
         hour=hour,
         day=day,
@@ -191,4 +221,38 @@ async def overview(db: Database, now_ms: int) -> Overview:
         deliveries_overdue=int(overdue_count),
         endpoints_failing=int(failing),
         endpoints_disabled=int(disabled),
+        troubled=troubled,
     )
+
+
+async def _troubled(conn: Any) -> list[TroubledEndpoint]:
+    query = (
+        select(
+            endpoints.c.id,
+            endpoints.c.app_id,
+            applications.c.name,
+            endpoints.c.url,
+            endpoints.c.disabled,
+            endpoints.c.failing_since,
+        )
+        .join(applications, applications.c.id == endpoints.c.app_id)
+        .where(or_(endpoints.c.disabled, endpoints.c.failing_since.is_not(None)))
+        .order_by(
+            endpoints.c.failing_since.is_(None),
+            endpoints.c.failing_since,
+            endpoints.c.id,
+        )
+        .limit(TROUBLED_SHOWN)
+    )
+    return [
+        TroubledEndpoint(
+            id=row.id,
+            app_id=row.app_id,
+            app_name=row.name,
+            url=row.url,
+            disabled=bool(row.disabled),
+            failing_since=row.failing_since,
+            operational=row.app_id == OPERATIONAL_APP_ID,
+        )
+        for row in await conn.execute(query)
+    ]
