@@ -136,6 +136,7 @@ def test_bad_filters_give_the_page_with_a_message(operator: Operator, app_id: st
         ({"after": "yesterday"}, "not a date and time"),
         ({"after": "2026-01-02T00:00", "before": "2026-01-01T00:00"}, "must be earlier"),
         ({"tag": "x" * 300}, "too long"),
+        ({"q": "a\x00b"}, "NUL"),
     ]:
         answer = operator.client.get(f"/apps/{app_id}/msg", params=params)
         assert answer.status_code == 400
@@ -247,6 +248,8 @@ def test_unknown_ids_give_404_pages(
         "/apps/app_nope/msg/msg_nope",
         f"/apps/{app_id}/msg/msg_nope",
         f"/apps/{app_id}/msg/msg_nope/attempts",
+        f"/apps/{app_id}/msg/msg%00nope",
+        "/apps/app%00nope/msg",
     ]:
         answer = operator.client.get(path)
         assert answer.status_code == 404, path
@@ -257,6 +260,13 @@ def test_unknown_ids_give_404_pages(
     )
     assert resend.status_code == 404
     assert "Endpoint not found" in resend.text
+    nul = operator.client.post(
+        f"/apps/{app_id}/msg/{sent.failing}/endpoint/ep%00nope/resend",
+        data={"csrf_token": operator.csrf},
+    )
+    assert nul.status_code == 404
+    garbage_cursor = operator.client.get(f"/apps/{app_id}/msg", params={"iterator": "x\x00'"})
+    assert garbage_cursor.status_code == 200
 
 
 def test_message_pages_need_a_login(server: ServerProcess, app_id: str) -> None:

@@ -10,6 +10,7 @@ messages give the 404 page (``NotFound`` from the store).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -35,6 +36,8 @@ router = APIRouter(include_in_schema=False)
 #: The search form's fields, in the order they appear in URLs.
 _FIELDS = ("q", "event_type", "channel", "tag", "after", "before", "outcome")
 _MAX_TEXT = 256
+#: What a paging cursor looks like (a message id, ``-`` in front going back).
+_ITERATOR = re.compile(r"-?[A-Za-z0-9_]{1,64}")
 
 
 class BadFilter(ValueError):
@@ -58,6 +61,8 @@ class SearchForm:
         for name, value in v.items():
             if len(value) > _MAX_TEXT:
                 raise BadFilter(f"The {name} filter is too long (at most {_MAX_TEXT} characters).")
+            if "\x00" in value:
+                raise BadFilter(f"The {name} filter contains a NUL character.")
         outcome = None
         if v["outcome"]:
             try:
@@ -101,6 +106,13 @@ def _time(text: str, name: str) -> int | None:
     return int(moment.timestamp() * 1000)
 
 
+def _checked(what: str, ref: str) -> None:
+    """``NotFound(what)`` for an id no record can have: PostgreSQL refuses
+    NUL in text, and the page should say "not found" on either database."""
+    if "\x00" in ref:
+        raise NotFound(what)
+
+
 def _app_base(app_id: str) -> str:
     return f"/apps/{quote(app_id, safe='')}"
 
@@ -114,10 +126,13 @@ async def search(
     request: Request, app_id: str, session: OperatorSession = Depends(operator)
 ) -> Response:
     svc = services(request)
+    _checked("Application", app_id)
     app = await applications.get(svc.db, app_id)
     form = SearchForm.from_request(request)
     base = f"{_app_base(app.id)}/msg"
     iterator = request.query_params.get("iterator") or None
+    if iterator is not None and not _ITERATOR.fullmatch(iterator):
+        iterator = None  # not one of ours: start from the newest
     context = {
         "csrf_token": session.csrf_token,
         "app": app,
@@ -153,6 +168,8 @@ async def _attempts(
 ) -> tuple[Application, Message, dict[str, Any]]:
     """The application, the message and the attempts partial's context."""
     svc = services(request)
+    _checked("Application", app_id)
+    _checked("Message", msg_id)
     app = await applications.get(svc.db, app_id)
     msg = await message_store.get_message(svc.db, app.id, msg_id)
     base = _message_base(app.id, msg.id)
@@ -226,6 +243,8 @@ async def resend(
     """Queue the message for the endpoint again (as the API's resend does),
     then back to the message page, which follows the new attempt live."""
     svc = services(request)
+    _checked("Application", app_id)
+    _checked("Message", msg_id)
     app = await applications.get(svc.db, app_id)
     msg = await message_store.get_message(svc.db, app.id, msg_id)
     if msg.payload is None:
@@ -238,6 +257,7 @@ async def resend(
             status_code=409,
         )
     try:
+        _checked("Endpoint", endpoint_id)
         await message_store.resend(svc.db, app.id, msg.id, endpoint_id, now_ms())
     except NotFound as missing:
         return await _detail(
