@@ -151,9 +151,32 @@ def test_endpoints_are_added_edited_and_deleted_through_the_forms(
         assert changed.description == "all of it"
         assert not changed.event_types
 
+        confirm = p.get(f"/endpoints/{ep.id}/delete")
+        assert confirm.status_code == 200
+        assert "Delete this endpoint?" in confirm.text
         assert p.post(f"/endpoints/{ep.id}/delete").status_code == 303
         assert svix_client.endpoint.list(app_id).data == []
-        assert p.get(f"/endpoints/{ep.id}").status_code == 404
+        gone = p.get(f"/endpoints/{ep.id}")
+        assert gone.status_code == 404
+        assert f'href="/portal/{app_id}"' in gone.text  # back to the portal, not the dashboard
+
+
+def test_editing_keeps_event_types_the_catalogue_lacks(
+    server: ServerProcess, svix_client: Svix, app_id: str, receiver: Receiver
+) -> None:
+    undescribed = unique("never.described")
+    url = receiver.url("/keep")
+    ep = svix_client.endpoint.create(app_id, EndpointIn(url=url, event_types=[undescribed]))
+    with portal(server, svix_client, app_id) as p:
+        form = p.get(f"/endpoints/{ep.id}/edit")
+        assert "Not in the event type catalogue." in form.text
+        assert f'value="{undescribed}" checked' in form.text
+        saved = p.post(
+            f"/endpoints/{ep.id}",
+            {"url": url, "description": "renamed", "event_types": [undescribed]},
+        )
+        assert saved.status_code == 303
+    assert svix_client.endpoint.get(app_id, ep.id).event_types == [undescribed]
 
 
 def test_the_secret_shows_and_rotates_only_as_the_capabilities_allow(
@@ -358,6 +381,7 @@ def test_a_read_only_link_shows_and_changes_nothing(
             p.post(f"/endpoints/{ep.id}/send-example", {"event_type": "a.b"}),
             p.get("/endpoints/new"),
             p.get(f"/endpoints/{ep.id}/edit"),
+            p.get(f"/endpoints/{ep.id}/delete"),
         ]
         assert [answer.status_code for answer in refused] == [403] * len(refused)
         assert "does not allow" in refused[0].text

@@ -12,6 +12,7 @@ from __future__ import annotations
 import inspect
 from collections.abc import Awaitable, Callable
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import RedirectResponse
@@ -44,11 +45,20 @@ def is_page_path(path: str) -> bool:
     return not path.startswith(_NOT_PAGES)
 
 
+def _back_url(path: str) -> str:
+    """Where an error page leads back to: the portal's home on a portal
+    page (a consumer has no business with the dashboard), else ``/``."""
+    parts = path.split("/")
+    if len(parts) > 2 and parts[1] == "portal" and parts[2]:
+        return "/portal/" + quote(parts[2], safe="")
+    return "/"
+
+
 def _error_page(request: Request, status: int, title: str, message: str) -> Response:
     return page(
         request,
         "error.html",
-        {"title": title, "message": message, "back_url": "/"},
+        {"title": title, "message": message, "back_url": _back_url(request.url.path)},
         status_code=status,
     )
 

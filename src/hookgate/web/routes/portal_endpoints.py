@@ -90,6 +90,16 @@ async def update_endpoint(
     return _go(after(f"/portal/{app_id}/endpoints/{ep.id}", "updated"))
 
 
+@router.get("/{endpoint_id}/delete")
+async def confirm_delete(
+    request: Request, endpoint_id: str, session: PortalSession = Depends(portal)
+) -> Response:
+    """Ask before deleting: the endpoint and its delivery history go."""
+    refuse_unless(session.grant.can_manage_endpoints, "delete endpoints")
+    ep = await endpoints.get(services(request).db, session.grant.app_id, endpoint_id)
+    return await portal_page(request, session, "portal_endpoint_delete.html", {"endpoint": ep})
+
+
 @router.post("/{endpoint_id}/delete")
 async def delete_endpoint(
     request: Request, endpoint_id: str, session: PortalSession = Depends(portal)
@@ -262,10 +272,30 @@ async def _form(
             "endpoint": ep,
             "values": values,
             "problem": problem,
-            "catalogue": [_catalogue_entry(et) for et in catalogue.items],
+            "catalogue": _with_chosen(
+                [_catalogue_entry(et) for et in catalogue.items], values["types"]
+            ),
         },
         status_code,
     )
+
+
+def _with_chosen(entries: list[dict[str, Any]], chosen: list[str]) -> list[dict[str, Any]]:
+    """``entries`` plus the chosen event types they lack (archived, or never
+    described), so that saving the form keeps them."""
+    known = {entry["name"] for entry in entries}
+    missing = [
+        {
+            "name": name,
+            "description": "Not in the event type catalogue.",
+            "deprecated": False,
+            "schema": None,
+            "example": None,
+        }
+        for name in chosen
+        if name not in known
+    ]
+    return entries + missing
 
 
 def _catalogue_entry(et: EventType) -> dict[str, Any]:
