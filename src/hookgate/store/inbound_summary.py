@@ -2,18 +2,20 @@
 (``store.inbound_search``): how many each source received lately, by status,
 and which later requests were duplicates of a given one.
 
-Both are bounded by indexes of ``inbound_requests``: the counts walk
-``(source_id, received_at)`` for a page of sources and a recent window only;
-the duplicates walk ``(source_id, status, id)``.
+Both walk the ``(source_id, status, id)`` index of ``inbound_requests``:
+the counts for a page of sources and a recent window only, as an id range
+(ids are time-ordered), so counting reads the index alone, not the rows.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from sqlalchemy import func, select
 
+from hookgate.core import ids
 from hookgate.store.database import Database
 from hookgate.store.inbound_requests import DUPLICATE_PREFIX, RequestStatus
 from hookgate.store.tables import inbound_requests
@@ -33,15 +35,19 @@ class RequestRef:
 async def counts_since(
     db: Database, source_ids: Sequence[str], since_ms: int
 ) -> dict[str, dict[str, int]]:
-    """For each of ``source_ids``, how many requests it received after
-    ``since_ms`` (epoch ms), by status (``accepted``, ``rejected``,
+    """For each of ``source_ids``, how many requests it received from
+    ``since_ms`` (epoch ms) on, by status (``accepted``, ``rejected``,
     ``duplicate``); sources with none are absent."""
     if not source_ids:
         return {}
+    since = datetime.fromtimestamp(since_ms / 1000, UTC)
     c = inbound_requests.c
     query = (
         select(c.source_id, c.status, func.count())
-        .where(c.source_id.in_(list(source_ids)), c.received_at > since_ms)
+        .where(
+            c.source_id.in_(list(source_ids)),
+            c.id >= ids.min_id_for_time(ids.INBOUND_REQUEST, since),
+        )
         .group_by(c.source_id, c.status)
     )
     counts: dict[str, dict[str, int]] = {}
