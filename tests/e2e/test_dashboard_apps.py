@@ -184,6 +184,31 @@ def test_send_example_goes_to_that_endpoint_alone(
     assert receiver.requests(other) == []
 
 
+def test_the_endpoints_messages_page_backwards(
+    server: ServerProcess, svix_client: Svix, app_id: str, receiver: Receiver
+) -> None:
+    path = receiver.new_path()
+    ep = svix_client.endpoint.create(app_id, EndpointIn(url=receiver.url(path)))
+    sent = [
+        svix_client.message.create(app_id, MessageIn(event_type="order.paid", payload={"n": n})).id
+        for n in range(27)
+    ]
+    page_path = endpoint_path(app_id, ep.id)
+    listed = re.compile(r'<tr data-msg="(msg_[^"]+)"')
+    with operator_client(server) as client:
+        first = client.get(page_path).text
+        assert listed.findall(first) == sent[::-1][:25]
+        older = re.search(r'href="([^"]+)" rel="next"', first)
+        assert older
+        second = client.get(older.group(1).replace("&amp;", "&")).text
+        assert listed.findall(second) == sent[1::-1]
+        assert 'rel="next"' not in second
+        assert f'href="{page_path}" rel="prev"' in second
+        bad = client.get(f"{page_path}?before=nonsense")
+        assert bad.status_code == 400
+        assert "unknown place" in bad.text
+
+
 def test_bad_form_values_show_the_page_again(
     server: ServerProcess, svix_client: Svix, app_id: str, receiver: Receiver
 ) -> None:

@@ -69,6 +69,10 @@ async def test_recent_deliveries_newest_first_with_the_event_type(db: Database) 
     assert {r.event_type for r in recent} == {"t"}
     assert recent[0].msg_created_at == now + 3
     assert {r.delivery.endpoint_id for r in recent} == {ep.id}
+    older = await endpoint_activity.recent_deliveries(
+        db, ep.id, limit=3, before=recent[-1].delivery.id
+    )
+    assert [r.delivery.id for r in older] == [made[0]]
 
 
 async def test_the_pages_queries_search_indexes(sqlite_db: Database) -> None:
@@ -89,6 +93,7 @@ async def test_the_pages_queries_search_indexes(sqlite_db: Database) -> None:
     try:
         await endpoint_activity.activity(db, [ep.id], recent=30)
         await endpoint_activity.recent_deliveries(db, ep.id, limit=25)
+        await endpoint_activity.recent_deliveries(db, ep.id, limit=25, before=delivery_id)
         await overview.overview(db, now)
     finally:
         event.remove(db.engine.sync_engine, "before_cursor_execute", record)

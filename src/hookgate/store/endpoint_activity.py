@@ -81,9 +81,12 @@ async def activity(
     return found
 
 
-async def recent_deliveries(db: Database, endpoint_id: str, *, limit: int) -> list[RecentDelivery]:
+async def recent_deliveries(
+    db: Database, endpoint_id: str, *, limit: int, before: str | None = None
+) -> list[RecentDelivery]:
     """The newest deliveries to the endpoint (at most ``limit`` ≤
-    ``MAX_RECENT``), newest first, with their message's event type."""
+    ``MAX_RECENT``), newest first, with their message's event type; with
+    ``before`` (a delivery id), the ones older than that delivery."""
     query: Select[Any] = (
         select(
             *deliveries.c,
@@ -96,6 +99,8 @@ async def recent_deliveries(db: Database, endpoint_id: str, *, limit: int) -> li
         .order_by(deliveries.c.id.desc())
         .limit(max(1, min(limit, MAX_RECENT)))
     )
+    if before is not None:
+        query = query.where(deliveries.c.id < before)
     async with db.read() as conn:
         result = await conn.execute(query)
         return [

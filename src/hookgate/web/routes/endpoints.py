@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Depends, HTTPException, Request, Response
 from fastapi.responses import RedirectResponse
 
 from hookgate.api.deps import Services, services
@@ -69,15 +69,21 @@ async def show_endpoint(
     done: str | None = None,
     count: int | None = None,
     msg: str | None = None,
+    before: str | None = None,
     session: OperatorSession = Depends(operator),
 ) -> Response:
+    """The endpoint; ``before``: list the deliveries older than this one."""
+    if before is not None and not ids.looks_like_id(before, ids.DELIVERY):
+        raise HTTPException(400, "The list of messages was asked to start at an unknown place.")
     svc = services(request)
     app, ep = await _find(svc, app_id, endpoint_id)
     notice = NOTICES.get(done or "")
     if done == "recovered" and count is not None:
         notice = f"{count} failed message{'' if count == 1 else 's'} queued again."
     sent = msg if done == "example" and msg and ids.looks_like_id(msg, ids.MESSAGE) else None
-    return await _endpoint_page(request, svc, session, app, ep, notice=notice, sent_msg_id=sent)
+    return await _endpoint_page(
+        request, svc, session, app, ep, notice=notice, sent_msg_id=sent, before=before
+    )
 
 
 async def _endpoint_page(
@@ -91,10 +97,14 @@ async def _endpoint_page(
     sent_msg_id: str | None = None,
     errors: dict[str, str] | None = None,
     values: dict[str, str] | None = None,
+    before: str | None = None,
 ) -> Response:
     [health] = await endpoint_health(svc, [ep], recent=RECENT_ATTEMPTS)
     failed = next((a for a in health.recent if a.status != 0), None)
     now = now_ms()
+    deliveries = await endpoint_activity.recent_deliveries(
+        svc.db, ep.id, limit=RECENT_DELIVERIES, before=before
+    )
     catalogue = await event_types.list_page(
         svc.db, iterator=None, limit=50, descending=False, include_archived=False
     )
@@ -106,9 +116,11 @@ async def _endpoint_page(
         "health": health,
         "last_failure": failed,
         "last_failure_text": explain(failed).sentence if failed else None,
-        "deliveries": await endpoint_activity.recent_deliveries(
-            svc.db, ep.id, limit=RECENT_DELIVERIES
-        ),
+        "deliveries": deliveries,
+        "older_url": _url(ep, before=deliveries[-1].delivery.id)
+        if len(deliveries) == RECENT_DELIVERIES
+        else None,
+        "newest_url": _url(ep) if before else None,
         "status_name": status_name,
         "notice": notice,
         "sent_msg_id": sent_msg_id,
