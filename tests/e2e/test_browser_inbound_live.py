@@ -30,6 +30,8 @@ def test_a_new_request_appears_live_and_can_be_replayed(
     log_in(page, server.url, server.token)
 
     page.get_by_role("link", name="Inbound sources").click()
+    expect(page.get_by_role("heading", name="Inbound sources")).to_be_visible()
+    screenshots.take(page, "sources-list")
     page.get_by_role("link", name=source.name).first.click()
     expect(page).to_have_url(f"{server.url}/sources/{source.id}")
     rows = page.locator("#requests tr:not(.empty)")

@@ -31,6 +31,7 @@ from hookgate.inbound.replay import NotReplayable, replay
 from hookgate.store import inbound_search, inbound_summary, sources
 from hookgate.store.inbound_requests import DUPLICATE_PREFIX, InboundRequest, RequestStatus
 from hookgate.store.inbound_search import RequestFilter
+from hookgate.store.pagination import Page
 from hookgate.store.source_lookup import TOKEN_PLACEHOLDER
 from hookgate.store.sources import Source
 from hookgate.web.sessions import OperatorSession, operator
@@ -133,29 +134,22 @@ def source_view(source: Source, base: str) -> SourceView:
 
 
 def _pager(
-    path: str,
-    iterator: str | None,
-    items: int,
-    next_iterator: str | None,
-    done: bool,
-    prev_iterator: str | None,
-    query: RequestListQuery | None = None,
+    path: str, iterator: str | None, listed: Page[Any], query: RequestListQuery | None = None
 ) -> dict[str, str | None]:
-    """The pager's links: older (forward) unless done; newer (backward)
-    unless this is the first page, or a backward page that came back short."""
+    """The links of the page ``listed`` (reached with ``iterator``): older
+    (forward) unless it is the last; newer (backward) unless it is the first,
+    or a backward page that came back short. Links keep ``query``'s filters."""
 
     def link(cursor: str) -> str:
         extra = query.query_string(iterator=cursor) if query else urlencode({"iterator": cursor})
         return f"{path}?{extra}"
 
     backwards = iterator is not None and iterator.startswith("-")
-    newer = (
-        iterator is not None and prev_iterator is not None and (not backwards or items >= PAGE_SIZE)
-    )
-    older = next_iterator is not None and (backwards or not done)
+    newer = iterator is not None and (not backwards or len(listed.items) >= PAGE_SIZE)
+    older = backwards or not listed.done
     return {
-        "next_url": link(next_iterator) if older and next_iterator else None,
-        "prev_url": link(prev_iterator) if newer and prev_iterator else None,
+        "next_url": link(listed.iterator) if older and listed.iterator else None,
+        "prev_url": link(listed.prev_iterator) if newer and listed.prev_iterator else None,
     }
 
 
@@ -179,14 +173,7 @@ async def source_list(
             "sources": [source_view(item, base) for item in listed.items],
             "counts": counts,
             "verdicts": VERDICTS,
-            **_pager(
-                "/sources",
-                iterator,
-                len(listed.items),
-                listed.iterator,
-                listed.done,
-                listed.prev_iterator,
-            ),
+            **_pager("/sources", iterator, listed),
         },
     )
 
@@ -224,15 +211,7 @@ async def source_page(
             "errors": query.errors,
             "verdicts": VERDICTS,
             "live_url": live_url,
-            **_pager(
-                source_url(source.id),
-                iterator,
-                len(listed.items),
-                listed.iterator,
-                listed.done,
-                listed.prev_iterator,
-                query,
-            ),
+            **_pager(source_url(source.id), iterator, listed, query),
         },
         status_code=400 if query.errors else 200,
     )
