@@ -29,6 +29,8 @@ from hookgate.inbound import checks
 from hookgate.inbound import config as source_config
 from hookgate.inbound.replay import NotReplayable, replay
 from hookgate.store import inbound_search, inbound_summary, sources
+from hookgate.store.database import Database
+from hookgate.store.errors import NotFound
 from hookgate.store.inbound_requests import DUPLICATE_PREFIX, InboundRequest, RequestStatus
 from hookgate.store.inbound_search import RequestFilter
 from hookgate.store.pagination import Page
@@ -224,6 +226,16 @@ def duplicate_of(item: InboundRequest) -> str | None:
     return None
 
 
+async def _is_stored(db: Database, source_id: str, request_id: str) -> bool:
+    """Whether the request is still stored (retention purges requests, but
+    a dedupe entry may outlive the request it names)."""
+    try:
+        await inbound_search.get_request(db, source_id, request_id)
+    except NotFound:
+        return False
+    return True
+
+
 async def _request_page(
     request: Request,
     session: OperatorSession,
@@ -238,6 +250,7 @@ async def _request_page(
     source = await sources.get(svc.db, source_id)
     item = await inbound_search.get_request(svc.db, source.id, request_id)
     duplicates = await inbound_summary.duplicates_of(svc.db, source.id, item.id)
+    original = duplicate_of(item)
     shown, is_hex = body_text(item.body)
     return page(
         request,
@@ -252,7 +265,9 @@ async def _request_page(
             # Pretty-printing changes the bytes (spacing, 1.50 -> 1.5): the
             # exact text stays one click away, as providers signed it.
             "raw_text": raw_text(item.body, shown, is_hex),
-            "duplicate_of": duplicate_of(item),
+            "duplicate_of": original,
+            "original_stored": original is not None
+            and await _is_stored(svc.db, source.id, original),
             "duplicates": duplicates,
             "replayable": item.status is not RequestStatus.REJECTED,
             "replayed": replayed,
