@@ -453,3 +453,36 @@ def test_an_unknown_id_is_a_not_found_page(
             answer = p.get(path)
             assert answer.status_code == 404
             assert answer.headers["content-type"].startswith("text/html")
+
+
+def test_odd_input_is_refused_never_a_500(
+    server: ServerProcess, svix_client: Svix, app_id: str
+) -> None:
+    with portal(server, svix_client, app_id) as p:
+        for path in (
+            "/messages?iterator=%00",
+            "/messages?iterator=" + "x" * 5000,
+            "/messages?iterator=%ff%fe",
+            "/messages?event_type=%00",
+            "/endpoints/%00",
+            "/endpoints/" + "e" * 3000,
+            "/endpoints/ep_nope/messages?status=%00",
+            "/messages/%00",
+            "/messages/msg_nope/attempts",
+        ):
+            answer = p.get(path)
+            assert 200 <= answer.status_code < 500, f"{path}: {answer.status_code}"
+        for form in (
+            {"url": "http://example.com/\x00"},
+            {"url": "https://example.com/", "description": "nul \x00 here"},
+            {"url": "https://example.com/", "event_types": ["bad type!"]},
+            {"url": "x" * 70_000},
+        ):
+            answer = p.post("/endpoints", form)
+            assert answer.status_code == 422, form
+        for body in (b"\xff\xfe", b'["x"]', b'{"token": 5}', b"{" * 1000):
+            answer = p.client.post(
+                f"{p.base}/session", content=body, headers={"content-type": "application/json"}
+            )
+            assert answer.status_code == 401, body
+    assert svix_client.endpoint.list(app_id).data == []
