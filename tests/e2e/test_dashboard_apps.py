@@ -225,6 +225,9 @@ def test_bad_form_values_show_the_page_again(
         )
         assert example.status_code == 400
         assert "An event type is a name" in example.text
+        odd = client.get(f"{page_path}?done=recovered&count=many")
+        assert odd.status_code == 200
+        assert "Failed messages were queued again" in odd.text
 
 
 def test_actions_without_the_csrf_token_are_refused(

@@ -67,7 +67,7 @@ async def show_endpoint(
     app_id: str,
     endpoint_id: str,
     done: str | None = None,
-    count: int | None = None,
+    count: str | None = None,
     msg: str | None = None,
     before: str | None = None,
     session: OperatorSession = Depends(operator),
@@ -78,8 +78,8 @@ async def show_endpoint(
     svc = services(request)
     app, ep = await _find(svc, app_id, endpoint_id)
     notice = NOTICES.get(done or "")
-    if done == "recovered" and count is not None:
-        notice = f"{count} failed message{'' if count == 1 else 's'} queued again."
+    if done == "recovered" and count is not None and count.isdigit():
+        notice = f"{count} failed message{'' if count == '1' else 's'} queued again."
     sent = msg if done == "example" and msg and ids.looks_like_id(msg, ids.MESSAGE) else None
     return await _endpoint_page(
         request, svc, session, app, ep, notice=notice, sent_msg_id=sent, before=before
