@@ -274,3 +274,20 @@ def test_message_pages_need_a_login(server: ServerProcess, app_id: str) -> None:
         answer = client.get(f"/apps/{app_id}/msg")
         assert answer.status_code == 303
         assert answer.headers["location"].startswith("/login?next=")
+
+
+def test_a_message_without_content_cannot_be_resent(
+    operator: Operator, app_id: str, sent: Sent, api: httpx.Client
+) -> None:
+    assert api.delete(f"/api/v1/app/{app_id}/msg/{sent.failing}/content").status_code == 204
+    endpoint_id = api.get(f"/api/v1/app/{app_id}/msg/{sent.failing}/endpoint").json()["data"][0][
+        "id"
+    ]
+    page = operator.client.get(f"/apps/{app_id}/msg/{sent.failing}")
+    assert "The payload was removed" in page.text
+    answer = operator.client.post(
+        f"/apps/{app_id}/msg/{sent.failing}/endpoint/{endpoint_id}/resend",
+        data={"csrf_token": operator.csrf},
+    )
+    assert answer.status_code == 409
+    assert "cannot be sent again" in answer.text
