@@ -79,7 +79,10 @@ def sent(svix_client: Svix, receiver: Receiver, app_id: str, api: httpx.Client) 
     """Two messages: one to an endpoint that always answers 500 (failed
     after its retries), one to an endpoint that answers 200."""
     failing_path, passing_path = receiver.new_path("fails"), receiver.new_path("passes")
-    receiver.script(failing_path, then=Reply(500, body=b'{"error": "database is down"}'))
+    receiver.script(
+        failing_path,
+        then=Reply(500, body=b'{"error": "database is down"}', headers={"X-Orders-Trace": "tr-7"}),
+    )
     svix_client.endpoint.create(
         app_id, EndpointIn(url=receiver.url(failing_path), event_types=["order.failed"])
     )
@@ -179,6 +182,7 @@ def test_message_page_shows_payload_attempts_and_explanations(
     assert text.count('class="attempt"') == 4
     assert "The endpoint answered 500 after" in text
     assert '"error": "database is down"' in text
+    assert "X-Orders-Trace: tr-7" in text
     assert 'data-status="failed"' in text
     assert "every 1s" not in text  # nothing pending: no polling
 

@@ -18,7 +18,7 @@ from aiohttp import web
 from aiohttp.abc import AbstractResolver, ResolveResult
 
 from hookgate.core.netpolicy import AddressPolicy, parse_subnets
-from hookgate.core.outcome import ErrorKind, SendResult
+from hookgate.core.outcome import MAX_HEADER_BLOCK, ErrorKind, SendResult
 from hookgate.delivery.sender import (
     BlockedAddressError,
     HttpSender,
@@ -253,7 +253,7 @@ async def test_non_2xx_is_reported_with_status_and_body(
     sender: HttpSender, start_receiver: Callable[..., Awaitable[Receiver]]
 ) -> None:
     async def handler(_: web.Request) -> web.StreamResponse:
-        return web.Response(status=500, body=b"boom")
+        return web.Response(status=500, body=b"boom", headers={"X-Trace": "t-1"})
 
     receiver = await start_receiver(handler)
 
@@ -264,6 +264,27 @@ async def test_non_2xx_is_reported_with_status_and_body(
     assert result.error_kind is ErrorKind.HTTP_STATUS
     assert result.error_message == "HTTP 500"
     assert result.retry_after is None
+    assert b"X-Trace: t-1\r\n" in result.headers
+    assert b"Content-Length: 4\r\n" in result.headers
+
+
+async def test_response_headers_are_kept_whole_lines_up_to_the_cap(
+    sender: HttpSender, start_receiver: Callable[..., Awaitable[Receiver]]
+) -> None:
+    many = {f"X-Filler-{i:03d}": "v" * 100 for i in range(120)}
+
+    async def handler(_: web.Request) -> web.StreamResponse:
+        return web.Response(status=200, headers=many)
+
+    receiver = await start_receiver(handler)
+
+    result = await _send(sender, _request(receiver.url()))
+
+    assert result.succeeded
+    assert 0 < len(result.headers) <= MAX_HEADER_BLOCK
+    assert result.headers.endswith(b"\r\n")
+    assert b"X-Filler-000: " + b"v" * 100 + b"\r\n" in result.headers
+    assert b"X-Filler-119" not in result.headers
 
 
 async def test_large_body_is_truncated_to_the_cap_without_waiting_for_the_rest(

@@ -51,6 +51,7 @@ def _attempt(status: DeliveryStatus, code: int, body: bytes | None) -> Attempt:
         error_kind="http_status" if code >= 300 else None,
         error_message=f"HTTP {code}" if code >= 300 else None,
         created_at=0,
+        response_headers=b"Content-Type: application/json\r\nX-Request-Id: r-42\r\n",
     )
 
 
@@ -81,6 +82,7 @@ def test_failed_attempt_shows_code_body_and_explanation() -> None:
     assert "&#34;error&#34;: &#34;boom&#34;" in html or "&quot;error&quot;" in html
     assert 'action="/resend"' in html
     assert "every 1s" not in html
+    assert "X-Request-Id: r-42" in html
 
 
 def test_pending_delivery_polls_and_no_form_without_csrf() -> None:

@@ -7,6 +7,7 @@ endpoint). Pure: no I/O, no clock.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import Enum, StrEnum
 
@@ -25,6 +26,22 @@ class ErrorKind(StrEnum):
     CONNECTION_ERROR = "connection_error"
 
 
+#: The most bytes of a response's headers kept with its attempt.
+MAX_HEADER_BLOCK = 8 * 1024
+
+
+def header_block(raw_headers: Iterable[tuple[bytes, bytes]]) -> bytes:
+    """Response headers as ``Name: value`` lines in the order received, whole
+    lines only, at most ``MAX_HEADER_BLOCK`` bytes."""
+    block = bytearray()
+    for name, value in raw_headers:
+        line = name + b": " + value + b"\r\n"
+        if len(block) + len(line) > MAX_HEADER_BLOCK:
+            break
+        block += line
+    return bytes(block)
+
+
 @dataclass(frozen=True, slots=True)
 class SendResult:
     """The report of one HTTP attempt.
@@ -32,6 +49,8 @@ class SendResult:
     ``status_code`` is None when no response arrived (then ``error_kind`` says
     why). ``body`` is the response body truncated to the sender's cap.
     ``retry_after`` is the parsed ``Retry-After`` header in seconds, if any.
+    ``headers`` is the response's header block as received (``Name: value``
+    lines, CRLF-ended, cut at a line to ``MAX_HEADER_BLOCK`` bytes).
     """
 
     status_code: int | None
@@ -40,6 +59,7 @@ class SendResult:
     error_kind: ErrorKind | None = None
     error_message: str | None = None
     retry_after: float | None = None
+    headers: bytes = b""
 
     @property
     def succeeded(self) -> bool:

@@ -265,6 +265,7 @@ class Dispatcher:
             status=DeliveryStatus.SUCCESS if result.succeeded else DeliveryStatus.FAIL,
             response_status_code=result.status_code or 0,
             response=result.body,
+            response_headers=result.headers,
             response_duration_ms=result.duration_ms,
             error_kind=result.error_kind.value if result.error_kind else None,
             error_message=result.error_message,

@@ -28,7 +28,7 @@ from yarl import URL
 
 from hookgate.core.httpdate import parse_retry_after
 from hookgate.core.netpolicy import AddressPolicy
-from hookgate.core.outcome import ErrorKind, SendResult
+from hookgate.core.outcome import ErrorKind, SendResult, header_block
 from hookgate.delivery.resolver import BlockedAddressError, PolicyResolver
 
 __all__ = [
@@ -200,6 +200,7 @@ class HttpSender:
                     _, message = _describe_error(exc, url, request.timeout)
                     body_note = f"response body incomplete: {message}"
                 body = b"".join(chunks)
+                headers = header_block(response.raw_headers)
         except (aiohttp.ClientError, OSError, ValueError) as exc:
             # ValueError: e.g. a header value containing a newline.
             kind, message = _describe_error(exc, url, request.timeout)
@@ -207,9 +208,11 @@ class HttpSender:
 
         duration_ms = _elapsed_ms(start)
         if 200 <= status < 300:
-            return SendResult(status, body, duration_ms, None, body_note, retry_after)
+            return SendResult(status, body, duration_ms, None, body_note, retry_after, headers)
         message = f"HTTP {status}" if body_note is None else f"HTTP {status}; {body_note}"
-        return SendResult(status, body, duration_ms, ErrorKind.HTTP_STATUS, message, retry_after)
+        return SendResult(
+            status, body, duration_ms, ErrorKind.HTTP_STATUS, message, retry_after, headers
+        )
 
     async def close(self) -> None:
         """Close the connection pool. Safe to call more than once."""

@@ -177,7 +177,9 @@ async def expunge_attempt(db: Database, app_ref: str, msg_ref: str, attempt_id: 
     attempt = await get_attempt(db, app_ref, msg_ref, attempt_id)
     async with db.write() as conn:
         await conn.execute(
-            update(attempts).where(attempts.c.id == attempt.id).values(response=None)
+            update(attempts)
+            .where(attempts.c.id == attempt.id)
+            .values(response=None, response_headers=None)
         )
 
 

@@ -379,6 +379,7 @@ def _attempt_row(result: DeliveryResult) -> dict[str, Any]:
         "status": attempt.status,
         "response_status_code": attempt.response_status_code,
         "response": attempt.response,
+        "response_headers": attempt.response_headers,
         "response_duration_ms": attempt.response_duration_ms,
         "trigger_type": job.trigger_type,
         "error_kind": attempt.error_kind,

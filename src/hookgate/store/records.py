@@ -104,6 +104,9 @@ class Attempt:
     response: bytes | None
     response_duration_ms: int
     trigger_type: int
+    #: The response's header block (``core.outcome.header_block``); None
+    #: once expunged, empty when no response arrived.
+    response_headers: bytes | None
     error_kind: str | None
     error_message: str | None
     created_at: int
@@ -157,6 +160,7 @@ class AttemptRow:
     error_kind: str | None
     error_message: str | None
     created_at: int
+    response_headers: bytes = b""
 
 
 @dataclass(frozen=True, slots=True)

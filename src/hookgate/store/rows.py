@@ -118,6 +118,7 @@ def attempt(row: Row[Any]) -> Attempt:
         response=m["response"],
         response_duration_ms=m["response_duration_ms"],
         trigger_type=m["trigger_type"],
+        response_headers=m["response_headers"],
         error_kind=m["error_kind"],
         error_message=m["error_message"],
         created_at=m["created_at"],

@@ -197,6 +197,9 @@ attempts = Table(
     Column("response_status_code", Integer, nullable=False),
     # Response body, truncated to the configured cap; NULL once expunged.
     Column("response", LargeBinary, nullable=True),
+    # The response's headers as received (``core.outcome.header_block``);
+    # NULL once expunged, and for attempts made before migration 0012.
+    Column("response_headers", LargeBinary, nullable=True),
     Column("response_duration_ms", Integer, nullable=False),
     Column("trigger_type", SmallInteger, nullable=False),
     Column("error_kind", String(64), nullable=True),
