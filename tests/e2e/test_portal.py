@@ -151,6 +151,13 @@ def test_endpoints_are_added_edited_and_deleted_through_the_forms(
         assert changed.description == "all of it"
         assert not changed.event_types
 
+        assert "Disable endpoint" in p.get(f"/endpoints/{ep.id}").text
+        assert p.post(f"/endpoints/{ep.id}/disable").status_code == 303
+        assert svix_client.endpoint.get(app_id, ep.id).disabled is True
+        assert "Enable endpoint" in p.get(f"/endpoints/{ep.id}").text
+        assert p.post(f"/endpoints/{ep.id}/enable").status_code == 303
+        assert svix_client.endpoint.get(app_id, ep.id).disabled is False
+
         confirm = p.get(f"/endpoints/{ep.id}/delete")
         assert confirm.status_code == 200
         assert "Delete this endpoint?" in confirm.text
@@ -368,7 +375,14 @@ def test_a_read_only_link_shows_and_changes_nothing(
         assert "Read only" in home.text
         assert "Add endpoint" not in home.text
         detail = p.get(f"/endpoints/{ep.id}").text
-        for button in ("Edit endpoint", "Delete endpoint", "Rotate secret", "Recover"):
+        for button in (
+            "Edit endpoint",
+            "Delete endpoint",
+            "Disable endpoint",
+            "Rotate secret",
+            "Recover",
+            "Send example",
+        ):
             assert button not in detail
         assert "Resend" not in p.get(f"/messages/{msg.id}").text
         refused = [
@@ -382,6 +396,7 @@ def test_a_read_only_link_shows_and_changes_nothing(
             p.get("/endpoints/new"),
             p.get(f"/endpoints/{ep.id}/edit"),
             p.get(f"/endpoints/{ep.id}/delete"),
+            p.post(f"/endpoints/{ep.id}/disable"),
         ]
         assert [answer.status_code for answer in refused] == [403] * len(refused)
         assert "does not allow" in refused[0].text

@@ -62,6 +62,8 @@ NOTICES = {
     "created": "The endpoint was created.",
     "updated": "The endpoint was saved.",
     "deleted": "The endpoint was deleted.",
+    "disabled": "The endpoint is disabled: nothing is sent to it until you enable it.",
+    "enabled": "The endpoint is enabled.",
     "rotated": "A new signing secret is in use; the previous one keeps signing for a day.",
     "recovered": "Failed messages since that time will be sent again.",
     "resent": "The message will be sent again.",

@@ -90,6 +90,35 @@ async def update_endpoint(
     return _go(after(f"/portal/{app_id}/endpoints/{ep.id}", "updated"))
 
 
+@router.post("/{endpoint_id}/disable")
+async def disable_endpoint(
+    request: Request, endpoint_id: str, session: PortalSession = Depends(portal)
+) -> Response:
+    """Stop deliveries to the endpoint; its messages wait until it is enabled."""
+    return await _set_disabled(request, session, endpoint_id, disabled=True)
+
+
+@router.post("/{endpoint_id}/enable")
+async def enable_endpoint(
+    request: Request, endpoint_id: str, session: PortalSession = Depends(portal)
+) -> Response:
+    """Deliver to the endpoint again (a failure streak that disabled it is
+    forgotten: ``store.endpoints.update_fields``)."""
+    return await _set_disabled(request, session, endpoint_id, disabled=False)
+
+
+async def _set_disabled(
+    request: Request, session: PortalSession, endpoint_id: str, *, disabled: bool
+) -> Response:
+    refuse_unless(session.grant.can_manage_endpoints, "enable or disable endpoints")
+    db = services(request).db
+    app_id = session.grant.app_id
+    ep = await endpoints.get(db, app_id, endpoint_id)
+    await endpoints.update_fields(db, app_id, ep.id, {"disabled": disabled}, now_ms())
+    done = "disabled" if disabled else "enabled"
+    return _go(after(f"/portal/{app_id}/endpoints/{ep.id}", done))
+
+
 @router.get("/{endpoint_id}/delete")
 async def confirm_delete(
     request: Request, endpoint_id: str, session: PortalSession = Depends(portal)
