@@ -8,8 +8,11 @@ only), and on PostgreSQL the request may be received by another process, so
 each open stream asks ``store.inbound_search.list_requests`` every
 ``POLL_S`` for the requests newer than the last one it sent (the id cursor;
 ids are time-ordered), with the page's filters. A poll is one short read:
-no connection is held between polls. (A request whose commit lags behind a
-newer one's by more than a poll is missed by the stream; a reload shows it.)
+no connection is held between polls. Within one process requests commit in
+id order (ids increase strictly and one group commit runs at a time), so
+the cursor misses nothing there; with several processes on PostgreSQL a
+request committed by one process after a newer request of another was
+already sent is missed by the stream (a reload shows it).
 
 Each event is ``event: request``, ``id: <request id>``, ``data:`` the row's
 HTML. The browser's ``EventSource`` reconnects by itself when a stream ends
