@@ -231,8 +231,11 @@ def test_auto_disable_sends_endpoint_disabled_with_fail_since(
     server_factory: Callable[..., ServerProcess], receiver: Receiver
 ) -> None:
     env = {
-        "HOOKGATE_DISABLE_AFTER_DAYS": "0.00002",  # 1.7 seconds
-        "HOOKGATE_RETRY_SCHEDULE": ",".join(["0.3"] * 20),
+        # 4.3 seconds: a streak is forgiven after two periods without an
+        # attempt, so the period must stay well above the longest gap between
+        # attempts on a loaded machine, or failSince restarts later.
+        "HOOKGATE_DISABLE_AFTER_DAYS": "0.00005",
+        "HOOKGATE_RETRY_SCHEDULE": ",".join(["0.3"] * 40),
         "HOOKGATE_RETRY_JITTER": "0",
     }
     client = make_svix(server_factory(env=env))
