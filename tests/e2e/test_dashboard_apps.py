@@ -89,6 +89,24 @@ def test_application_page_shows_each_endpoints_health(
     assert "always 500" in bad_row
 
 
+def test_an_applications_endpoints_page_with_cursors(
+    server: ServerProcess, svix_client: Svix, app_id: str, receiver: Receiver
+) -> None:
+    made = [
+        svix_client.endpoint.create(app_id, EndpointIn(url=receiver.url(f"/page-{n}"))).id
+        for n in range(22)
+    ]
+    listed = re.compile(r'<tr id="ep-(ep_[^"]+)"')
+    with operator_client(server) as client:
+        first = client.get(f"/apps/{app_id}").text
+        assert listed.findall(first) == made[:20]
+        older = re.search(r'href="([^"]+)" rel="next"', first)
+        assert older
+        second = client.get(older.group(1).replace("&amp;", "&")).text
+        assert listed.findall(second) == made[20:]
+        assert 'rel="prev"' in second
+
+
 def test_disable_and_enable_from_both_pages(
     server: ServerProcess, svix_client: Svix, app_id: str, receiver: Receiver
 ) -> None:
