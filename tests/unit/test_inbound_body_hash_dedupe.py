@@ -11,7 +11,18 @@ from hookgate.inbound.config import NO_SCHEME, SourceOptions, body_hash_dedupe, 
 #: Presets whose event id an attacker replaying a captured request can change.
 UNSIGNED_ID = {"github", "shopify", "twilio", "gitlab"}
 #: Presets that locate no event id at all.
-NO_ID = {"generic_hmac", "basic", "token"}
+NO_ID = {"generic_hmac", "basic", "token"} | {
+    "adobe-sign",
+    "docusign",
+    "merge",
+    "meta",
+    "nango",
+    "port-io",
+    "tailscale",
+    "vapi",
+    "veriff",
+    "zoom",
+}
 
 
 @pytest.mark.parametrize("name", sorted(PRESETS))

@@ -1,7 +1,9 @@
 """What a source is configured with: its verification scheme and options.
 
 Sources are created with a Svix Ingest ``type`` and ``config``. The type picks
-the ``core.verify.PRESETS`` scheme (``resolve``); ``config`` carries the
+the ``core.verify.PRESETS`` scheme (``resolve``: ``_DIRECT`` names one,
+``_STANDARD`` types use Standard Webhooks, ``REFUSED`` types and unknown ones
+are refused with a ``ConfigError`` naming the type); ``config`` carries the
 secret(s) plus Hookgate's own options. Keys may be camelCase or snake_case;
 unknown keys are ignored (the SDK sends type-specific ones Hookgate does not
 use).
@@ -9,7 +11,8 @@ use).
 ``config`` keys (all optional unless said otherwise):
 
 - ``secret``: one secret, as in Svix; ``secrets``: a list of secrets, all
-  accepted (for rotation). A verifying scheme needs at least one.
+  accepted (for rotation). A verifying scheme needs at least one. Telnyx's
+  ``publicKey`` and Adobe Sign's ``clientId`` are taken as its secret.
 - ``scheme`` (``generic-webhook`` only): a ``PRESETS`` name (``"twilio"``,
   ``"gitlab"``, ``"paddle"``, ...). Absent: no verification, as Svix's
   generic webhook (requests are stored with ``verified = false``).
@@ -61,7 +64,7 @@ from pydantic import (
 from pydantic.alias_generators import to_camel
 
 from hookgate.core.verify import PRESETS, FromHeader, FromJson, Locator
-from hookgate.core.verify.scheme import Method, Scheme
+from hookgate.core.verify.scheme import Scheme
 from hookgate.core.verify.signatures import derive_key
 
 #: ``scheme`` of a source that does not verify requests.
@@ -72,8 +75,27 @@ DEFAULT_MAX_BODY = 1024 * 1024
 MAX_BODY_LIMIT = 32 * 1024 * 1024
 DEFAULT_DEDUPE_WINDOW = 86_400
 
-#: Svix Ingest types whose verification is a preset of the same name.
-_DIRECT = {"github": "github", "stripe": "stripe", "shopify": "shopify", "slack": "slack"}
+#: Svix Ingest types whose verification is the ``PRESETS`` scheme named here.
+_DIRECT = {
+    "github": "github",
+    "stripe": "stripe",
+    "shopify": "shopify",
+    "slack": "slack",
+    "meta": "meta",
+    "zoom": "zoom",
+    "segment": "segment",
+    "veriff": "veriff",
+    "docusign": "docusign",
+    "nango": "nango",
+    "port-io": "port-io",
+    "tailscale": "tailscale",
+    "airwallex": "airwallex",
+    "easypost": "easypost",
+    "merge": "merge",
+    "vapi": "vapi",
+    "adobe-sign": "adobe-sign",
+    "telnyx": "telnyx",
+}
 #: Svix Ingest types whose senders sign with Standard Webhooks (``SvixConfig``).
 _STANDARD = frozenset(
     {
@@ -96,6 +118,39 @@ _STANDARD = frozenset(
         "render",
     }
 )
+_UNDOCUMENTED = (
+    "its signature scheme is not publicly documented well enough to verify it;"
+    " use generic-webhook with config.scheme if you know how it signs"
+)
+#: Svix Ingest types Hookgate refuses (422), and why. Never accepted unverified.
+REFUSED: dict[str, str] = {
+    "cron": (
+        "a cron source is not a webhook: Svix itself emits its payload on a schedule,"
+        " and Hookgate has no scheduler for ingest sources"
+    ),
+    "hubspot": (
+        "HubSpot's v3 signature covers the HTTP method and a millisecond timestamp,"
+        " which Hookgate's schemes cannot express yet"
+    ),
+    "panda-doc": (
+        "PandaDoc sends its signature in the URL's query string, which Hookgate's"
+        " schemes cannot read yet"
+    ),
+    "checkbook": _UNDOCUMENTED,
+    "rutter": _UNDOCUMENTED,
+    "orum-io": _UNDOCUMENTED,
+    "openclaw": _UNDOCUMENTED,
+    "vgs": _UNDOCUMENTED,
+}
+#: The config key (as the SDK sends it) holding the credential of types whose
+#: key is not ``secret``; it is stored as the source's secret.
+_CREDENTIAL_KEY = {"telnyx": "publicKey", "adobe-sign": "clientId"}
+#: Config keys the SDK sends that Hookgate cannot honour: refused, not ignored.
+_UNSUPPORTED_KEYS = {
+    "tailscale": {
+        "timestampGraceSeconds": "Hookgate does not check the age of Tailscale timestamps"
+    },
+}
 _HEADER_NAME = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
 _RESERVED_HEADERS = frozenset({"content-length", "transfer-encoding", "connection"})
 _MEDIA_TYPE = re.compile(r"^[a-z0-9][a-z0-9!#$&^_.+-]*/(\*|[a-z0-9][a-z0-9!#$&^_.+-]*)$")
@@ -245,6 +300,9 @@ class SourceOptions(BaseModel):
 def parse(source_type: str, config: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     """``(scheme, stored config)`` for a source of ``source_type`` created
     with ``config``. Raises ``ConfigError`` saying what is wrong."""
+    if source_type in REFUSED:
+        raise ConfigError(f"source type {source_type!r} is not supported: {REFUSED[source_type]}")
+    config = _credential_as_secret(source_type, config)
     try:
         options = SourceOptions.model_validate(config)
     except ValidationError as exc:
@@ -252,7 +310,7 @@ def parse(source_type: str, config: dict[str, Any]) -> tuple[str, dict[str, Any]
         where = ".".join(str(part) for part in first["loc"])
         raise ConfigError(f"config.{where}: {first['msg']}") from None
     secrets = options.all_secrets
-    scheme = resolve(source_type, options.scheme, secrets)
+    scheme = resolve(source_type, options.scheme)
     if scheme != NO_SCHEME:
         if not secrets:
             raise ConfigError(f"a {source_type} source needs config.secret (or config.secrets)")
@@ -264,10 +322,46 @@ def parse(source_type: str, config: dict[str, Any]) -> tuple[str, dict[str, Any]
     stored = options.model_dump(exclude={"secret"})
     stored["secrets"] = secrets
     stored["scheme"] = None if scheme == NO_SCHEME else scheme
+    if source_type == "adobe-sign":
+        _adobe_sign_handshake(stored, config, secrets)
     return scheme, stored
 
 
-def resolve(source_type: str, scheme: str | None, secrets: list[str]) -> str:
+def _credential_as_secret(source_type: str, config: dict[str, Any]) -> dict[str, Any]:
+    """``config`` with the type's credential key (``publicKey``...) as ``secret``;
+    raises ``ConfigError`` for a key the SDK sends that Hookgate cannot honour."""
+    for key, why in _UNSUPPORTED_KEYS.get(source_type, {}).items():
+        if config.get(key) is not None or config.get(_snake(key)) is not None:
+            raise ConfigError(f"config.{key} is not supported: {why}")
+    if source_type not in _CREDENTIAL_KEY:
+        return config
+    key = _CREDENTIAL_KEY[source_type]
+    value = config.get(key, config.get(_snake(key)))
+    rest = {k: v for k, v in config.items() if k not in (key, _snake(key))}
+    if value is None:
+        return rest
+    if not isinstance(value, str):
+        raise ConfigError(f"config.{key} must be a string")
+    return {**rest, "secret": value}
+
+
+def _snake(camel: str) -> str:
+    return re.sub(r"(?<!^)([A-Z])", r"_\1", camel).lower()
+
+
+def _adobe_sign_handshake(stored: dict[str, Any], config: dict[str, Any], ids: list[str]) -> None:
+    """Adobe Acrobat Sign checks that the answer echoes its client id in
+    ``X-AdobeSign-ClientId`` and verifies the URL with a GET first."""
+    stored["response"]["headers"].setdefault("X-AdobeSign-ClientId", ids[0])
+    try:
+        ResponseSpec.model_validate(stored["response"])
+    except ValidationError:
+        raise ConfigError("config.clientId is not a valid header value") from None
+    if "allowedMethods" not in config and "allowed_methods" not in config:
+        stored["allowed_methods"] = ["GET", "POST"]
+
+
+def resolve(source_type: str, scheme: str | None) -> str:
     """The ``PRESETS`` name (or ``NO_SCHEME``) verifying a ``source_type`` source."""
     if source_type == GENERIC:
         if scheme is None:
@@ -279,11 +373,24 @@ def resolve(source_type: str, scheme: str | None, secrets: list[str]) -> str:
         raise ConfigError("config.scheme is only for generic-webhook sources")
     if source_type in _DIRECT:
         return _DIRECT[source_type]
-    if source_type in _STANDARD or any(s.startswith("whsec_") for s in secrets):
+    if source_type in _STANDARD:
         return "standard_webhooks"
+    if source_type in REFUSED:
+        raise ConfigError(f"source type {source_type!r} is not supported: {REFUSED[source_type]}")
     raise ConfigError(
-        f"source type {source_type!r} is not supported; use generic-webhook with config.scheme"
+        f"source type {source_type!r} is not a known Svix Ingest source type;"
+        " use generic-webhook with config.scheme"
     )
+
+
+def scheme_of(source_type: str) -> str | None:
+    """The ``PRESETS`` name verifying ``source_type`` (``NO_SCHEME`` for a
+    generic webhook, which may pick one); None if the type is refused or unknown."""
+    if source_type == GENERIC:
+        return NO_SCHEME
+    if source_type in _STANDARD:
+        return "standard_webhooks"
+    return _DIRECT.get(source_type)
 
 
 def load(stored: dict[str, Any]) -> SourceOptions:
@@ -294,7 +401,7 @@ def load(stored: dict[str, Any]) -> SourceOptions:
 def signs_event_id(scheme: Scheme) -> bool:
     """Whether ``scheme``'s signature covers its event id: ids in a signed
     body, or in the id header its content signs. False without an event id."""
-    signed = scheme.placeholders if scheme.method is Method.HMAC else frozenset()
+    signed = scheme.placeholders if scheme.signs_content else frozenset()
 
     def covered(locator: Locator) -> bool:
         if isinstance(locator, FromJson):

@@ -11,7 +11,8 @@
      └── WrongCredentials                 shared token / Basic / bearer does not match
 
 ``verify(PRESETS["github"], body=..., headers=..., secrets=[...], now=time.time())``
-returns a ``Verified`` or raises one of the above. No I/O, stdlib only.
+returns a ``Verified`` or raises one of the above. No I/O; stdlib plus
+``cryptography`` for Ed25519 (Telnyx).
 
 ``decide`` (``decide.py``) is the receive core on top of it, shared by the
 toolkit (``hookgate.receive``) and the server (``/in``): verify, locate the

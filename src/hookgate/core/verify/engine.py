@@ -1,7 +1,8 @@
 """The one verification engine: interprets a ``Scheme`` against a request.
 
 ``verify`` is pure: no I/O, no clock (``now`` is passed in), constant-time
-comparisons (``hmac.compare_digest``) for every signature and credential.
+comparisons (``hmac.compare_digest``) for every signature and credential;
+Ed25519 signatures are checked with ``cryptography``.
 """
 
 from __future__ import annotations
@@ -13,6 +14,9 @@ import hmac
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from hookgate.core.jsondepth import JsonTooDeep
 from hookgate.core.jsondepth import loads as json_loads
@@ -72,7 +76,7 @@ def verify(
         raise ValueError("at least one secret is required")
     lower = {k.lower(): v for k, v in headers.items()}
     chosen = _choose(scheme, lower)
-    if chosen.method is Method.HMAC:
+    if chosen.signs_content:
         index, timestamp = _verify_hmac(chosen, body, lower, secrets, now, url, form)
     else:
         index, timestamp = _verify_credentials(chosen, lower, secrets), None
@@ -160,7 +164,10 @@ def _check_body_hash(param: str, url: str, body: bytes) -> bool:
 def _match(
     scheme: Scheme, messages: Sequence[bytes], digests: Sequence[bytes], secrets: Sequence[str]
 ) -> int:
-    """The index of the first secret whose HMAC of a message equals a digest."""
+    """The index of the first secret whose HMAC of a message equals a digest
+    (for ``ED25519`` schemes: the first public key a signature verifies with)."""
+    if scheme.method is Method.ED25519:
+        return _match_ed25519(scheme, messages, digests, secrets)
     for index, secret in enumerate(secrets):
         key = derive_key(secret, scheme.key_format, index)
         for message in messages:
@@ -173,6 +180,25 @@ def _match(
         f"no signature in {scheme.signature_header} matches the {scheme.algorithm.value.upper()}"
         f" HMAC of the {scheme.name} signed content ({scheme.content!r}) under any of the"
         f" {len(secrets)} configured secret(s)"
+    )
+
+
+def _match_ed25519(
+    scheme: Scheme, messages: Sequence[bytes], signatures: Sequence[bytes], keys: Sequence[str]
+) -> int:
+    for index, encoded in enumerate(keys):
+        public = Ed25519PublicKey.from_public_bytes(derive_key(encoded, scheme.key_format, index))
+        for message in messages:
+            for signature in signatures:
+                try:
+                    public.verify(signature, message)
+                except InvalidSignature:
+                    continue
+                return index
+    raise BadSignature(
+        f"the Ed25519 signature in {scheme.signature_header} does not verify the"
+        f" {scheme.name} signed content ({scheme.content!r}) with any of the"
+        f" {len(keys)} configured public key(s)"
     )
 
 

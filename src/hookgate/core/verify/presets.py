@@ -146,6 +146,120 @@ SQUARE = Scheme(
     event_type=(FromJson(("type",)),),
 )
 
+#: Meta (Facebook, Instagram, WhatsApp): ``X-Hub-Signature-256: sha256=<hex>``
+#: HMAC-SHA256 of the body keyed by the app secret.
+META = Scheme(
+    name="meta",
+    signature_header="X-Hub-Signature-256",
+    signature_format=SignatureFormat(prefix="sha256="),
+)
+
+#: Zoom: ``x-zm-signature: v0=<hex>`` over ``v0:{ts}:{body}`` with
+#: ``x-zm-request-timestamp``, keyed by the app's secret token.
+ZOOM = Scheme(
+    name="zoom",
+    signature_header="x-zm-signature",
+    signature_format=SignatureFormat(prefix="v0="),
+    timestamp_header="x-zm-request-timestamp",
+    content="v0:{ts}:{body}",
+    tolerance=300,
+    event_type=(FromJson(("event",)),),
+)
+
+#: Segment: ``X-Signature`` = hex HMAC-SHA1 of the body with the shared secret.
+SEGMENT = Scheme(
+    name="segment",
+    signature_header="X-Signature",
+    algorithm=Algorithm.SHA1,
+    event_id=(FromJson(("messageId",)),),
+)
+
+#: Veriff: ``X-HMAC-SIGNATURE`` = hex HMAC-SHA256 of the body with the shared secret key.
+VERIFF = Scheme(name="veriff", signature_header="X-HMAC-SIGNATURE")
+
+#: DocuSign Connect: ``X-DocuSign-Signature-1`` = base64 HMAC-SHA256 of the
+#: body with the Connect HMAC key (only the first signature header is read).
+DOCUSIGN = Scheme(
+    name="docusign",
+    signature_header="X-DocuSign-Signature-1",
+    encoding=Encoding.BASE64,
+    event_type=(FromJson(("event",)),),
+)
+
+#: Nango: ``X-Nango-Hmac-Sha256`` = hex HMAC-SHA256 of the body with the
+#: environment's secret key.
+NANGO = Scheme(name="nango", signature_header="X-Nango-Hmac-Sha256")
+
+#: Port: ``x-port-signature: v1,<base64>`` HMAC-SHA256 of ``{ts}.{body}``
+#: with ``x-port-timestamp`` (seconds), keyed by the client secret.
+PORT_IO = Scheme(
+    name="port-io",
+    signature_header="x-port-signature",
+    signature_format=SignatureFormat(separator=" ", pair=",", version="v1"),
+    timestamp_header="x-port-timestamp",
+    content="{ts}.{body}",
+    encoding=Encoding.BASE64,
+    tolerance=300,
+)
+
+#: Tailscale: ``Tailscale-Webhook-Signature: t=<unix>,v1=<hex>`` over
+#: ``{t}.{body}``; like Svix's ``tailscale`` source, no freshness check.
+TAILSCALE = Scheme(
+    name="tailscale",
+    signature_header="Tailscale-Webhook-Signature",
+    signature_format=SignatureFormat(separator=",", pair="=", version="v1", timestamp_key="t"),
+    content="{ts}.{body}",
+)
+
+#: Airwallex: ``x-signature`` = hex HMAC-SHA256 of ``{x-timestamp}{body}``;
+#: the timestamp is in milliseconds, so no freshness check.
+AIRWALLEX = Scheme(
+    name="airwallex",
+    signature_header="x-signature",
+    timestamp_header="x-timestamp",
+    content="{ts}{body}",
+    event_id=(FromJson(("id",)),),
+    event_type=(FromJson(("name",)),),
+)
+
+#: EasyPost: ``X-Hmac-Signature: hmac-sha256-hex=<hex>`` HMAC-SHA256 of the body.
+EASYPOST = Scheme(
+    name="easypost",
+    signature_header="X-Hmac-Signature",
+    signature_format=SignatureFormat(prefix="hmac-sha256-hex="),
+    event_id=(FromJson(("id",)),),
+    event_type=(FromJson(("description",)),),
+)
+
+#: Merge: ``X-Merge-Webhook-Signature`` = URL-safe base64 HMAC-SHA256 of the body.
+MERGE = Scheme(
+    name="merge",
+    signature_header="X-Merge-Webhook-Signature",
+    encoding=Encoding.BASE64URL,
+)
+
+#: Vapi: ``X-Vapi-Secret`` equals the server URL secret.
+VAPI = Scheme(name="vapi", signature_header="X-Vapi-Secret", method=Method.TOKEN)
+
+#: Adobe Acrobat Sign: ``X-AdobeSign-ClientId`` equals the application's client id
+#: (Adobe's own check; the answer must echo it, see ``inbound.config``).
+ADOBE_SIGN = Scheme(name="adobe-sign", signature_header="X-AdobeSign-ClientId", method=Method.TOKEN)
+
+#: Telnyx: ``telnyx-signature-ed25519`` = base64 Ed25519 signature of
+#: ``{ts}|{body}`` with ``telnyx-timestamp``; verified with the account's public key.
+TELNYX = Scheme(
+    name="telnyx",
+    signature_header="telnyx-signature-ed25519",
+    method=Method.ED25519,
+    key_format=KeyFormat.ED25519_PUBLIC,
+    encoding=Encoding.BASE64,
+    timestamp_header="telnyx-timestamp",
+    content="{ts}|{body}",
+    tolerance=300,
+    event_id=(FromJson(("data", "id")),),
+    event_type=(FromJson(("data", "event_type")),),
+)
+
 #: A configurable HMAC default: ``X-Signature: <hex HMAC-SHA256 of the body>``.
 GENERIC_HMAC = Scheme(name="generic_hmac", signature_header="X-Signature")
 
@@ -173,6 +287,20 @@ PRESETS: dict[str, Scheme] = {
         GENERIC_HMAC,
         BASIC,
         TOKEN,
+        META,
+        ZOOM,
+        SEGMENT,
+        VERIFF,
+        DOCUSIGN,
+        NANGO,
+        PORT_IO,
+        TAILSCALE,
+        AIRWALLEX,
+        EASYPOST,
+        MERGE,
+        VAPI,
+        ADOBE_SIGN,
+        TELNYX,
     )
 }
 

@@ -34,6 +34,9 @@ class Method(StrEnum):
     HMAC = "hmac"  #: an HMAC of ``content`` in ``signature_header``
     TOKEN = "token"  #: ``signature_header`` (after ``token_prefix``) equals a secret
     BASIC = "basic"  #: ``Authorization: Basic`` credentials equal a ``"user:password"`` secret
+    #: an Ed25519 signature of ``content`` in ``signature_header``, checked with
+    #: the configured public key(s) (Telnyx); ``algorithm`` is not used
+    ED25519 = "ed25519"
 
 
 class Algorithm(StrEnum):
@@ -49,6 +52,8 @@ class Encoding(StrEnum):
 
     HEX = "hex"
     BASE64 = "base64"
+    #: the URL-safe base64 alphabet (``-`` and ``_``), padding optional (Merge)
+    BASE64URL = "base64url"
 
 
 class KeyFormat(StrEnum):
@@ -58,6 +63,8 @@ class KeyFormat(StrEnum):
     UTF8 = "utf8"
     #: base64-decode what follows an optional ``whsec_`` prefix (Standard Webhooks)
     WHSEC_BASE64 = "whsec-base64"
+    #: a base64 Ed25519 public key of 32 bytes (Telnyx); ``ED25519`` schemes only
+    ED25519_PUBLIC = "ed25519-public"
 
 
 @dataclass(frozen=True)
@@ -153,8 +160,15 @@ class Scheme:
             raise ValueError("a tolerance needs a timestamp source")
         if "id" in used and self.id_header is None:
             raise ValueError("content signs {id} but the scheme has no id_header")
-        if self.method is not Method.HMAC and used != {"body"}:
+        if not self.signs_content and used != {"body"}:
             raise ValueError(f"{self.method} schemes do not sign content")
+        if (self.method is Method.ED25519) != (self.key_format is KeyFormat.ED25519_PUBLIC):
+            raise ValueError("ed25519 schemes, and only they, use ed25519 public keys")
+
+    @property
+    def signs_content(self) -> bool:
+        """Whether requests carry a signature of ``content`` (not a shared credential)."""
+        return self.method in (Method.HMAC, Method.ED25519)
 
     @property
     def placeholders(self) -> frozenset[str]:

@@ -13,6 +13,7 @@ from .errors import MalformedHeader
 from .scheme import Encoding, KeyFormat, SignatureFormat
 
 WHSEC_PREFIX = "whsec_"
+ED25519_KEY_BYTES = 32
 
 
 @dataclass(frozen=True)
@@ -71,6 +72,9 @@ def decode_digest(text: str, encoding: Encoding) -> bytes | None:
     try:
         if encoding is Encoding.HEX:
             return bytes.fromhex(text)
+        if encoding is Encoding.BASE64URL:
+            padded = text + "=" * (-len(text) % 4)
+            return base64.b64decode(padded, altchars=b"-_", validate=True)
         return base64.b64decode(text, validate=True)
     except (ValueError, binascii.Error):
         return None
@@ -80,10 +84,19 @@ def derive_key(secret: str, key_format: KeyFormat, index: int) -> bytes:
     """The HMAC key for configured secret number ``index``.
 
     Raises ``ValueError`` (naming the index, never the secret) if a
-    ``WHSEC_BASE64`` secret is not base64 or decodes to nothing.
+    ``WHSEC_BASE64`` secret is not base64 or decodes to nothing, or an
+    ``ED25519_PUBLIC`` key is not 32 bytes of base64.
     """
     if key_format is KeyFormat.UTF8:
         return secret.encode("utf-8")
+    if key_format is KeyFormat.ED25519_PUBLIC:
+        try:
+            public = base64.b64decode(secret.strip(), validate=True)
+        except (ValueError, binascii.Error):
+            public = b""
+        if len(public) != ED25519_KEY_BYTES:
+            raise ValueError(f"public key #{index} is not a base64 Ed25519 key of 32 bytes")
+        return public
     encoded = secret.removeprefix(WHSEC_PREFIX)
     encoded += "=" * (-len(encoded) % 4)
     try:
