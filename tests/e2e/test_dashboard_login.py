@@ -10,18 +10,16 @@ import httpx
 from playwright.sync_api import Page, expect
 
 from tests.e2e.browser import Screenshots, log_in
+from tests.e2e.dashboard import csrf_of
 from tests.e2e.harness import ServerProcess, unique
 from tests.e2e.test_token_revocation import _cli
 
-_CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
-
 
 def _login_form(client: httpx.Client, next_path: str = "/") -> str:
+    """The CSRF token of a fresh login form."""
     page = client.get(f"/login?next={next_path}")
     assert page.status_code == 200
-    match = _CSRF.search(page.text)
-    assert match, page.text
-    return match.group(1)
+    return csrf_of(page.text)
 
 
 def test_log_in_and_out_in_a_browser(

@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import quote
 
 from fastapi import FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -107,6 +108,17 @@ async def _http_error_page(request: Request, exc: Exception) -> Response:
     return _error_page(request, exc.status_code, "Request refused", detail)
 
 
+async def _invalid_request_page(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    problems = "; ".join(
+        f"{'.'.join(str(part) for part in error.get('loc', ()))}: {error.get('msg', 'invalid')}"
+        for error in exc.errors()
+    )
+    return _error_page(
+        request, 400, "Bad request", f"The request has a malformed value ({problems})."
+    )
+
+
 async def _database_down_page(request: Request, _: Exception) -> Response:
     return _error_page(
         request, 503, "Database unavailable", "The database is unavailable; retry shortly."
@@ -136,6 +148,7 @@ def install(app: FastAPI) -> None:
         NotFound: _not_found_page,
         StarletteHTTPException: _http_error_page,
         StoreUnavailable: _database_down_page,
+        RequestValidationError: _invalid_request_page,
     }
     for exc_type, page_handler in wrapped.items():
         api_handler = app.exception_handlers[exc_type]
