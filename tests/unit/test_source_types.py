@@ -234,3 +234,10 @@ def test_merge_signature_with_padding_is_accepted() -> None:
     assert padded.endswith("=")
     accepted = _decide("merge", {"secret": PLAIN}, BODY, {"X-Merge-Webhook-Signature": padded})
     assert isinstance(accepted, Accepted)
+
+
+def test_telnyx_public_key_is_shown_but_secrets_are_not() -> None:
+    _, stored = source_config.parse("telnyx", {"publicKey": TELNYX_PUBLIC})
+    assert source_config.public_config(stored)["publicKey"] == TELNYX_PUBLIC
+    _, stored = source_config.parse("nango", {"secret": PLAIN})
+    assert PLAIN not in str(source_config.public_config(stored))

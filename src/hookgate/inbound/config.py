@@ -64,7 +64,7 @@ from pydantic import (
 from pydantic.alias_generators import to_camel
 
 from hookgate.core.verify import PRESETS, FromHeader, FromJson, Locator
-from hookgate.core.verify.scheme import Scheme
+from hookgate.core.verify.scheme import KeyFormat, Scheme
 from hookgate.core.verify.signatures import derive_key
 
 #: ``scheme`` of a source that does not verify requests.
@@ -427,11 +427,16 @@ def body_hash_dedupe(options: SourceOptions, scheme: str) -> bool:
 
 def public_config(stored: dict[str, Any]) -> dict[str, Any]:
     """The config as the API shows it: camelCase, without secrets
-    (``dedupeOnBodyHash`` resolved to what applies)."""
+    (``dedupeOnBodyHash`` resolved to what applies); an Ed25519 source's
+    first public key as ``publicKey``."""
     options = load(stored)
     shown = options.model_dump(by_alias=True, exclude={"secret", "secrets"})
     shown["dedupeOnBodyHash"] = body_hash_dedupe(options, stored.get("scheme") or NO_SCHEME)
     if shown["scheme"] is None:
         del shown["scheme"]
     shown["secretCount"] = len(options.secrets)
+    scheme = PRESETS.get(stored.get("scheme") or NO_SCHEME)
+    if scheme is not None and scheme.key_format is KeyFormat.ED25519_PUBLIC and options.secrets:
+        # A public key is not a secret, and the SDK's TelnyxConfigOut requires it.
+        shown["publicKey"] = options.secrets[0]
     return shown
