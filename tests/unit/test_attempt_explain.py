@@ -214,6 +214,8 @@ def test_unknown_kind_keeps_the_stored_message() -> None:
         (2149, "2.1 s"),
         (15000, "15 s"),
         (125000, "2 min 5 s"),
+        (3_600_000, "1 h"),
+        (12_030_000, "3 h 20 min"),
     ],
 )
 def test_human_duration(ms: int, text: str) -> None:

@@ -69,13 +69,16 @@ def explain(attempt: AttemptFacts) -> Explanation:
 
 
 def human_duration(ms: int) -> str:
-    """``45 ms``, ``2.1 s``, ``15 s``, ``2 min 5 s``."""
+    """``45 ms``, ``2.1 s``, ``15 s``, ``2 min 5 s``, ``3 h 20 min``."""
     if ms < 1000:
         return f"{max(ms, 0)} ms"
     seconds = ms / 1000
     if seconds < 60:
         return f"{_trim(seconds)} s"
     minutes, rest = divmod(round(seconds), 60)
+    if minutes >= 60:
+        hours, minutes = divmod(minutes, 60)
+        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
     return f"{minutes} min {rest} s" if rest else f"{minutes} min"
 
 

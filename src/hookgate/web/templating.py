@@ -12,6 +12,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from starlette.templating import Jinja2Templates
 
+from hookgate.core.attempt_explain import human_duration
 from hookgate.web.sessions import CSRF_FIELD
 
 #: No script, style or frame from anywhere but this server; nothing inline.
@@ -41,19 +42,8 @@ def iso_timestamp(ms: int | None) -> str:
 
 
 def duration(ms: float | None) -> str:
-    """A duration for people: ``850 ms``, ``2.1 s``, ``3 min 5 s``."""
-    if ms is None:
-        return "—"
-    if ms < 1000:
-        return f"{ms:.0f} ms"
-    seconds = ms / 1000
-    if seconds < 60:
-        return f"{seconds:.1f} s"
-    minutes, rest = divmod(int(seconds), 60)
-    if minutes < 60:
-        return f"{minutes} min {rest} s"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours} h {minutes} min"
+    """A duration for people (``core.attempt_explain.human_duration``)."""
+    return "—" if ms is None else human_duration(round(ms))
 
 
 def byte_size(size: int | None) -> str:
