@@ -167,7 +167,8 @@ def test_changed_byte_and_missing_header_are_refused_and_stored(
     assert_error(send(source.ingest_url, GITHUB_BODY, headers), 400, "missing_header")
 
     missing, bad = received(api, source.id)
-    assert (bad["verified"], bad["rejection"]) == (False, detail)
+    assert bad["verified"] is False
+    assert bad["rejection"].startswith(f"{detail}; no secret of this source produces")
     assert base64.b64decode(bad["body"]) == altered
     assert missing["rejection"].startswith("missing header X-Hub-Signature-256")
     assert received(api, source.id, verified="true") == []
@@ -206,7 +207,7 @@ def test_stripe_requests_signed_by_the_stripe_library(svix_client: Svix, api: ht
     refused, accepted = received(api, source.id)
     assert (accepted["eventId"], accepted["eventType"]) == ("evt_1NxQ", "invoice.paid")
     assert base64.b64decode(accepted["body"]) == STRIPE_BODY.encode()
-    assert refused["rejection"] == detail
+    assert refused["rejection"].startswith(f"{detail}; a replayed or long-delayed request")
 
 
 def test_slack_url_verification_is_answered(svix_client: Svix, api: httpx.Client) -> None:

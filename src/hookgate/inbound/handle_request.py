@@ -124,8 +124,9 @@ async def _find_source(db: Database, key: str) -> Source | None:
 async def refuse(
     recorder: Recorder, source: Source, http: HttpRequest, refused: Refused, now: float
 ) -> Reply:
-    """Store the refused request with its reason and return the error answer."""
-    record = stored(source, http, now, verified=False, rejection=refused.detail)
+    """Store the refused request with its reason (detail and diagnosis) and
+    return the error answer (the detail only)."""
+    record = stored(source, http, now, verified=False, rejection=refused.reason)
     await recorder.record(record, dedupe_window_ms=0)
     return refusal_reply(refused)
 

@@ -8,7 +8,7 @@ request gets the same answer from either::
      ├── Accepted(event_id, event_type, verified, ...)   verified (or not verifying)
      │    └── Challenge(..., challenge)                   Slack url_verification: echo it
      │                                                    (``challenge_reply``)
-     └── Refused(status, code, detail)                    the one error -> status mapping
+     └── Refused(status, code, detail, diagnosis)         the one error -> status mapping
                                                           (``refusal_reply``)
 
 The rules, each in one place:
@@ -30,6 +30,10 @@ The rules, each in one place:
 - **Reply to a refusal** (``refusal_reply``): its status, with the JSON body
   ``{"code": <code>, "detail": <what is wrong>}`` (``error_document``);
   details never contain a secret.
+- **Diagnosis of a refusal** (``Refused.diagnosis``, ``diagnose.py``): why,
+  as far as can be known (which change to the body or URL explains a bad
+  signature, which clock is off...). Computed only for refusals, with bounded
+  work; it is part of the stored ``reason``, not of the reply to the sender.
 
 Pure: no I/O, no clock (``now`` is passed in). Headers are matched
 case-insensitively; of a repeated header the first value counts.
@@ -39,7 +43,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Any
 from urllib.parse import parse_qs
@@ -47,6 +51,7 @@ from urllib.parse import parse_qs
 from hookgate.core import jsondepth
 
 from .content import FormData
+from .diagnose import diagnose
 from .engine import Verified, locate, verify
 from .errors import MalformedBody, MalformedHeader, MissingHeader, VerificationError
 from .scheme import Locator, Scheme
@@ -75,6 +80,13 @@ class Refused:
     status: int
     code: str
     detail: str
+    #: why, as far as can be known (``diagnose.diagnose``); "" when nothing to add
+    diagnosis: str = ""
+
+    @property
+    def reason(self) -> str:
+        """What to store and show as the rejection reason: detail and diagnosis."""
+        return f"{self.detail}; {self.diagnosis}" if self.diagnosis else self.detail
 
 
 @dataclass(frozen=True)
@@ -127,7 +139,7 @@ def decide(
     event_type_at: Locator | None = None,
 ) -> Decision:
     """The verdict on one request: ``examine``, with every failure mapped by
-    ``refusal`` instead of raised."""
+    ``refusal`` instead of raised, and diagnosed (``Refused.diagnosis``)."""
     try:
         return examine(
             scheme,
@@ -141,7 +153,12 @@ def decide(
             event_type_at=event_type_at,
         )
     except VerificationError as exc:
-        return refusal(exc)
+        refused = refusal(exc)
+        lower = normalize_headers(headers)
+        if form is None:
+            form = parse_form(lower.get("content-type"), body)
+        why = diagnose(exc, scheme, secrets, body=body, headers=lower, url=url, form=form)
+        return replace(refused, diagnosis=why) if why else refused
     except ValueError as exc:
         return Refused(500, "source_misconfigured", f"source configuration error: {exc}")
 

@@ -70,8 +70,8 @@ class StaleTimestamp(VerificationError):
     def __init__(self, age: float, tolerance: float) -> None:
         self.age = age
         self.tolerance = tolerance
-        where = f"{age:.0f} s old" if age >= 0 else f"{-age:.0f} s in the future"
-        super().__init__(f"timestamp is {where}, more than the {tolerance:g} s tolerance")
+        when = f"signed {age:.0f} s ago" if age >= 0 else f"signed {-age:.0f} s in the future"
+        super().__init__(f"timestamp outside the tolerance: {when}, tolerance {tolerance:g} s")
 
 
 class WrongCredentials(VerificationError):

@@ -1,0 +1,385 @@
+"""Why a request failed verification, in words an operator can act on.
+
+``diagnose(error, scheme, secrets, body=..., headers=..., url=..., form=...)``
+returns one or more sentences to add to a rejection's reason (``""`` when
+there is nothing to add):
+
+- missing header: which headers the request does carry (names only), so a
+  source set to the wrong provider is obvious;
+- malformed header: the start of the value received;
+- stale timestamp: whether a clock or a replay is the likely cause;
+- bad signature, for HMAC schemes: the signature is recomputed over
+  plausible variants of what was received; a match says exactly which
+  change explains the failure:
+
+  * the body with a trailing newline added / removed, with CRLF / LF line
+    endings, or re-serialised as JSON (compact, with spaces, sorted keys,
+    indented, with ``\\uXXXX`` escapes): "the body was changed on the way";
+  * for schemes that sign the URL (Twilio, Square): the URL with http /
+    https swapped, the default port added / removed, the trailing slash
+    added / removed: "the provider signs a different URL" (a proxy);
+
+  else "no secret of this source produces this signature: the secret is
+  wrong or the body was changed before it arrived".
+
+The work is bounded (at most ``MAX_SECRETS`` secrets, a dozen variants,
+bodies up to ``MAX_BODY`` bytes) and meant only for rejected requests.
+Never included: a secret, or more than a short prefix of a signature.
+Pure: no I/O, no clock.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from hookgate.core import jsondepth
+
+from .content import FormData, Inputs, query_param, render, url_variants
+from .errors import (
+    BadSignature,
+    MalformedHeader,
+    MissingHeader,
+    StaleTimestamp,
+    VerificationError,
+)
+from .scheme import Encoding, Method, Scheme
+from .signatures import ParsedSignatures, derive_key, parse_signature_header
+
+#: Only the first secrets are tried (the diagnosis stays a few HMACs).
+MAX_SECRETS = 3
+#: Bodies larger than this are not varied (JSON re-serialisation is not free).
+MAX_BODY = 256 * 1024
+#: How many characters of a signature a diagnosis may show.
+PREFIX = 7
+#: How many header names a missing-header diagnosis lists.
+MAX_NAMES = 20
+
+
+@dataclass(frozen=True)
+class Variant:
+    """Content that differs from what was received in one known way."""
+
+    #: what was changed, as "the body with its trailing newline removed"
+    what: str
+    #: the likely cause, as "something between the provider and Hookgate added one"
+    why: str
+    body: bytes | None = None
+    url: str | None = None
+
+
+def diagnose(
+    error: VerificationError,
+    scheme: Scheme | None,
+    secrets: Sequence[str],
+    *,
+    body: bytes,
+    headers: Mapping[str, str],
+    url: str | None = None,
+    form: FormData | None = None,
+) -> str:
+    """The explanation to add to ``error``'s message (``""``: nothing to add).
+
+    ``headers`` lower-cased (as ``decide.normalize_headers`` gives them);
+    ``body``, ``url``, ``form`` as verification saw them. Never raises for
+    odd input: a diagnosis that cannot be made is ``""``.
+    """
+    try:
+        if isinstance(error, MissingHeader):
+            return _missing(headers)
+        if isinstance(error, MalformedHeader):
+            return _malformed(error, headers)
+        if isinstance(error, StaleTimestamp):
+            return _stale(error)
+        if isinstance(error, BadSignature) and scheme is not None and secrets:
+            return _bad_signature(scheme, secrets, body, headers, url, form)
+    except (ValueError, VerificationError, UnicodeError, RecursionError):
+        return ""
+    return ""
+
+
+def _missing(headers: Mapping[str, str]) -> str:
+    names = sorted(headers)
+    if not names:
+        return "the request has no headers at all"
+    shown = ", ".join(names[:MAX_NAMES]) + (", ..." if len(names) > MAX_NAMES else "")
+    return (
+        f"the request has the headers {shown}: is this source's provider the one sending,"
+        " and does the provider have signing enabled?"
+    )
+
+
+def _malformed(error: MalformedHeader, headers: Mapping[str, str]) -> str:
+    value = headers.get(error.name.lower(), "")
+    if not value:
+        return ""
+    return f"the value received starts {_prefix(value, 12)!r}"
+
+
+def _stale(error: StaleTimestamp) -> str:
+    if error.age >= 0:
+        return (
+            "a replayed or long-delayed request, or a sender clock running behind;"
+            " a fresh delivery from the provider should pass"
+        )
+    return "the sender's clock runs ahead of Hookgate's (or Hookgate's clock is behind): check NTP"
+
+
+def _bad_signature(
+    scheme: Scheme,
+    secrets: Sequence[str],
+    body: bytes,
+    headers: Mapping[str, str],
+    url: str | None,
+    form: FormData | None,
+) -> str:
+    chosen = _choose(scheme, headers)
+    if chosen is None or chosen.method is not Method.HMAC:
+        return ""
+    sig_value = headers[chosen.signature_header.lower()]
+    parsed = parse_signature_header(
+        chosen.signature_header, sig_value, chosen.signature_format, chosen.encoding
+    )
+    hash_param = chosen.body_hash_param
+    if url is not None and hash_param is not None:
+        signed_hash = query_param(url, hash_param)
+        if signed_hash is not None:
+            if hashlib.sha256(body).hexdigest() != signed_hash.strip().lower():
+                return _body_hash(body, signed_hash.strip().lower(), hash_param)
+            form = {}
+    keys = _keys(chosen, secrets)
+    if not keys:
+        return ""
+    raw_ts = parsed.timestamp
+    if chosen.timestamp_header is not None:
+        raw_ts = headers.get(chosen.timestamp_header.lower())
+    msg_id = headers.get(chosen.id_header.lower()) if chosen.id_header else None
+
+    def messages(variant_body: bytes, variant_url: str | None) -> list[bytes]:
+        urls = None
+        if variant_url is not None:
+            urls = url_variants(variant_url, chosen.url_port_variants)
+        inputs = Inputs(variant_body, raw_ts, msg_id, variant_url, form)
+        return render(chosen.content, inputs, urls)
+
+    matcher = _Matcher(chosen, keys, parsed)
+    signs_url = "url" in chosen.placeholders
+    for variant in _variants(chosen, body, url):
+        variant_body = body if variant.body is None else variant.body
+        index = matcher.first(messages(variant_body, variant.url or url))
+        if index is not None:
+            which = f" under secret #{index + 1}" if len(secrets) > 1 else ""
+            return f"the signature matches {variant.what}{which}: {variant.why}"
+    received = _prefix(_encode(parsed.digests[0], chosen.encoding), PREFIX)
+    expected_messages = messages(body, url)
+    expected = _prefix(_encode(matcher.mac(0, expected_messages[0]), chosen.encoding), PREFIX)
+    tried = f" (the first {MAX_SECRETS} tried)" if len(secrets) > MAX_SECRETS else ""
+    facts = f"received {received}..., secret #1 gives {expected}...{tried}"
+    if signs_url:
+        return (
+            f"no secret of this source produces this signature for the URL we used ({url}),"
+            " nor for its http/https, port or trailing-slash variants: the provider signs a"
+            " different URL (set the source's publicUrl to the URL configured at the"
+            f" provider) or the secret is wrong; {facts}"
+        )
+    return (
+        "no secret of this source produces this signature: the secret is wrong or the body"
+        f" was changed before it arrived; {facts}"
+    )
+
+
+def _choose(scheme: Scheme, headers: Mapping[str, str]) -> Scheme | None:
+    candidate: Scheme | None = scheme
+    while candidate is not None:
+        if headers.get(candidate.signature_header.lower()):
+            return candidate
+        candidate = candidate.fallback
+    return None
+
+
+def _keys(scheme: Scheme, secrets: Sequence[str]) -> list[bytes]:
+    keys: list[bytes] = []
+    for index, secret in enumerate(secrets[:MAX_SECRETS]):
+        try:
+            keys.append(derive_key(secret, scheme.key_format, index))
+        except ValueError:
+            keys.append(b"")
+    return keys if any(keys) else []
+
+
+class _Matcher:
+    """HMACs of candidate messages compared with the received digests."""
+
+    def __init__(self, scheme: Scheme, keys: Sequence[bytes], parsed: ParsedSignatures) -> None:
+        self.scheme = scheme
+        self.keys = keys
+        self.digests = parsed.digests
+
+    def mac(self, index: int, message: bytes) -> bytes:
+        return hmac.new(self.keys[index], message, self.scheme.algorithm.value).digest()
+
+    def first(self, messages: Sequence[bytes]) -> int | None:
+        """The index of the first key signing one of ``messages``, or None."""
+        for index, key in enumerate(self.keys):
+            if not key:
+                continue
+            for message in messages:
+                mac = self.mac(index, message)
+                if any(hmac.compare_digest(mac, digest) for digest in self.digests):
+                    return index
+        return None
+
+
+def _variants(scheme: Scheme, body: bytes, url: str | None) -> Iterator[Variant]:
+    placeholders = scheme.placeholders
+    if "body" in placeholders and len(body) <= MAX_BODY:
+        yield from body_variants(body)
+    if "url" in placeholders and url is not None:
+        yield from url_changes(url)
+
+
+def body_variants(body: bytes) -> Iterator[Variant]:
+    """``body`` changed in the ways bodies get changed on the way, each once."""
+    seen = {body}
+
+    def fresh(candidate: bytes) -> bool:
+        if candidate in seen:
+            return False
+        seen.add(candidate)
+        return True
+
+    if body.endswith(b"\n"):
+        stripped = body[:-2] if body.endswith(b"\r\n") else body[:-1]
+        if fresh(stripped):
+            yield Variant(
+                "the body with its trailing newline removed",
+                "something between the provider and Hookgate added one",
+                body=stripped,
+            )
+    elif fresh(body + b"\n"):
+        yield Variant(
+            "the body with a trailing newline added",
+            "something between the provider and Hookgate removed it",
+            body=body + b"\n",
+        )
+    if b"\r\n" in body:
+        lf = body.replace(b"\r\n", b"\n")
+        if fresh(lf):
+            yield Variant(
+                "the body with LF line endings",
+                "something between the provider and Hookgate turned them into CRLF",
+                body=lf,
+            )
+    elif b"\n" in body:
+        crlf = body.replace(b"\n", b"\r\n")
+        if fresh(crlf):
+            yield Variant(
+                "the body with CRLF line endings",
+                "something between the provider and Hookgate turned them into LF",
+                body=crlf,
+            )
+    document = _json(body)
+    if document is None:
+        return
+    why = (
+        "the JSON was re-serialised between the provider and Hookgate (by a relay such as"
+        " smee, a proxy, or code that parses and re-encodes it): pass the raw bytes on unchanged"
+    )
+    for what, encode in _JSON_FORMS:
+        try:
+            candidate = encode(document).encode("utf-8")
+        except (ValueError, RecursionError):
+            continue
+        if fresh(candidate):
+            yield Variant(f"the body re-serialised as {what}", why, body=candidate)
+
+
+_JSON_FORMS: tuple[tuple[str, Callable[[Any], str]], ...] = (
+    (
+        "compact JSON (no spaces)",
+        lambda d: json.dumps(d, separators=(",", ":"), ensure_ascii=False),
+    ),
+    ("JSON with a space after each , and :", lambda d: json.dumps(d, ensure_ascii=False)),
+    (
+        "compact JSON with sorted keys",
+        lambda d: json.dumps(d, separators=(",", ":"), ensure_ascii=False, sort_keys=True),
+    ),
+    (
+        "JSON with sorted keys and spaces",
+        lambda d: json.dumps(d, ensure_ascii=False, sort_keys=True),
+    ),
+    ("JSON indented by 2 spaces", lambda d: json.dumps(d, ensure_ascii=False, indent=2)),
+    ("compact JSON with \\u escapes", lambda d: json.dumps(d, separators=(",", ":"))),
+    ("JSON with spaces and \\u escapes", json.dumps),
+    ("JSON indented by 2 spaces with \\u escapes", lambda d: json.dumps(d, indent=2)),
+)
+
+
+def _json(body: bytes) -> Any:
+    stripped = body.strip()
+    if not stripped.startswith((b"{", b"[")):
+        return None
+    try:
+        return jsondepth.loads(body)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        return None
+
+
+def url_changes(url: str) -> Iterator[Variant]:
+    """``url`` with its scheme, default port and trailing slash varied (the
+    usual differences between the URL a provider calls and the one a server
+    behind a proxy sees)."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return
+    scheme = parts.scheme.lower()
+    if scheme not in ("http", "https"):
+        return
+    other_scheme = "https" if scheme == "http" else "http"
+    host = parts.hostname or ""
+    netloc_host = parts.netloc.rsplit("@", 1)[-1]
+    bare = netloc_host.rsplit(":", 1)[0] if parts.port else netloc_host
+    path = parts.path or "/"
+    toggled = path[:-1] if path.endswith("/") and len(path) > 1 else path + "/"
+    seen = {url}
+    for new_scheme in (scheme, other_scheme):
+        for netloc in (bare, netloc_host):
+            for new_path in (parts.path, toggled):
+                candidate = urlunsplit((new_scheme, netloc, new_path, parts.query, parts.fragment))
+                if candidate in seen or not host:
+                    continue
+                seen.add(candidate)
+                yield Variant(
+                    f"the URL {candidate} (we used {url})",
+                    "the provider signs a different URL, typical behind a proxy that changes"
+                    " the scheme, port or path; set the source's publicUrl to it",
+                    url=candidate,
+                )
+
+
+def _body_hash(body: bytes, signed: str, param: str) -> str:
+    for variant in body_variants(body) if len(body) <= MAX_BODY else iter(()):
+        assert variant.body is not None
+        if hashlib.sha256(variant.body).hexdigest() == signed:
+            return f"the URL's {param} is the SHA-256 of {variant.what}: {variant.why}"
+    return (
+        f"the URL's {param} is the SHA-256 of other bytes: the body was changed before it"
+        " arrived (or the URL is not the one the provider called)"
+    )
+
+
+def _encode(digest: bytes, encoding: Encoding) -> str:
+    if encoding is Encoding.HEX:
+        return digest.hex()
+    return base64.b64encode(digest).decode("ascii")
+
+
+def _prefix(text: str, length: int) -> str:
+    return text[:length]
