@@ -378,6 +378,8 @@ def _body_hash(body: bytes, signed: str, param: str) -> str:
 def _encode(digest: bytes, encoding: Encoding) -> str:
     if encoding is Encoding.HEX:
         return digest.hex()
+    if encoding is Encoding.BASE64URL:
+        return base64.urlsafe_b64encode(digest).decode("ascii").rstrip("=")
     return base64.b64encode(digest).decode("ascii")
 
 
