@@ -116,7 +116,7 @@ def test_refused_types_get_422_naming_the_type(svix_client: Svix, api: httpx.Cli
     assert caught.value.status_code == 422
     assert "'cron'" in str(caught.value.detail[0].msg)
 
-    for source_type in ("hubspot", "rutter", "acme-hooks"):
+    for source_type in ("hubspot", "vgs", "acme-hooks"):
         answer = api.post(
             "/ingest/api/v1/source",
             json={"name": "x", "type": source_type, "config": {"secret": "s"}},

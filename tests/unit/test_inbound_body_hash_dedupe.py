@@ -22,6 +22,8 @@ NO_ID = {"generic_hmac", "basic", "token"} | {
     "vapi",
     "veriff",
     "zoom",
+    "rutter",
+    "openclaw",
 }
 
 

@@ -132,10 +132,19 @@ SIGNED: dict[str, tuple[dict[str, str], Signer]] = {
         lambda b: {"X-AdobeSign-ClientId": "CBJCHBCAABAA"},
     ),
     "telnyx": ({"publicKey": TELNYX_PUBLIC}, _telnyx),
+    "checkbook": (
+        {"secret": PLAIN},
+        lambda b: {"signature": "nonce=1243549809,signature=" + _hex(PLAIN, b + b"1243549809")},
+    ),
+    "rutter": (
+        {"secret": PLAIN},
+        lambda b: {"X-Rutter-Signature": "sha256=" + _b64(PLAIN, b)},
+    ),
+    "openclaw": ({"secret": PLAIN}, lambda b: {"Authorization": "Bearer " + PLAIN}),
 }
 STANDARD = sorted(source_config._STANDARD)
 #: Types verified by a shared credential, not a signature of the body.
-CREDENTIAL_ONLY = {"vapi", "adobe-sign"}
+CREDENTIAL_ONLY = {"vapi", "adobe-sign", "openclaw"}
 
 
 def _sdk_types() -> list[str]:
@@ -241,3 +250,24 @@ def test_telnyx_public_key_is_shown_but_secrets_are_not() -> None:
     assert source_config.public_config(stored)["publicKey"] == TELNYX_PUBLIC
     _, stored = source_config.parse("nango", {"secret": PLAIN})
     assert PLAIN not in str(source_config.public_config(stored))
+
+
+def test_checkbook_published_example_verifies() -> None:
+    # The example in Checkbook's webhook documentation (docs.checkbook.io).
+    body = b'{"status": "PAID", "id": "ed0af5fb335c47dd8eb53199ba50f5c4", "type": "CHECK"}'
+    signature = "4ee9758fc0bceb3ca1a2fe397fbd125364cfffdb04296fa118dab9778a4b3ce3"
+    headers = {"Signature": f"nonce=1243549809,signature={signature}"}
+    config = {"secret": "335b5728e25b47e88995fce207bff380"}
+    accepted = _decide("checkbook", config, body, headers)
+    assert isinstance(accepted, Accepted)
+    assert (accepted.event_id, accepted.event_type) == ("ed0af5fb335c47dd8eb53199ba50f5c4", "CHECK")
+    refused = _decide("checkbook", config, body.replace(b"PAID", b"VOID"), headers)
+    assert isinstance(refused, Refused)
+
+
+def test_openclaw_token_may_come_in_its_own_header() -> None:
+    accepted = _decide("openclaw", {"secret": PLAIN}, BODY, {"x-openclaw-token": PLAIN})
+    assert isinstance(accepted, Accepted)
+    refused = _decide("openclaw", {"secret": PLAIN}, BODY, {"x-openclaw-token": "nope"})
+    assert isinstance(refused, Refused)
+    assert refused.code == "wrong_credentials"

@@ -95,6 +95,9 @@ _DIRECT = {
     "vapi": "vapi",
     "adobe-sign": "adobe-sign",
     "telnyx": "telnyx",
+    "checkbook": "checkbook",
+    "rutter": "rutter",
+    "openclaw": "openclaw",
 }
 #: Svix Ingest types whose senders sign with Standard Webhooks (``SvixConfig``).
 _STANDARD = frozenset(
@@ -136,10 +139,10 @@ REFUSED: dict[str, str] = {
         "PandaDoc sends its signature in the URL's query string, which Hookgate's"
         " schemes cannot read yet"
     ),
-    "checkbook": _UNDOCUMENTED,
-    "rutter": _UNDOCUMENTED,
-    "orum-io": _UNDOCUMENTED,
-    "openclaw": _UNDOCUMENTED,
+    "orum-io": (
+        "Orum signs with RSA over the body plus the body's created_at field,"
+        " which Hookgate's schemes cannot express yet"
+    ),
     "vgs": _UNDOCUMENTED,
 }
 #: The config key (as the SDK sends it) holding the credential of types whose

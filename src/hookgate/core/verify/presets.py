@@ -260,6 +260,40 @@ TELNYX = Scheme(
     event_type=(FromJson(("data", "event_type")),),
 )
 
+#: Checkbook: ``signature: nonce=<n>,signature=<hex>`` HMAC-SHA256 of the body
+#: followed by the nonce, keyed by the webhooks key. The nonce is read as the
+#: scheme's timestamp (it is an integer) but no freshness is checked.
+CHECKBOOK = Scheme(
+    name="checkbook",
+    signature_header="signature",
+    signature_format=SignatureFormat(
+        separator=",", pair="=", version="signature", timestamp_key="nonce"
+    ),
+    content="{body}{ts}",
+    event_id=(FromJson(("id",)),),
+    event_type=(FromJson(("type",)),),
+)
+
+#: Rutter: ``X-Rutter-Signature: sha256=<base64>`` HMAC-SHA256 of the body,
+#: keyed by the organization's client secret.
+RUTTER = Scheme(
+    name="rutter",
+    signature_header="X-Rutter-Signature",
+    signature_format=SignatureFormat(prefix="sha256="),
+    encoding=Encoding.BASE64,
+    event_type=(FromJson(("code",)),),
+)
+
+#: OpenClaw hooks: ``Authorization: Bearer <token>``, or ``x-openclaw-token:
+#: <token>`` when there is no ``Authorization`` header.
+OPENCLAW = Scheme(
+    name="openclaw",
+    signature_header="Authorization",
+    method=Method.TOKEN,
+    token_prefix="Bearer ",
+    fallback=Scheme(name="openclaw", signature_header="x-openclaw-token", method=Method.TOKEN),
+)
+
 #: A configurable HMAC default: ``X-Signature: <hex HMAC-SHA256 of the body>``.
 GENERIC_HMAC = Scheme(name="generic_hmac", signature_header="X-Signature")
 
@@ -301,6 +335,9 @@ PRESETS: dict[str, Scheme] = {
         VAPI,
         ADOBE_SIGN,
         TELNYX,
+        CHECKBOOK,
+        RUTTER,
+        OPENCLAW,
     )
 }
 
