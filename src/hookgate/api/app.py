@@ -30,6 +30,7 @@ from hookgate.api.routes import (
     ingest_endpoints,
     messages,
     operational_webhooks,
+    poller,
 )
 from hookgate.api.routes.metrics import scrape as scrape_metrics
 from hookgate.config import Settings
@@ -118,6 +119,7 @@ def create_app(
         ingest,
         ingest_endpoints,
         operational_webhooks,
+        poller,
     ):
         app.include_router(module.router)
     web_app.install(app)

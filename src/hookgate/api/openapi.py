@@ -126,6 +126,15 @@ OPERATION_IDS = {
         "POST",
         "/api/v1/app/{app_id}/msg/{msg_id}/endpoint/{endpoint_id}/resend",
     ): "v1.message-attempt.resend",
+    ("GET", "/api/v1/app/{app_id}/poller/{sink_id}"): "v1.message.poller.poll",
+    (
+        "GET",
+        "/api/v1/app/{app_id}/poller/{sink_id}/consumer/{consumer_id}",
+    ): "v1.message.poller.consumer-poll",
+    (
+        "POST",
+        "/api/v1/app/{app_id}/poller/{sink_id}/consumer/{consumer_id}/seek",
+    ): "v1.message.poller.consumer-seek",
     ("POST", "/api/v1/auth/app-portal-access/{app_id}"): "v1.authentication.app-portal-access",
     ("POST", "/api/v1/auth/logout"): "v1.authentication.logout",
     ("POST", "/api/v1/auth/app/{app_id}/expire-all"): "v1.authentication.expire-all",

@@ -20,6 +20,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hookgate.core import ids
+from hookgate.core.polling import is_poller_url
 from hookgate.store import rows
 from hookgate.store.internal_apps import OPERATIONAL_APP_ID
 from hookgate.store.records import Endpoint, NewApplication
@@ -178,7 +179,8 @@ async def _select_apps(conn: AsyncConnection, refs: set[str]) -> dict[str, str |
 async def enabled_endpoints(
     conn: AsyncConnection, reads: FanoutReads, app_ids: set[str]
 ) -> dict[str, list[Endpoint]]:
-    """Enabled endpoints by application, from what ``reads`` knows where it can."""
+    """Enabled endpoints to deliver to (polling endpoints are left out), by
+    application, from what ``reads`` knows where it can."""
     by_app = reads.known_endpoints(app_ids)
     missing = app_ids - by_app.keys()
     if missing:
@@ -189,7 +191,10 @@ async def enabled_endpoints(
             )
         )
         for ep in map(rows.endpoint, result):
-            loaded[ep.app_id].append(ep)
+            # A polling endpoint is read by its consumer (``store.poller``):
+            # it gets no deliveries.
+            if not is_poller_url(ep.url):
+                loaded[ep.app_id].append(ep)
         reads.endpoints.update(loaded)
         by_app.update(loaded)
     return by_app

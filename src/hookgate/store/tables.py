@@ -337,3 +337,20 @@ web_sessions = Table(
     Column("expires_at", BigInteger, nullable=False),
     Index("ix_web_sessions_portal_token", "portal_token_id"),
 )
+
+#: Server-kept offsets of polling-endpoint consumers (``store.poller``): the
+#: position (a message-id boundary) each named consumer of a polling
+#: endpoint has read up to.
+poller_consumers = Table(
+    "poller_consumers",
+    metadata,
+    Column(
+        "endpoint_id",
+        ID,
+        ForeignKey("endpoints.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("consumer_id", String(256), primary_key=True),
+    Column("position", ID, nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
+)

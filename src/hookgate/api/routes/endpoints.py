@@ -24,6 +24,7 @@ from hookgate.api.routing import api_router
 from hookgate.api.schemas.base import UtcDatetime
 from hookgate.api.urlpolicy import url_problem
 from hookgate.core import ids
+from hookgate.core.polling import is_poller_url
 from hookgate.delivery import endpoint_actions
 from hookgate.store import endpoints
 
@@ -32,7 +33,9 @@ router = api_router("/api/v1/app/{app_id}/endpoint", "Endpoint")
 
 def check_url(svc: Services, url: str | None) -> None:
     """422 for a URL no delivery could ever reach (see ``api.urlpolicy``)."""
-    problem = None if url is None else url_problem(url, svc.settings)
+    if url is None or is_poller_url(url):
+        return  # a polling endpoint is never connected to
+    problem = url_problem(url, svc.settings)
     if problem is not None:
         raise RequestValidationError(
             [{"loc": ("body", "url"), "msg": problem, "type": "value_error"}]

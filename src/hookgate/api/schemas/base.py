@@ -43,6 +43,7 @@ from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import core_schema
 
 from hookgate.core import ids
+from hookgate.core.polling import is_poller_url
 
 
 class ApiModel(BaseModel):
@@ -255,6 +256,19 @@ def _check_url(value: str) -> str:
 
 EndpointUrl = Annotated[str, StringConstraints(max_length=65536), AfterValidator(_check_url)]
 """An absolute http(s) URL, kept exactly as sent (no normalization)."""
+
+
+def _check_endpoint_url(value: str) -> str:
+    if is_poller_url(value):
+        return value
+    return _check_url(value)
+
+
+DestinationUrl = Annotated[
+    str, StringConstraints(max_length=65536), AfterValidator(_check_endpoint_url)
+]
+"""An endpoint's URL: an ``EndpointUrl``, or ``svix-poller://...`` for a
+polling endpoint (``core.polling``), read by its consumer, never pushed to."""
 
 
 # --- endpoint secrets ---------------------------------------------------------

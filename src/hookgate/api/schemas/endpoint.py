@@ -10,12 +10,12 @@ from pydantic import Field, StrictBool
 
 from hookgate.api.schemas.base import (
     NOT_NULL,
+    DestinationUrl,
     EndpointChannels,
     EndpointHeaders,
     EndpointHeadersPatch,
     EndpointSecret,
     EndpointUid,
-    EndpointUrl,
     EventTypeNames,
     Metadata,
     RequestModel,
@@ -37,7 +37,7 @@ class EndpointUpdate(RequestModel):
     de-duplicated and must be non-empty (channels: at most 10).
     """
 
-    url: EndpointUrl
+    url: DestinationUrl
     description: Annotated[str, null_means(str)] = ""
     disabled: Annotated[StrictBool, null_means(lambda: False)] = False
     uid: EndpointUid | None = None
@@ -65,7 +65,7 @@ class EndpointPatch(RequestModel):
     ``uid``, ``throttleRate``, ``eventTypes`` and ``channels``.
     """
 
-    url: Annotated[EndpointUrl | None, NOT_NULL] = None
+    url: Annotated[DestinationUrl | None, NOT_NULL] = None
     description: Annotated[str | None, NOT_NULL] = None
     disabled: Annotated[StrictBool | None, NOT_NULL] = None
     uid: EndpointUid | None = None
