@@ -16,6 +16,7 @@ import typer
 from hookgate.cli import secrets as secrets_cli
 from hookgate.cli import sources as source_cli
 from hookgate.cli import tokens as token_cli
+from hookgate.cli import verify as verify_cli
 from hookgate.cli.common import console, err_console, run_with_database, settings_from
 from hookgate.config import Settings
 from hookgate.core.clock import now_ms
@@ -37,6 +38,7 @@ token_app.command("list")(token_cli.token_list)
 token_app.command("revoke")(token_cli.token_revoke)
 app.add_typer(source_cli.app, name="source")
 app.add_typer(secrets_cli.app, name="secrets")
+app.command("verify")(verify_cli.verify_command)
 
 
 def _lock_data_dir(settings: Settings) -> IO[str]:
