@@ -1,7 +1,8 @@
 """Svix Ingest source types through the official SDK and the real server
 (both databases): every verifying type the SDK knows is created by
 ``ingest.source.create``; genuine requests of a Standard Webhooks type
-(``resend``), an HMAC variant (``port-io``) and Telnyx (Ed25519) reach ``/in``
+(``resend``), HMAC variants (``port-io``; ``panda-doc``, signed in the query
+string) and Telnyx (Ed25519) reach ``/in``
 and are accepted, tampered ones refused; refused types get a 422 naming them."""
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from svix.models import CronConfig
 
 from tests.e2e.harness import unique
 from tests.e2e.test_inbound import assert_error, received, send
-from tests.unit.test_source_types import SIGNED, STANDARD, WHSEC
+from tests.unit.test_source_types import QUERY_SIGNED, SIGNED, STANDARD, WHSEC
 
 pytestmark = pytest.mark.slow
 
@@ -41,7 +42,7 @@ def create(svix_client: Svix, source_type: str, config: dict[str, str]) -> tuple
 
 
 def test_sdk_creates_a_source_of_every_verifying_type(svix_client: Svix) -> None:
-    configs = {name: config for name, (config, _) in SIGNED.items()}
+    configs = {name: config for name, (config, _) in {**SIGNED, **QUERY_SIGNED}.items()}
     configs.update({name: {"secret": WHSEC} for name in STANDARD})
     for source_type, config in sorted(configs.items()):
         create(svix_client, source_type, config)
@@ -105,6 +106,17 @@ def test_telnyx_source_verifies_ed25519_with_the_public_key(
     assert [(row["eventId"], row["eventType"]) for row in accepted] == [
         ("ev_1", "message.received")
     ]
+
+
+def test_panda_doc_signature_in_the_query_string(svix_client: Svix, api: httpx.Client) -> None:
+    source_id, url = create(svix_client, "panda-doc", {"secret": PORT_SECRET})
+    signature = hmac.new(PORT_SECRET.encode(), BODY, hashlib.sha256).hexdigest()
+    json_type = {"content-type": "application/json"}
+    assert send(f"{url}?signature={signature}", BODY, json_type).status_code == 200
+    tampered = BODY.replace(b"ev_1", b"ev_2")
+    assert_error(send(f"{url}?signature={signature}", tampered, json_type), 401, "bad_signature")
+    assert_error(send(url, BODY, json_type), 401, "bad_signature")
+    assert [row["verified"] for row in received(api, source_id)].count(True) == 1
 
 
 def test_refused_types_get_422_naming_the_type(svix_client: Svix, api: httpx.Client) -> None:

@@ -24,6 +24,7 @@ NO_ID = {"generic_hmac", "basic", "token"} | {
     "zoom",
     "rutter",
     "openclaw",
+    "panda-doc",
 }
 
 

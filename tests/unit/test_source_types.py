@@ -142,6 +142,10 @@ SIGNED: dict[str, tuple[dict[str, str], Signer]] = {
     ),
     "openclaw": ({"secret": PLAIN}, lambda b: {"Authorization": "Bearer " + PLAIN}),
 }
+#: Types whose signature is in the URL: type -> (config, signer returning the URL).
+QUERY_SIGNED: dict[str, tuple[dict[str, str], Callable[[bytes], str]]] = {
+    "panda-doc": ({"secret": PLAIN}, lambda b: f"{URL}?x=1&signature={_hex(PLAIN, b)}"),
+}
 STANDARD = sorted(source_config._STANDARD)
 #: Types verified by a shared credential, not a signature of the body.
 CREDENTIAL_ONLY = {"vapi", "adobe-sign", "openclaw"}
@@ -153,15 +157,19 @@ def _sdk_types() -> list[str]:
 
 
 def _decide(
-    source_type: str, config: dict[str, str], body: bytes, headers: dict[str, str]
+    source_type: str,
+    config: dict[str, str],
+    body: bytes,
+    headers: dict[str, str],
+    url: str = URL,
 ) -> Decision:
     scheme, stored = source_config.parse(source_type, config)
     assert scheme in PRESETS
-    return decide(PRESETS[scheme], stored["secrets"], body=body, headers=headers, url=URL, now=NOW)
+    return decide(PRESETS[scheme], stored["secrets"], body=body, headers=headers, url=url, now=NOW)
 
 
 def test_every_sdk_type_is_verified_or_refused() -> None:
-    known = {*SIGNED, *STANDARD, *source_config.REFUSED, source_config.GENERIC}
+    known = {*SIGNED, *QUERY_SIGNED, *STANDARD, *source_config.REFUSED, source_config.GENERIC}
     assert set(_sdk_types()) - known == set()
     for name in _sdk_types():
         assert (name in source_config.REFUSED) != (source_config.scheme_of(name) is not None)
@@ -271,3 +279,16 @@ def test_openclaw_token_may_come_in_its_own_header() -> None:
     refused = _decide("openclaw", {"secret": PLAIN}, BODY, {"x-openclaw-token": "nope"})
     assert isinstance(refused, Refused)
     assert refused.code == "wrong_credentials"
+
+
+@pytest.mark.parametrize("source_type", sorted(QUERY_SIGNED))
+def test_signature_in_the_url_is_accepted_and_tampered_refused(source_type: str) -> None:
+    config, sign = QUERY_SIGNED[source_type]
+    url = sign(BODY)
+    assert isinstance(_decide(source_type, config, BODY, {}, url), Accepted)
+    refused = _decide(source_type, config, BODY.replace(b"d_1", b"d_2"), {}, url)
+    assert isinstance(refused, Refused)
+    assert refused.code == "bad_signature"
+    unsigned = _decide(source_type, config, BODY, {}, URL)
+    assert isinstance(unsigned, Refused)
+    assert "no signature query parameter" in unsigned.detail

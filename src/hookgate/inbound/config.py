@@ -98,6 +98,7 @@ _DIRECT = {
     "checkbook": "checkbook",
     "rutter": "rutter",
     "openclaw": "openclaw",
+    "panda-doc": "panda-doc",
 }
 #: Svix Ingest types whose senders sign with Standard Webhooks (``SvixConfig``).
 _STANDARD = frozenset(
@@ -134,10 +135,6 @@ REFUSED: dict[str, str] = {
     "hubspot": (
         "HubSpot's v3 signature covers the HTTP method and a millisecond timestamp,"
         " which Hookgate's schemes cannot express yet"
-    ),
-    "panda-doc": (
-        "PandaDoc sends its signature in the URL's query string, which Hookgate's"
-        " schemes cannot read yet"
     ),
     "orum-io": (
         "Orum signs with RSA over the body plus the body's created_at field,"

@@ -91,6 +91,8 @@ def verify(
 
 def _choose(scheme: Scheme, lower: Mapping[str, str]) -> Scheme:
     """``scheme``, or the first fallback whose signature header is present."""
+    if scheme.signature_in_query:
+        return scheme
     candidate: Scheme | None = scheme
     while candidate is not None:
         if lower.get(candidate.signature_header.lower()):
@@ -118,7 +120,7 @@ def _verify_hmac(
 ) -> tuple[int, int | None]:
     sig_name = scheme.signature_header
     parsed = parse_signature_header(
-        sig_name, _header(lower, sig_name), scheme.signature_format, scheme.encoding
+        sig_name, _signature_value(scheme, lower, url), scheme.signature_format, scheme.encoding
     )
     ts_name = scheme.timestamp_header or sig_name
     raw_ts = parsed.timestamp
@@ -137,6 +139,22 @@ def _verify_hmac(
     if timestamp is not None and scheme.tolerance is not None:
         _check_age(now - timestamp, scheme.tolerance, scheme.reject_future)
     return index, timestamp
+
+
+def _signature_value(scheme: Scheme, lower: Mapping[str, str], url: str | None) -> str:
+    """The signature header's value, or the query parameter's for a
+    ``signature_in_query`` scheme (``ValueError`` without a ``url``)."""
+    if not scheme.signature_in_query:
+        return _header(lower, scheme.signature_header)
+    if url is None:
+        raise ValueError(f"the {scheme.name} scheme reads the signature from the URL: pass url")
+    value = query_param(url, scheme.signature_header)
+    if not value:
+        raise BadSignature(
+            f"the URL has no {scheme.signature_header} query parameter ({scheme.name} puts"
+            " its signature there)"
+        )
+    return value
 
 
 def _parse_timestamp(name: str, raw: str | None) -> int | None:

@@ -294,6 +294,15 @@ OPENCLAW = Scheme(
     fallback=Scheme(name="openclaw", signature_header="x-openclaw-token", method=Method.TOKEN),
 )
 
+#: PandaDoc: ``?signature=<hex>`` on the webhook URL, HMAC-SHA256 of the body
+#: keyed by the shared key.
+PANDADOC = Scheme(
+    name="panda-doc",
+    signature_header="signature",
+    signature_in_query=True,
+    event_type=(FromJson(("event",)),),
+)
+
 #: A configurable HMAC default: ``X-Signature: <hex HMAC-SHA256 of the body>``.
 GENERIC_HMAC = Scheme(name="generic_hmac", signature_header="X-Signature")
 
@@ -338,6 +347,7 @@ PRESETS: dict[str, Scheme] = {
         CHECKBOOK,
         RUTTER,
         OPENCLAW,
+        PANDADOC,
     )
 }
 

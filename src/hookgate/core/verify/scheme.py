@@ -142,6 +142,9 @@ class Scheme:
     body_hash_param: str | None = None
     #: also try the URL with its default port added/removed (Twilio)
     url_port_variants: bool = False
+    #: the signature is the URL query parameter named ``signature_header``,
+    #: not a header (PandaDoc); such a scheme has no fallback
+    signature_in_query: bool = False
     event_id: tuple[Locator, ...] = ()
     event_type: tuple[Locator, ...] = ()
     fallback: Scheme | None = None
@@ -162,6 +165,8 @@ class Scheme:
             raise ValueError("content signs {id} but the scheme has no id_header")
         if not self.signs_content and used != {"body"}:
             raise ValueError(f"{self.method} schemes do not sign content")
+        if self.signature_in_query and (self.fallback is not None or not self.signs_content):
+            raise ValueError("a signature in the query string has no fallback and signs content")
         if (self.method is Method.ED25519) != (self.key_format is KeyFormat.ED25519_PUBLIC):
             raise ValueError("ed25519 schemes, and only they, use ed25519 public keys")
 
