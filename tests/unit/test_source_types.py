@@ -292,3 +292,14 @@ def test_signature_in_the_url_is_accepted_and_tampered_refused(source_type: str)
     unsigned = _decide(source_type, config, BODY, {}, URL)
     assert isinstance(unsigned, Refused)
     assert "no signature query parameter" in unsigned.detail
+
+
+def test_docusign_accepts_the_signature_of_any_active_key() -> None:
+    headers = {
+        "X-DocuSign-Signature-1": _b64("another-connect-key", BODY),
+        "X-DocuSign-Signature-2": _b64(PLAIN, BODY),
+    }
+    assert isinstance(_decide("docusign", {"secret": PLAIN}, BODY, headers), Accepted)
+    refused = _decide("docusign", {"secret": "a-third-key"}, BODY, headers)
+    assert isinstance(refused, Refused)
+    assert refused.code == "bad_signature"

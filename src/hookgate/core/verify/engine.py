@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
 import hashlib
 import hmac
 from collections.abc import Mapping, Sequence
@@ -122,6 +123,12 @@ def _verify_hmac(
     parsed = parse_signature_header(
         sig_name, _signature_value(scheme, lower, url), scheme.signature_format, scheme.encoding
     )
+    for extra in scheme.more_signature_headers:
+        if lower.get(extra.lower()):
+            more = parse_signature_header(
+                extra, lower[extra.lower()], scheme.signature_format, scheme.encoding
+            )
+            parsed = dataclasses.replace(parsed, digests=parsed.digests + more.digests)
     ts_name = scheme.timestamp_header or sig_name
     raw_ts = parsed.timestamp
     if scheme.timestamp_header is not None:

@@ -178,10 +178,12 @@ SEGMENT = Scheme(
 VERIFF = Scheme(name="veriff", signature_header="X-HMAC-SIGNATURE")
 
 #: DocuSign Connect: ``X-DocuSign-Signature-1`` = base64 HMAC-SHA256 of the
-#: body with the Connect HMAC key (only the first signature header is read).
+#: body with a Connect HMAC key; with several active keys, one more header
+#: per key (``-2``, ``-3``, ... up to 100), any of which may match.
 DOCUSIGN = Scheme(
     name="docusign",
     signature_header="X-DocuSign-Signature-1",
+    more_signature_headers=tuple(f"X-DocuSign-Signature-{n}" for n in range(2, 101)),
     encoding=Encoding.BASE64,
     event_type=(FromJson(("event",)),),
 )

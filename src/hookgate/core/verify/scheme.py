@@ -145,6 +145,9 @@ class Scheme:
     #: the signature is the URL query parameter named ``signature_header``,
     #: not a header (PandaDoc); such a scheme has no fallback
     signature_in_query: bool = False
+    #: more headers carrying signatures in the same format, any of which may
+    #: match (DocuSign sends one header per active key)
+    more_signature_headers: tuple[str, ...] = ()
     event_id: tuple[Locator, ...] = ()
     event_type: tuple[Locator, ...] = ()
     fallback: Scheme | None = None
