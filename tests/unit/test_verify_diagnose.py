@@ -205,3 +205,52 @@ def test_token_schemes_get_no_signature_diagnosis() -> None:
     assert refused.code == "wrong_credentials"
     assert refused.diagnosis == ""
     assert "nope" not in refused.reason
+
+
+def test_missing_header_names_the_provider_whose_header_came() -> None:
+    refused = _refused("stripe", BODY, {"X-Gitlab-Token": "t"}, secrets=["whsec_x"])
+    assert "the request carries the signature header of gitlab (X-Gitlab-Token)" in (
+        refused.diagnosis
+    )
+    assert "is this source's provider set right?" in refused.diagnosis
+
+
+def test_millisecond_timestamps_are_recognised() -> None:
+    body = b'{"type":"x"}'
+    refused = _refused("slack", body, _slack(body, NOW * 1000))
+    assert refused.code == "stale_timestamp"
+    assert "the timestamp looks like milliseconds" in refused.diagnosis
+
+
+def test_standard_webhooks_secret_used_as_text_by_the_sender() -> None:
+    secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+    body = b'{"type":"user.created"}'
+    signed = b"msg_1." + str(NOW).encode() + b"." + body
+    sig = base64.b64encode(hmac.new(secret.encode(), signed, "sha256").digest()).decode()
+    headers = {
+        "webhook-id": "msg_1",
+        "webhook-timestamp": str(NOW),
+        "webhook-signature": f"v1,{sig}",
+    }
+    refused = _refused("standard_webhooks", body, headers, secrets=[secret])
+    assert "the signature matches with the text of secret as the HMAC key" in refused.diagnosis
+    assert "does not base64-decode the secret" in refused.diagnosis
+
+
+def test_telnyx_ed25519_body_changed_is_named() -> None:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+    private = Ed25519PrivateKey.generate()
+    public = private.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+    body = b'{"data":{"id":"e1","event_type":"call.initiated"}}'
+    sig = base64.b64encode(private.sign(str(NOW).encode() + b"|" + body)).decode()
+    headers = {"telnyx-signature-ed25519": sig, "telnyx-timestamp": str(NOW)}
+    key = base64.b64encode(public).decode()
+    refused = _refused("telnyx", body + b"\n", headers, secrets=[key])
+    assert "the signature matches the body with its trailing newline removed" in (refused.diagnosis)
+    other = base64.b64encode(
+        Ed25519PrivateKey.generate().public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+    ).decode()
+    wrong = _refused("telnyx", body, headers, secrets=[other])
+    assert "no configured public key verifies this signature: the key is wrong" in (wrong.diagnosis)

@@ -39,6 +39,9 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
 from hookgate.core import jsondepth
 
 from .content import FormData, Inputs, query_param, render, url_variants
@@ -49,8 +52,9 @@ from .errors import (
     StaleTimestamp,
     VerificationError,
 )
-from .scheme import Encoding, Method, Scheme
-from .signatures import ParsedSignatures, derive_key, parse_signature_header
+from .presets import PRESETS
+from .scheme import Encoding, KeyFormat, Method, Scheme
+from .signatures import WHSEC_PREFIX, ParsedSignatures, derive_key, parse_signature_header
 
 #: Only the first secrets are tried (the diagnosis stays a few HMACs).
 MAX_SECRETS = 3
@@ -58,6 +62,8 @@ MAX_SECRETS = 3
 MAX_BODY = 256 * 1024
 #: How many characters of a signature a diagnosis may show.
 PREFIX = 7
+#: A timestamp further ahead than this (seconds) is in milliseconds.
+_MILLISECONDS = 10**10
 #: How many header names a missing-header diagnosis lists.
 MAX_NAMES = 20
 
@@ -92,7 +98,7 @@ def diagnose(
     """
     try:
         if isinstance(error, MissingHeader):
-            return _missing(headers)
+            return _missing(error, scheme, headers)
         if isinstance(error, MalformedHeader):
             return _malformed(error, headers)
         if isinstance(error, StaleTimestamp):
@@ -104,15 +110,37 @@ def diagnose(
     return ""
 
 
-def _missing(headers: Mapping[str, str]) -> str:
+def _missing(error: MissingHeader, scheme: Scheme | None, headers: Mapping[str, str]) -> str:
     names = sorted(headers)
     if not names:
         return "the request has no headers at all"
     shown = ", ".join(names[:MAX_NAMES]) + (", ..." if len(names) > MAX_NAMES else "")
+    others = _signed_by_others(error, scheme, headers)
+    if others:
+        return (
+            f"the request carries the signature header of {others}: is this source's provider"
+            f" set right? (headers: {shown})"
+        )
     return (
         f"the request has the headers {shown}: is this source's provider the one sending,"
         " and does the provider have signing enabled?"
     )
+
+
+def _signed_by_others(
+    error: MissingHeader, scheme: Scheme | None, headers: Mapping[str, str]
+) -> str:
+    """ "gitlab (X-Gitlab-Token)" for the presets whose signature header the
+    request carries (at most three), or ""."""
+    own = {name.lower() for name in (error.name, *error.alternatives)}
+    if scheme is not None:
+        own |= {name.lower() for name in scheme.signature_headers}
+    found: dict[str, str] = {}
+    for name, preset in PRESETS.items():
+        header = preset.signature_header.lower()
+        if header not in own and header not in found and headers.get(header):
+            found[header] = f"{name} ({preset.signature_header})"
+    return ", ".join(list(found.values())[:3])
 
 
 def _malformed(error: MalformedHeader, headers: Mapping[str, str]) -> str:
@@ -123,6 +151,11 @@ def _malformed(error: MalformedHeader, headers: Mapping[str, str]) -> str:
 
 
 def _stale(error: StaleTimestamp) -> str:
+    if -error.age > _MILLISECONDS:
+        return (
+            "the timestamp looks like milliseconds since 1970: this scheme's timestamps are"
+            " seconds, so the sender is not signing the way the provider does"
+        )
     if error.age >= 0:
         return (
             "a replayed or long-delayed request, or a sender clock running behind;"
@@ -140,7 +173,7 @@ def _bad_signature(
     form: FormData | None,
 ) -> str:
     chosen = _choose(scheme, headers)
-    if chosen is None or chosen.method is not Method.HMAC:
+    if chosen is None or not chosen.signs_content:
         return ""
     sig_value = headers[chosen.signature_header.lower()]
     parsed = parse_signature_header(
@@ -169,27 +202,37 @@ def _bad_signature(
         return render(chosen.content, inputs, urls)
 
     matcher = _Matcher(chosen, keys, parsed)
-    signs_url = "url" in chosen.placeholders
+    several = len(secrets) > 1
     for variant in _variants(chosen, body, url):
         variant_body = body if variant.body is None else variant.body
         index = matcher.first(messages(variant_body, variant.url or url))
         if index is not None:
-            which = f" under secret #{index + 1}" if len(secrets) > 1 else ""
+            which = f" under secret #{index + 1}" if several else ""
             return f"the signature matches {variant.what}{which}: {variant.why}"
-    received = _prefix(_encode(parsed.digests[0], chosen.encoding), PREFIX)
-    expected_messages = messages(body, url)
-    expected = _prefix(_encode(matcher.mac(0, expected_messages[0]), chosen.encoding), PREFIX)
+    received_messages = messages(body, url)
+    if chosen.method is Method.HMAC:
+        keyed = _other_keying(chosen, secrets, matcher, received_messages)
+        if keyed:
+            return keyed
     tried = f" (the first {MAX_SECRETS} tried)" if len(secrets) > MAX_SECRETS else ""
-    facts = f"received {received}..., secret #1 gives {expected}...{tried}"
-    if signs_url:
+    received = _prefix(_encode(parsed.digests[0], chosen.encoding), PREFIX)
+    if chosen.method is Method.ED25519:
+        what = "configured public key verifies"
+        facts = f"received {received}...{tried}"
+    else:
+        what = "secret of this source produces"
+        expected = _encode(matcher.mac(keys[0], received_messages[0]), chosen.encoding)
+        facts = f"received {received}..., secret #1 gives {_prefix(expected, PREFIX)}...{tried}"
+    if "url" in chosen.placeholders:
         return (
-            f"no secret of this source produces this signature for the URL we used ({url}),"
+            f"no {what} this signature for the URL we used ({url}),"
             " nor for its http/https, port or trailing-slash variants: the provider signs a"
             " different URL (set the source's publicUrl to the URL configured at the"
             f" provider) or the secret is wrong; {facts}"
         )
+    wrong = "key" if chosen.method is Method.ED25519 else "secret"
     return (
-        "no secret of this source produces this signature: the secret is wrong or the body"
+        f"no {what} this signature: the {wrong} is wrong or the body"
         f" was changed before it arrived; {facts}"
     )
 
@@ -213,27 +256,74 @@ def _keys(scheme: Scheme, secrets: Sequence[str]) -> list[bytes]:
     return keys if any(keys) else []
 
 
+def _other_keying(
+    scheme: Scheme, secrets: Sequence[str], matcher: _Matcher, messages: Sequence[bytes]
+) -> str:
+    """The explanation if a secret signs the received content once keyed the
+    other way (its text as is / base64-decoded after ``whsec_``), else ""."""
+    for index, secret in enumerate(secrets[:MAX_SECRETS]):
+        which = f" #{index + 1}" if len(secrets) > 1 else ""
+        if scheme.key_format is KeyFormat.WHSEC_BASE64:
+            for text in dict.fromkeys((secret, secret.removeprefix(WHSEC_PREFIX))):
+                if matcher.signs(text.encode("utf-8"), messages):
+                    return (
+                        f"the signature matches with the text of secret{which} as the HMAC key:"
+                        " the sender does not base64-decode the secret after 'whsec_' as"
+                        f" {scheme.name} requires"
+                    )
+        else:
+            try:
+                decoded = derive_key(secret, KeyFormat.WHSEC_BASE64, index)
+            except ValueError:
+                continue
+            if matcher.signs(decoded, messages):
+                return (
+                    f"the signature matches with secret{which} base64-decoded as the HMAC key:"
+                    f" the sender decodes the secret, {scheme.name} keys the HMAC with its text"
+                )
+    return ""
+
+
 class _Matcher:
-    """HMACs of candidate messages compared with the received digests."""
+    """Signatures of candidate messages compared with the received ones
+    (HMAC digests, or Ed25519 signatures checked with public keys)."""
 
     def __init__(self, scheme: Scheme, keys: Sequence[bytes], parsed: ParsedSignatures) -> None:
         self.scheme = scheme
         self.keys = keys
         self.digests = parsed.digests
 
-    def mac(self, index: int, message: bytes) -> bytes:
-        return hmac.new(self.keys[index], message, self.scheme.algorithm.value).digest()
+    def mac(self, key: bytes, message: bytes) -> bytes:
+        return hmac.new(key, message, self.scheme.algorithm.value).digest()
+
+    def signs(self, key: bytes, messages: Sequence[bytes]) -> bool:
+        """Whether ``key`` signs one of ``messages`` as received."""
+        if self.scheme.method is Method.ED25519:
+            return _ed25519_verifies(key, messages, self.digests)
+        for message in messages:
+            mac = self.mac(key, message)
+            if any(hmac.compare_digest(mac, digest) for digest in self.digests):
+                return True
+        return False
 
     def first(self, messages: Sequence[bytes]) -> int | None:
         """The index of the first key signing one of ``messages``, or None."""
         for index, key in enumerate(self.keys):
-            if not key:
-                continue
-            for message in messages:
-                mac = self.mac(index, message)
-                if any(hmac.compare_digest(mac, digest) for digest in self.digests):
-                    return index
+            if key and self.signs(key, messages):
+                return index
         return None
+
+
+def _ed25519_verifies(key: bytes, messages: Sequence[bytes], signatures: Sequence[bytes]) -> bool:
+    public = Ed25519PublicKey.from_public_bytes(key)
+    for message in messages:
+        for signature in signatures:
+            try:
+                public.verify(signature, message)
+            except InvalidSignature:
+                continue
+            return True
+    return False
 
 
 def _variants(scheme: Scheme, body: bytes, url: str | None) -> Iterator[Variant]:
