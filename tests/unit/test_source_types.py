@@ -303,3 +303,11 @@ def test_docusign_accepts_the_signature_of_any_active_key() -> None:
     refused = _decide("docusign", {"secret": "a-third-key"}, BODY, headers)
     assert isinstance(refused, Refused)
     assert refused.code == "bad_signature"
+
+
+def test_signature_in_the_url_needs_the_url() -> None:
+    scheme, stored = source_config.parse("panda-doc", {"secret": PLAIN})
+    refused = decide(PRESETS[scheme], stored["secrets"], body=BODY, headers={}, now=NOW)
+    assert isinstance(refused, Refused)
+    assert refused.status == 500
+    assert "needs the URL the provider called" in refused.detail

@@ -154,7 +154,10 @@ def _signature_value(scheme: Scheme, lower: Mapping[str, str], url: str | None) 
     if not scheme.signature_in_query:
         return _header(lower, scheme.signature_header)
     if url is None:
-        raise ValueError(f"the {scheme.name} scheme reads the signature from the URL: pass url")
+        raise ValueError(
+            f"the {scheme.name} scheme reads its signature from the URL's query string,"
+            " so it needs the URL the provider called"
+        )
     value = query_param(url, scheme.signature_header)
     if not value:
         raise BadSignature(
