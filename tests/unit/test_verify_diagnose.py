@@ -254,3 +254,19 @@ def test_telnyx_ed25519_body_changed_is_named() -> None:
     ).decode()
     wrong = _refused("telnyx", body, headers, secrets=[other])
     assert "no configured public key verifies this signature: the key is wrong" in (wrong.diagnosis)
+
+
+def test_signature_in_the_query_string_pandadoc() -> None:
+    body = b'[{"event":"document_state_changed"}]'
+    sig = hmac.new(SECRET.encode(), body, "sha256").hexdigest()
+    url = f"https://hooks.example.com/in/pd?signature={sig}"
+    refused = _refused("panda-doc", body + b"\n", {}, url=url)
+    assert "the signature matches the body with its trailing newline removed" in (refused.diagnosis)
+
+
+def test_any_of_several_signature_headers_docusign() -> None:
+    body = b'{"event":"envelope-sent"}'
+    sig = base64.b64encode(hmac.new(SECRET.encode(), body, "sha256").digest()).decode()
+    headers = {"X-DocuSign-Signature-1": "AAAA", "X-DocuSign-Signature-2": sig}
+    refused = _refused("docusign", body + b"\n", headers)
+    assert "the signature matches the body with its trailing newline removed" in (refused.diagnosis)

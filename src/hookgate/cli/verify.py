@@ -55,8 +55,10 @@ def verify_command(
     scheme = _scheme(provider)
     header_pairs = parse_headers(_text(headers, "--headers"))
     raw_body = _bytes(body)
-    if "url" in scheme.placeholders and url is None:
+    if url is None and "url" in scheme.placeholders:
         _usage(f"{provider} signs the URL the provider called: pass --url")
+    if url is None and scheme.signature_in_query:
+        _usage(f"{provider} puts its signature in the URL the provider called: pass --url")
     decision = decide(
         scheme,
         secret,

@@ -175,10 +175,18 @@ def _bad_signature(
     chosen = _choose(scheme, headers)
     if chosen is None or not chosen.signs_content:
         return ""
-    sig_value = headers[chosen.signature_header.lower()]
+    sig_value = _signature_value(chosen, headers, url)
+    if not sig_value:
+        return ""
     parsed = parse_signature_header(
         chosen.signature_header, sig_value, chosen.signature_format, chosen.encoding
     )
+    for extra in chosen.more_signature_headers:
+        if headers.get(extra.lower()):
+            more = parse_signature_header(
+                extra, headers[extra.lower()], chosen.signature_format, chosen.encoding
+            )
+            parsed = ParsedSignatures(parsed.digests + more.digests, parsed.timestamp)
     hash_param = chosen.body_hash_param
     if url is not None and hash_param is not None:
         signed_hash = query_param(url, hash_param)
@@ -237,7 +245,15 @@ def _bad_signature(
     )
 
 
+def _signature_value(scheme: Scheme, headers: Mapping[str, str], url: str | None) -> str | None:
+    if not scheme.signature_in_query:
+        return headers.get(scheme.signature_header.lower())
+    return query_param(url, scheme.signature_header) if url is not None else None
+
+
 def _choose(scheme: Scheme, headers: Mapping[str, str]) -> Scheme | None:
+    if scheme.signature_in_query:
+        return scheme
     candidate: Scheme | None = scheme
     while candidate is not None:
         if headers.get(candidate.signature_header.lower()):
