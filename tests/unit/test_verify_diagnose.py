@@ -9,6 +9,7 @@ import hashlib
 import hmac
 import importlib
 import json
+import types
 from urllib.parse import urlencode
 
 import pytest
@@ -270,3 +271,40 @@ def test_any_of_several_signature_headers_docusign() -> None:
     headers = {"X-DocuSign-Signature-1": "AAAA", "X-DocuSign-Signature-2": sig}
     refused = _refused("docusign", body + b"\n", headers)
     assert "the signature matches the body with its trailing newline removed" in (refused.diagnosis)
+
+
+@pytest.mark.parametrize(
+    ("signed_with", "configured", "explanation"),
+    [
+        ("whsec_abc", "abc", "with secret with a 'whsec_' prefix"),
+        ("abc", "whsec_abc", "with secret without a 'whsec_' prefix"),
+        ("abc", "abc\n", "without its surrounding whitespace"),
+    ],
+)
+def test_secret_copied_slightly_wrong(signed_with: str, configured: str, explanation: str) -> None:
+    body = b'{"id":"evt_1"}'
+    refused = _refused("stripe", body, _stripe(body, secret=signed_with), secrets=[configured])
+    assert explanation in refused.diagnosis
+    assert configured.strip() not in refused.reason
+
+
+def test_diagnosis_work_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ten secrets and a body over ``MAX_BODY``: a few dozen HMACs at most."""
+    diagnose_module = importlib.import_module("hookgate.core.verify.diagnose")
+    calls: list[int] = []
+    real_new = hmac.new
+
+    def counting(key: bytes, msg: bytes, digestmod: str) -> hmac.HMAC:
+        calls.append(len(msg))
+        return real_new(key, msg, digestmod)
+
+    only_here = types.SimpleNamespace(new=counting, compare_digest=hmac.compare_digest)
+    monkeypatch.setattr(diagnose_module, "hmac", only_here)
+    big = b'{"pad":"' + b"x" * diagnose_module.MAX_BODY + b'"}'
+    secrets = [f"secret-{n}" for n in range(10)]
+    refused = _refused("github", big, _github(big, "unknown"), secrets=secrets)
+    assert "no secret of this source produces this signature" in refused.diagnosis
+    assert len(calls) <= 4 * MAX_SECRETS
+    small = _refused("github", BODY, _github(BODY, "unknown"), secrets=secrets)
+    assert "no secret" in small.diagnosis
+    assert len(calls) <= 4 * MAX_SECRETS + 16 * MAX_SECRETS

@@ -275,10 +275,19 @@ def _keys(scheme: Scheme, secrets: Sequence[str]) -> list[bytes]:
 def _other_keying(
     scheme: Scheme, secrets: Sequence[str], matcher: _Matcher, messages: Sequence[bytes]
 ) -> str:
-    """The explanation if a secret signs the received content once keyed the
-    other way (its text as is / base64-decoded after ``whsec_``), else ""."""
+    """The explanation if a secret signs the received content once keyed
+    another way (its text as is / base64-decoded after ``whsec_``, without
+    surrounding whitespace, with / without the ``whsec_`` prefix), else ""."""
     for index, secret in enumerate(secrets[:MAX_SECRETS]):
         which = f" #{index + 1}" if len(secrets) > 1 else ""
+        if secret.strip() != secret:
+            stripped = _keys(scheme, [secret.strip()])
+            if stripped and matcher.signs(stripped[0], messages):
+                return (
+                    f"the signature matches with secret{which} without its surrounding"
+                    " whitespace: the configured secret has spaces or a line break copied"
+                    " with it"
+                )
         if scheme.key_format is KeyFormat.WHSEC_BASE64:
             for text in dict.fromkeys((secret, secret.removeprefix(WHSEC_PREFIX))):
                 if matcher.signs(text.encode("utf-8"), messages):
@@ -287,16 +296,27 @@ def _other_keying(
                         " the sender does not base64-decode the secret after 'whsec_' as"
                         f" {scheme.name} requires"
                     )
-        else:
-            try:
-                decoded = derive_key(secret, KeyFormat.WHSEC_BASE64, index)
-            except ValueError:
-                continue
-            if matcher.signs(decoded, messages):
-                return (
-                    f"the signature matches with secret{which} base64-decoded as the HMAC key:"
-                    f" the sender decodes the secret, {scheme.name} keys the HMAC with its text"
-                )
+            continue
+        toggled = (
+            secret.removeprefix(WHSEC_PREFIX)
+            if secret.startswith(WHSEC_PREFIX)
+            else WHSEC_PREFIX + secret
+        )
+        if matcher.signs(toggled.encode("utf-8"), messages):
+            change = "without" if secret.startswith(WHSEC_PREFIX) else "with"
+            return (
+                f"the signature matches with secret{which} {change} a '{WHSEC_PREFIX}' prefix:"
+                f" {scheme.name} keys the HMAC with the secret exactly as the provider shows it"
+            )
+        try:
+            decoded = derive_key(secret, KeyFormat.WHSEC_BASE64, index)
+        except ValueError:
+            continue
+        if matcher.signs(decoded, messages):
+            return (
+                f"the signature matches with secret{which} base64-decoded as the HMAC key:"
+                f" the sender decodes the secret, {scheme.name} keys the HMAC with its text"
+            )
     return ""
 
 
