@@ -94,7 +94,7 @@ def test_the_links_token_becomes_a_session_of_its_application(
         assert "hookgate_portal=" in cookie
         assert "httponly" in cookie
         assert "samesite=strict" in cookie
-        assert "path=/portal/" in cookie
+        assert f"path=/portal/{app_id.lower()}" in cookie
         home = client.get(f"/portal/{app_id}")
         assert home.status_code == 200
         assert "Endpoints" in home.text
@@ -102,6 +102,19 @@ def test_the_links_token_becomes_a_session_of_its_application(
         assert link.token not in home.text
         # The session is for this application only.
         assert client.get(f"/portal/{other.id}/messages").status_code == 303
+
+
+def test_one_browser_keeps_the_portals_of_two_applications_open(
+    server: ServerProcess, svix_client: Svix, app_id: str
+) -> None:
+    other = svix_client.application.create(ApplicationIn(name="other", uid=unique("other")))
+    first = svix_client.authentication.app_portal_access(app_id, AppPortalAccessIn())
+    second = svix_client.authentication.app_portal_access(other.id, AppPortalAccessIn())
+    with httpx.Client(base_url=server.url) as client:
+        assert open_session(client, app_id, first.token).status_code == 204
+        assert open_session(client, other.id, second.token).status_code == 204
+        assert client.get(f"/portal/{app_id}/messages").status_code == 200
+        assert client.get(f"/portal/{other.id}/messages").status_code == 200
 
 
 def test_endpoints_are_added_edited_and_deleted_through_the_forms(

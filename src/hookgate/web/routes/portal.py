@@ -81,8 +81,17 @@ async def open_session(request: Request, app_id: str) -> Response:
     secret = await web_sessions.create_portal(svc.db, grant, now, grant.expires_at)
     response = Response(status_code=204)
     max_age = max(1, (grant.expires_at - now) // 1000)
-    set_cookie(response, request, PORTAL_COOKIE, secret, path="/portal/", max_age=max_age)
+    set_cookie(
+        response, request, PORTAL_COOKIE, secret, path=cookie_path(grant.app_id), max_age=max_age
+    )
     return response
+
+
+def cookie_path(app_id: str) -> str:
+    """The portal cookie's path: one application's pages, so that a browser
+    holds a session per application and opening a second customer's portal
+    does not end the first's."""
+    return f"/portal/{app_id}"
 
 
 async def _token_of(request: Request) -> str | None:
@@ -108,5 +117,5 @@ async def logout(request: Request, session: PortalSession = Depends(sessions.por
     if secret:
         await web_sessions.end(services(request).db, secret)
     response = RedirectResponse(f"/portal/{session.grant.app_id}?done=logout", status_code=303)
-    response.delete_cookie(PORTAL_COOKIE, path="/portal/")
+    response.delete_cookie(PORTAL_COOKIE, path=cookie_path(session.grant.app_id))
     return response
