@@ -14,8 +14,10 @@ from typing import IO, Annotated
 import typer
 
 from hookgate.cli import secrets as secrets_cli
+from hookgate.cli import send as send_cli
 from hookgate.cli import sources as source_cli
 from hookgate.cli import tokens as token_cli
+from hookgate.cli import trigger as trigger_cli
 from hookgate.cli import verify as verify_cli
 from hookgate.cli.common import console, err_console, run_with_database, settings_from
 from hookgate.config import Settings
@@ -38,6 +40,8 @@ token_app.command("list")(token_cli.token_list)
 token_app.command("revoke")(token_cli.token_revoke)
 app.add_typer(source_cli.app, name="source")
 app.add_typer(secrets_cli.app, name="secrets")
+app.command("trigger")(trigger_cli.trigger)
+app.command("send")(send_cli.send)
 app.command("verify")(verify_cli.verify_command)
 
 
