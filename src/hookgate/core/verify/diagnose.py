@@ -4,12 +4,14 @@
 returns one or more sentences to add to a rejection's reason (``""`` when
 there is nothing to add):
 
-- missing header: which headers the request does carry (names only), so a
-  source set to the wrong provider is obvious;
+- missing header: which headers the request does carry (names only), and
+  which provider's signature header came instead, so a source set to the
+  wrong provider is obvious;
 - malformed header: the start of the value received;
-- stale timestamp: whether a clock or a replay is the likely cause;
-- bad signature, for HMAC schemes: the signature is recomputed over
-  plausible variants of what was received; a match says exactly which
+- stale timestamp: whether a clock, a replay or a timestamp in milliseconds
+  is the likely cause;
+- bad signature, for HMAC and Ed25519 schemes: the signature is recomputed
+  over plausible variants of what was received; a match says exactly which
   change explains the failure:
 
   * the body with a trailing newline added / removed, with CRLF / LF line
@@ -18,9 +20,13 @@ there is nothing to add):
   * for schemes that sign the URL (Twilio, Square): the URL with http /
     https swapped, the default port added / removed, the trailing slash
     added / removed: "the provider signs a different URL" (a proxy);
+  * (HMAC) the secret keyed another way: its text instead of its base64
+    decoding or the reverse, without surrounding whitespace, with / without
+    a ``whsec_`` prefix;
 
   else "no secret of this source produces this signature: the secret is
-  wrong or the body was changed before it arrived".
+  wrong or the body was changed before it arrived", with the first
+  ``PREFIX`` characters of the received and the expected signature.
 
 The work is bounded (at most ``MAX_SECRETS`` secrets, a dozen variants,
 bodies up to ``MAX_BODY`` bytes) and meant only for rejected requests.
