@@ -46,6 +46,14 @@ def duration(ms: float | None) -> str:
     return "—" if ms is None else human_duration(round(ms))
 
 
+def gist(text: str, limit: int = 140) -> str:
+    """The first sentence of ``text``, at most ``limit`` characters (cut
+    with an ellipsis): for a list row whose detail page has the rest."""
+    first, stop, _ = text.partition(". ")
+    short = first + ("." if stop else "")
+    return short if len(short) <= limit else short[: limit - 1].rstrip() + "…"
+
+
 def byte_size(size: int | None) -> str:
     if size is None:
         return "—"
@@ -104,6 +112,7 @@ def _environment() -> jinja2.Environment:
         iso_timestamp=iso_timestamp,
         duration=duration,
         byte_size=byte_size,
+        gist=gist,
         pretty_json=pretty_json,
         hexdump=hexdump,
     )

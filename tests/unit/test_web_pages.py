@@ -1,4 +1,5 @@
-"""Errors on page paths answer with a page; the API keeps its JSON errors."""
+"""Page rendering helpers; errors on page paths answer with a page while the
+API keeps its JSON errors."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from fastapi import FastAPI
 
 from hookgate.api import errors
 from hookgate.web import app as web_app
+from hookgate.web.templating import gist
 
 
 def _app() -> FastAPI:
@@ -43,3 +45,11 @@ async def test_the_api_still_answers_json_422() -> None:
         answer = await client.get("/api/v1/typed", params={"count": "many"})
     assert answer.status_code == 422
     assert answer.json()["detail"][0]["loc"][-1] == "count"
+
+
+def test_a_list_row_shows_the_first_sentence_of_a_long_reason() -> None:
+    reason = "invalid signature: the body changed. " + "More detail. " * 20
+    assert gist(reason) == "invalid signature: the body changed."
+    assert len(gist("x" * 500)) == 140
+    assert gist("x" * 500).endswith("…")
+    assert gist("short") == "short"
