@@ -4,16 +4,23 @@ and what a developer sees in a terminal (through a pseudo-terminal)."""
 
 from __future__ import annotations
 
+import base64
 import os
 import pty
 import re
 import select
+import ssl
+import threading
 import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 import standardwebhooks
+import trustme
 
 from tests.e2e.harness import Receiver, server_command
 from tests.e2e.test_cli import _run
@@ -61,6 +68,39 @@ def test_trigger_is_accepted_by_a_hookgate_source_of_that_provider(
     wrong = _run("trigger", provider, event, "--to", url, "--secret", other)
     assert wrong.returncode == 1, wrong.stdout
     assert "← 401" in wrong.stdout
+
+
+def test_trigger_data_is_signed_and_stored_byte_for_byte(api: httpx.Client, tmp_path: Path) -> None:
+    source_id, url = make_source(api, {"secret": "whsec_stripe_test"}, source_type="stripe")
+    body = '{ "id": "evt_own_1",\n  "type": "invoice.paid", "note": "caf\\u00e9 ✓" }\n'.encode()
+    payload = tmp_path / "event.json"
+    payload.write_bytes(body)
+    done = _run(
+        "trigger", "stripe", "invoice.paid", "--to", url, "--secret", "whsec_stripe_test",
+        "--data", f"@{payload}",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    [row] = received(api, source_id)
+    assert base64.b64decode(row["body"]) == body
+    assert (row["verified"], row["eventId"], row["eventType"]) == (
+        True,
+        "evt_own_1",
+        "invoice.paid",
+    )
+
+
+def test_twilio_trigger_signs_the_public_url_a_proxy_rewrote(api: httpx.Client) -> None:
+    public = "https://hooks.example.com/twilio/status"
+    source_id, url = make_source(api, {"scheme": "twilio", "secret": TOKEN, "publicUrl": public})
+    behind = _run(
+        "trigger", "twilio", "sms-status", "--to", url, "--secret", TOKEN, "--public-url", public
+    )
+    assert behind.returncode == 0, behind.stdout + behind.stderr
+    assert f"(signed for {public})" in behind.stdout
+    unaware = _run("trigger", "twilio", "sms-status", "--to", url, "--secret", TOKEN)
+    assert unaware.returncode == 1
+    assert "← 401" in unaware.stdout
+    assert [row["verified"] for row in received(api, source_id)] == [False, True]
 
 
 def test_repeated_trigger_reports_statuses_and_latencies(api: httpx.Client) -> None:
@@ -179,3 +219,42 @@ def test_send_reports_an_unreachable_url_and_bad_arguments() -> None:
     unknown = _run("trigger", "github", "issues", "--to", "http://x", "--secret", "s")
     assert unknown.returncode == 2
     assert "known: ping, push, pull_request" in unknown.stderr
+
+
+@pytest.fixture
+def https_receiver(tmp_path: Path) -> Iterator[str]:
+    """An HTTPS server on 127.0.0.1 with a certificate from a private CA; its URL."""
+    ca = trustme.CA()
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1").configure_cert(context)
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("content-length", "0")))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    httpd.socket = context.wrap_socket(httpd.socket, server_side=True)
+    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05})
+    thread.start()
+    try:
+        yield f"https://127.0.0.1:{httpd.server_address[1]}/hook"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+        thread.join(5)
+
+
+def test_a_self_signed_https_receiver_needs_insecure(https_receiver: str) -> None:
+    args = ("gitlab", "push", "--to", https_receiver, "--secret", "t")
+    refused = _run("trigger", *args)
+    assert refused.returncode == 1
+    assert "no response" in refused.stdout
+    assert "certificate" in refused.stdout.lower()
+    accepted = _run("trigger", *args, "--insecure")
+    assert accepted.returncode == 0, accepted.stdout + accepted.stderr
+    assert "← 204 No Content" in accepted.stdout

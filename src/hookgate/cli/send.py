@@ -109,12 +109,20 @@ def _raw_headers(response: aiohttp.ClientResponse) -> tuple[tuple[str, str], ...
 
 
 async def exchange_all(
-    make: Callable[[], Request], *, repeat: int, concurrency: int, wait: float
+    make: Callable[[], Request],
+    *,
+    repeat: int,
+    concurrency: int,
+    wait: float,
+    verify_tls: bool = True,
 ) -> list[Exchange]:
     """Send ``repeat`` requests made by ``make`` (one call per request, so
-    each has fresh ids and timestamps), at most ``concurrency`` at a time."""
+    each has fresh ids and timestamps), at most ``concurrency`` at a time;
+    without ``verify_tls`` any HTTPS certificate is accepted."""
     gate = asyncio.Semaphore(concurrency)
-    connector = aiohttp.TCPConnector(limit=concurrency, force_close=concurrency == 1)
+    connector = aiohttp.TCPConnector(
+        limit=concurrency, force_close=concurrency == 1, ssl=verify_tls
+    )
     async with aiohttp.ClientSession(connector=connector, auto_decompress=True) as session:
 
         async def one() -> Exchange:
@@ -125,10 +133,19 @@ async def exchange_all(
 
 
 def run_exchanges(
-    make: Callable[[], Request], *, repeat: int = 1, concurrency: int = 1, timeout: float = 30
+    make: Callable[[], Request],
+    *,
+    repeat: int = 1,
+    concurrency: int = 1,
+    timeout: float = 30,
+    verify_tls: bool = True,
 ) -> list[Exchange]:
     """``exchange_all`` from synchronous code."""
-    return asyncio.run(exchange_all(make, repeat=repeat, concurrency=concurrency, wait=timeout))
+    return asyncio.run(
+        exchange_all(
+            make, repeat=repeat, concurrency=concurrency, wait=timeout, verify_tls=verify_tls
+        )
+    )
 
 
 # --- printing ----------------------------------------------------------------
@@ -344,6 +361,9 @@ def send(
         list[str] | None, typer.Option(help="An extra header 'Name: value' (repeatable).")
     ] = None,
     timeout: Annotated[float, typer.Option(help="Seconds to wait for the response.")] = 30.0,
+    insecure: Annotated[
+        bool, typer.Option(help="Accept any HTTPS certificate (a local self-signed one).")
+    ] = False,
 ) -> None:
     """Send one Standard Webhooks request (webhook-id, webhook-timestamp,
     webhook-signature) and print the request and the full response."""
@@ -356,7 +376,7 @@ def send(
         err_console.print(f"[red]Unusable --secret:[/red] {exc}")
         raise typer.Exit(2) from None
     started = time.perf_counter()
-    exchanges = run_exchanges(lambda: request, timeout=timeout)
+    exchanges = run_exchanges(lambda: request, timeout=timeout, verify_tls=not insecure)
     report(exchanges, time.perf_counter() - started)
 
 

@@ -66,6 +66,9 @@ def trigger(
         list[str] | None, typer.Option(help="An extra header 'Name: value' (repeatable).")
     ] = None,
     timeout: Annotated[float, typer.Option(help="Seconds to wait for each response.")] = 30.0,
+    insecure: Annotated[
+        bool, typer.Option(help="Accept any HTTPS certificate (a local self-signed one).")
+    ] = False,
     list_: Annotated[
         bool, typer.Option("--list", help="List the providers and their events.")
     ] = False,
@@ -103,7 +106,13 @@ def trigger(
         err_console.print(f"[red]Unusable --secret:[/red] {exc}")
         raise typer.Exit(2) from None
     started = time.perf_counter()
-    exchanges = run_exchanges(make, repeat=repeat, concurrency=concurrency, timeout=timeout)
+    exchanges = run_exchanges(
+        make,
+        repeat=repeat,
+        concurrency=concurrency,
+        timeout=timeout,
+        verify_tls=not insecure,
+    )
     report(exchanges, time.perf_counter() - started)
 
 
