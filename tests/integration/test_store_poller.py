@@ -7,17 +7,25 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from hookgate.store import poller
-from hookgate.store.accept_messages import AcceptItem, accept_batch
+from hookgate.store.accept_messages import AcceptItem, accept_batch, accept_in_transaction
 from hookgate.store.database import Database
 from hookgate.store.errors import NotFound
+from hookgate.store.fanout import FanoutReads
 from hookgate.store.poller import BadIterator, MessageFilter, PollPage
-from tests.integration.conftest import NOW, all_deliveries, make_app, make_endpoint
+from tests.integration.conftest import (
+    NOW,
+    _fresh_store,
+    all_deliveries,
+    make_app,
+    make_endpoint,
+)
 
 #: Far enough ahead that every message has settled.
 LATER = 10**13
@@ -218,3 +226,62 @@ async def test_concurrent_reads_of_one_consumer_never_share_a_message(
     everything = [m for got in results for m in got]
     assert sorted(everything) == sent
     assert len(set(everything)) == len(everything)
+
+
+@pytest.fixture
+async def pg_factory(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> AsyncIterator[Callable[[], Database]]:
+    """Opens ``Database`` objects on one fresh PostgreSQL store."""
+    async with _fresh_store("postgresql", request, tmp_path) as factory:
+        yield factory
+
+
+async def test_a_stalled_writer_holds_readers_back_on_postgresql(
+    pg_factory: Callable[[], Database],
+) -> None:
+    """A message whose transaction stays open longer than the settle time is
+    not overtaken: reads stop before it and return it once it commits."""
+    db, stalled = pg_factory(), pg_factory()
+    await db.create_schema()
+    release = asyncio.Event()
+    inserted = asyncio.Event()
+    late: list[str] = []
+    task: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    task.set_result(None)
+    try:
+        app = await make_app(db)
+        sink = await make_endpoint(db, app.id, url="svix-poller://x")
+        before = await send(db, app.id)
+
+        async def stall() -> None:
+            async with stalled.write() as conn:
+                [outcome] = await accept_in_transaction(
+                    stalled,
+                    conn,
+                    FanoutReads(stalled),
+                    [AcceptItem(app_ref=app.id, event_type="e", payload=b"{}")],
+                    NOW,
+                    0,
+                )
+                late.append(outcome.message.id)
+                inserted.set()
+                await release.wait()
+
+        task = asyncio.create_task(stall())
+        await asyncio.wait_for(inserted.wait(), 10)
+        after = await send(db, app.id)
+        # Long after every id was made, the open transaction still holds reads back.
+        # Without the guard this read would hand out ``after`` and its
+        # iterator would pass ``late`` for good.
+        page = await read(db, app.id, sink.id)
+        assert after not in ids_of(page)
+        release.set()
+        await task
+        rest = await read(db, app.id, sink.id, page.iterator)
+        assert ids_of(page) + ids_of(rest) == [before, late[0], after]
+    finally:
+        release.set()
+        await asyncio.wait_for(asyncio.gather(task, return_exceptions=True), 10)
+        await stalled.dispose()
+        await db.dispose()

@@ -9,12 +9,15 @@ choose which of the application's messages it sees, from its creation on.
 Position and order: messages are handed out in message-id order (ids are
 time-ordered, ``core.ids``). A reader's position is the last id it has been
 shown (or scanned past); the next read returns ids above it. Ids are made
-before the message's transaction commits, so a message could become visible
-after one with a larger id was already handed out. To avoid that gap, a read
-only reaches ids created more than ``SETTLE_MS`` before now: a message
-whose transaction commits later than that after its id was made can still
-be missed (a stalled database), which ``SETTLE_MS`` makes unlikely, not
-impossible.
+inside the message's transaction, before it commits, so a message could
+become visible after one with a larger id was already handed out. To avoid
+that gap, a read only reaches ids made more than ``SETTLE_MS`` before its
+horizon, which is now or, on PostgreSQL, the start of the oldest other
+transaction still writing to ``messages`` (``pg_locks``), whichever is
+earlier: a transaction that stalls after inserting holds readers back
+instead of being overtaken. What remains is the moment between making an
+id and the insert taking its lock (no query in between may take longer than
+``SETTLE_MS``), and, on SQLite, a writer stalled for longer than that.
 
 Consumers (``consumer_poll``) keep their position on the server, one row of
 ``poller_consumers`` per (endpoint, consumer id), advanced by each read in
@@ -30,7 +33,7 @@ import binascii
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hookgate.core import ids
@@ -215,7 +218,8 @@ async def _read(
     """Up to ``limit`` messages above ``position`` that pass the endpoint's
     and ``filters``' filters, below the settle horizon."""
     limit = limit or DEFAULT_LIMIT
-    horizon = _position_at(now_ms - SETTLE_MS)
+    oldest_writer = await _oldest_message_writer_ms(conn)
+    horizon = _position_at(min(now_ms, oldest_writer or now_ms) - SETTLE_MS)
     found: list[Message] = []
     for _ in range(_MAX_CHUNKS):
         result = await conn.execute(
@@ -240,6 +244,24 @@ async def _read(
         if scanned < _SCAN_CHUNK:
             return PollPage(found, encode_iterator(position), done=True)
     return PollPage(found, encode_iterator(position), done=False)
+
+
+_OLDEST_MESSAGE_WRITER = text(
+    "SELECT (extract(epoch FROM min(a.xact_start)) * 1000)::bigint"
+    " FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid"
+    " WHERE l.locktype = 'relation' AND l.relation = 'messages'::regclass"
+    " AND l.mode = 'RowExclusiveLock' AND l.pid <> pg_backend_pid()"
+)
+
+
+async def _oldest_message_writer_ms(conn: AsyncConnection) -> int | None:
+    """On PostgreSQL, when the oldest other open transaction that has written
+    to ``messages`` (this schema's) began; None if there is none, or on
+    SQLite (one writer, not visible to readers)."""
+    if conn.dialect.name != "postgresql":
+        return None
+    value = (await conn.execute(_OLDEST_MESSAGE_WRITER)).scalar()
+    return None if value is None else int(value)
 
 
 def _wanted(ep: Endpoint, filters: MessageFilter, msg: Message) -> bool:
