@@ -22,7 +22,7 @@ import pytest
 import standardwebhooks
 import trustme
 
-from tests.e2e.harness import Receiver, server_command
+from tests.e2e.harness import Receiver, Reply, server_command
 from tests.e2e.test_cli import _run
 from tests.e2e.test_inbound import received
 from tests.e2e.test_inbound_limits import make_source
@@ -41,6 +41,7 @@ SOURCES: list[tuple[str, str, str, dict[str, Any]]] = [
     ("shopify", "orders/create", "shopify", {"secret": "shpss_test"}),
     ("slack", "event_callback", "slack", {"secret": "slack-signing-secret"}),
     ("twilio", "sms-status", "generic-webhook", {"scheme": "twilio", "secret": TOKEN}),
+    ("twilio", "sms-incoming", "generic-webhook", {"scheme": "twilio", "secret": TOKEN}),
     ("paddle", "transaction.completed", "generic-webhook", {"scheme": "paddle", "secret": "pdl"}),
     ("gitlab", "merge_request", "generic-webhook", {"scheme": "gitlab", "secret": "gl-token"}),
     (
@@ -258,3 +259,21 @@ def test_a_self_signed_https_receiver_needs_insecure(https_receiver: str) -> Non
     accepted = _run("trigger", *args, "--insecure")
     assert accepted.returncode == 0, accepted.stdout + accepted.stderr
     assert "← 204 No Content" in accepted.stdout
+
+
+def test_redirects_are_shown_not_followed_and_big_bodies_are_cut(receiver: Receiver) -> None:
+    moved, target = receiver.new_path("moved"), receiver.new_path("target")
+    receiver.script(moved, Reply(302, b"", {"Location": receiver.url(target)}))
+    done = _run("send", receiver.url(moved), "--event", "a.b", "--secret", WHSEC)
+    assert done.returncode == 1
+    assert "← 302 Found" in done.stdout
+    assert f"Location: {receiver.url(target)}" in done.stdout
+    assert len(receiver.wait_for(moved, 1)) == 1
+    assert receiver.requests(target) == []
+
+    big = receiver.new_path("big")
+    receiver.script(big, Reply(200, b"x" * (2 * 1024 * 1024), {"Content-Type": "text/plain"}))
+    done = _run("send", receiver.url(big), "--event", "a.b", "--secret", WHSEC)
+    assert done.returncode == 0, done.stderr
+    assert "more bytes not shown" in done.stdout
+    assert "(response body cut at 1048576 bytes)" in done.stdout

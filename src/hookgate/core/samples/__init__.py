@@ -185,7 +185,12 @@ PROVIDERS: dict[str, Provider] = {
             _slack,
         ),
         Provider(
-            "twilio", "Twilio", (TWILIO,), {"sms-status": ev.twilio_sms_status}, _twilio, form=True
+            "twilio",
+            "Twilio",
+            (TWILIO,),
+            {"sms-status": ev.twilio_sms_status, "sms-incoming": ev.twilio_sms_incoming},
+            _twilio,
+            form=True,
         ),
         Provider(
             "paddle",

@@ -307,6 +307,29 @@ def twilio_sms_status(ctx: Context) -> dict[str, str]:
     }
 
 
+def twilio_sms_incoming(ctx: Context) -> dict[str, str]:
+    sid = ctx.token("SM", 32)
+    return {
+        "AccountSid": "AC" + secrets.token_hex(16),
+        "ApiVersion": "2010-04-01",
+        "Body": "Hello from Hookgate ✓",
+        "From": "+15558675310",
+        "FromCity": "SAN FRANCISCO",
+        "FromCountry": "US",
+        "FromState": "CA",
+        "FromZip": "94105",
+        "MessageSid": sid,
+        "MessagingServiceSid": "MG" + secrets.token_hex(16),
+        "NumMedia": "0",
+        "NumSegments": "1",
+        "SmsMessageSid": sid,
+        "SmsSid": sid,
+        "SmsStatus": "received",
+        "To": "+15017122661",
+        "ToCountry": "US",
+    }
+
+
 # --- Paddle Billing ---------------------------------------------------------
 
 
