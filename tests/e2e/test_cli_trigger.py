@@ -202,6 +202,8 @@ def test_send_in_a_terminal_is_verified_by_standardwebhooks(
     text = ANSI.sub("", out).replace("\r\n", "\n")
     assert code == 0, text
     assert f"→ POST {receiver.url(path)}" in text
+    assert f"Host: 127.0.0.1:{receiver.port}" in text
+    assert re.search(r"Content-Length: \d+", text)
     assert re.search(r"webhook-signature: v1,[A-Za-z0-9+/=]{44}", text)
     assert re.search(r"← 200 OK\s+[\d.]+ ms", text)
     [got] = receiver.wait_for(path, 1)

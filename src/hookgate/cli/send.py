@@ -55,6 +55,8 @@ class Exchange:
     body: bytes = b""
     truncated: bool = False
     error: str | None = None
+    #: the headers as they went out (with ``Host`` and ``Content-Length``), when sent
+    sent_headers: tuple[tuple[str, str], ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -82,6 +84,7 @@ async def _send_one(session: aiohttp.ClientSession, request: Request, wait: floa
                 _raw_headers(response),
                 body,
                 truncated,
+                sent_headers=tuple(response.request_info.headers.items()),
             )
     except TimeoutError:
         error = f"no response within {wait:g} s"
@@ -190,14 +193,15 @@ def _header_lines(headers: Sequence[tuple[str, str]]) -> Text:
     return text
 
 
-def show_request(request: Request) -> None:
-    """Print the request line, headers and body exactly as sent."""
+def show_request(request: Request, sent_headers: Sequence[tuple[str, str]] = ()) -> None:
+    """Print the request line, headers (``sent_headers`` if known, which
+    include those the HTTP client added) and body exactly as sent."""
     line = Text("→ ", style="bold")
     line.append(f"{request.method} {request.url}", style="bold")
     console.print(line, soft_wrap=True)
     if request.signed_url:
         console.print(Text(f"  (signed for {request.signed_url})", style="dim"), soft_wrap=True)
-    console.print(_header_lines(request.headers), end="", soft_wrap=True)
+    console.print(_header_lines(sent_headers or request.headers), end="", soft_wrap=True)
     console.print(_body(request.body, request.headers, pretty=False), soft_wrap=True)
     console.print()
 
@@ -251,7 +255,7 @@ def report(exchanges: Sequence[Exchange], wall: float) -> None:
     """Print the first request and response (and a summary when several were
     sent); end the command with 1 unless every response was 2xx."""
     first = exchanges[0]
-    show_request(first.request)
+    show_request(first.request, first.sent_headers)
     show_exchange(first)
     if len(exchanges) > 1:
         console.print()
