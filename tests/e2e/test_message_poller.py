@@ -5,6 +5,7 @@ pushed to; consumers whose positions the server keeps across a restart."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -13,16 +14,17 @@ import pytest
 from svix.api import (
     ApplicationIn,
     EndpointIn,
+    EndpointPatch,
     MessageIn,
     MessagePollerConsumerPollOptions,
     MessagePollerPollOptions,
     Svix,
 )
 from svix.exceptions import HttpError, HTTPValidationError
-from svix.models import PollingEndpointConsumerSeekIn
+from svix.models import MessageStatus, PollingEndpointConsumerSeekIn
 
 from tests.e2e.conftest import make_svix
-from tests.e2e.harness import Receiver, ServerProcess, unique, wait_until
+from tests.e2e.harness import Receiver, Reply, ServerProcess, unique, wait_until
 
 
 def send(svix: Svix, app_id: str, n: int, event_type: str = "order.created", **kw: object) -> str:
@@ -140,3 +142,37 @@ def test_consumer_offsets_survive_a_restart(
     assert seek.iterator
     assert consume(svix, "audit-1", 10) == sent
     svix._httpx_client.close()
+
+
+def test_a_resend_or_a_url_turned_polling_sends_nothing(
+    svix_client: Svix, app_id: str, receiver: Receiver
+) -> None:
+    """Deliveries queued for a polling endpoint (a resend, or an endpoint
+    whose URL became ``svix-poller://`` while one was pending) finish
+    without a request and never count against the endpoint."""
+    path = receiver.new_path("turned")
+    release = threading.Event()
+    # The first attempt is answered (with a 503) only once the URL changed.
+    receiver.script(path, Reply(status=503, hold=release), then=503)
+    ep = svix_client.endpoint.create(app_id, EndpointIn(url=receiver.url(path)))
+    msg = send(svix_client, app_id, 1)
+    receiver.wait_for(path, 1)
+    svix_client.endpoint.patch(app_id, ep.id, EndpointPatch(url="svix-poller://turned"))
+    release.set()
+    sink = svix_client.endpoint.create(app_id, EndpointIn(url="svix-poller://direct"))
+    svix_client.message_attempt.resend(app_id, msg, sink.id)
+
+    def statuses() -> dict[str, MessageStatus] | None:
+        found = {
+            d.id: d.status
+            for d in svix_client.message_attempt.list_attempted_destinations(app_id, msg).data
+        }
+        return found if set(found.values()) == {MessageStatus.SUCCESS} else None
+
+    assert set(wait_until(statuses, timeout=30, message="both deliveries done")) == {
+        ep.id,
+        sink.id,
+    }
+    assert svix_client.message_attempt.list_by_endpoint(app_id, sink.id).data == []
+    assert not svix_client.endpoint.get(app_id, ep.id).disabled
+    assert len(receiver.requests(path)) == 1

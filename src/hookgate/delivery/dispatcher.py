@@ -36,6 +36,7 @@ from collections.abc import Callable, Iterable, Sequence
 
 from hookgate.core import ids
 from hookgate.core.outcome import Verdict, classify
+from hookgate.core.polling import is_poller_url
 from hookgate.delivery.forwarding import outbound_headers
 from hookgate.delivery.health import HealthBook
 from hookgate.delivery.lanes import Lane, Lanes
@@ -243,9 +244,13 @@ class Dispatcher:
             self._lanes.finished(job.endpoint.id, lane)
 
     async def _attempt(self, job: Job, lane: Lane) -> DeliveryResult:
+        endpoint = job.endpoint
+        if is_poller_url(endpoint.url):
+            # A polling endpoint (made one after this was queued, or a
+            # resend) is read by its consumer: there is nothing to send.
+            return DeliveryResult(job, DeliveryStatus.SUCCESS, self._now_ms())
         started = self._clock()
         started_ms = int(started * 1000)
-        endpoint = job.endpoint
         headers = self._signer.headers(
             job.msg_id, int(started), job.payload, endpoint.active_secrets(started_ms)
         )
