@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from hookgate.core import ids
 from hookgate.store import poller
 from hookgate.store.accept_messages import AcceptItem, accept_batch, accept_in_transaction
 from hookgate.store.database import Database
@@ -285,3 +286,23 @@ async def test_a_stalled_writer_holds_readers_back_on_postgresql(
         await asyncio.wait_for(asyncio.gather(task, return_exceptions=True), 10)
         await stalled.dispose()
         await db.dispose()
+
+
+async def test_without_an_iterator_a_read_starts_at_after(db: Database) -> None:
+    app = await make_app(db)
+    sink = await make_endpoint(db, app.id, url="svix-poller://x")
+    sent = [await send(db, app.id) for _ in range(6)]
+    made = [ids.created_ms(m) or 0 for m in sent]
+    after = made[3]
+    page = await poller.poll(
+        db,
+        app.id,
+        sink.id,
+        iterator=None,
+        limit=None,
+        after_ms=after,
+        filters=MessageFilter(),
+        now_ms=LATER,
+    )
+    assert ids_of(page) == [m for m, ms in zip(sent, made, strict=True) if ms >= after]
+    assert page.done
