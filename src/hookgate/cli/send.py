@@ -143,12 +143,16 @@ def run_exchanges(
     timeout: float = 30,
     verify_tls: bool = True,
 ) -> list[Exchange]:
-    """``exchange_all`` from synchronous code."""
-    return asyncio.run(
-        exchange_all(
-            make, repeat=repeat, concurrency=concurrency, wait=timeout, verify_tls=verify_tls
+    """``exchange_all`` from synchronous code; Ctrl-C ends the command (130)."""
+    try:
+        return asyncio.run(
+            exchange_all(
+                make, repeat=repeat, concurrency=concurrency, wait=timeout, verify_tls=verify_tls
+            )
         )
-    )
+    except KeyboardInterrupt:
+        err_console.print("Interrupted.")
+        raise typer.Exit(130) from None
 
 
 # --- printing ----------------------------------------------------------------
@@ -342,7 +346,10 @@ def envelope(event: str | None, data: bytes | None, raw: bool) -> bytes:
 
 
 def send(
-    url: Annotated[str, typer.Argument(help="Where to POST, e.g. http://localhost:3000/webhook.")],
+    url: Annotated[
+        str,
+        typer.Argument(metavar="URL", help="Where to POST, e.g. http://localhost:3000/webhook."),
+    ],
     secret: Annotated[
         str,
         typer.Option(

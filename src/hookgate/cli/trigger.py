@@ -42,7 +42,9 @@ def trigger(
     provider_name: Annotated[
         str | None, typer.Argument(metavar="PROVIDER", help="github, stripe, shopify, ...")
     ] = None,
-    event: Annotated[str | None, typer.Argument(help="e.g. push, invoice.paid.")] = None,
+    event: Annotated[
+        str | None, typer.Argument(metavar="EVENT", help="e.g. push, invoice.paid.")
+    ] = None,
     to: Annotated[
         str | None, typer.Option(help="Where to POST, e.g. http://localhost:8071/in/<source>.")
     ] = None,
@@ -60,8 +62,10 @@ def trigger(
         str | None,
         typer.Option(help="Twilio: the URL to sign when the receiver sees another (a proxy)."),
     ] = None,
-    repeat: Annotated[int, typer.Option(min=1, help="Send this many requests.")] = 1,
-    concurrency: Annotated[int, typer.Option(min=1, help="At most this many at a time.")] = 1,
+    repeat: Annotated[int, typer.Option(min=1, max=100_000, help="Send this many requests.")] = 1,
+    concurrency: Annotated[
+        int, typer.Option(min=1, max=1000, help="At most this many at a time.")
+    ] = 1,
     header: Annotated[
         list[str] | None, typer.Option(help="An extra header 'Name: value' (repeatable).")
     ] = None,
