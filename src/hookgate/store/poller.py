@@ -11,13 +11,20 @@ time-ordered, ``core.ids``). A reader's position is the last id it has been
 shown (or scanned past); the next read returns ids above it. Ids are made
 inside the message's transaction, before it commits, so a message could
 become visible after one with a larger id was already handed out. To avoid
-that gap, a read only reaches ids made more than ``SETTLE_MS`` before its
-horizon, which is now or, on PostgreSQL, the start of the oldest other
-transaction still writing to ``messages`` (``pg_locks``), whichever is
-earlier: a transaction that stalls after inserting holds readers back
-instead of being overtaken. What remains is the moment between making an
-id and the insert taking its lock (no query in between may take longer than
-``SETTLE_MS``), and, on SQLite, a writer stalled for longer than that.
+that gap:
+
+* on SQLite a read runs as a write transaction (``BEGIN IMMEDIATE``): no
+  writer is then half-way, every id made so far is committed, and any id
+  made later is larger, so a read reaches everything up to the current
+  millisecond (left out, as a later id of the same millisecond may sort
+  lower);
+* on PostgreSQL a read only reaches ids made more than ``SETTLE_MS`` before
+  its horizon: now or the start of the oldest other transaction still
+  writing to ``messages`` (``pg_locks``), whichever is earlier, so a
+  transaction that stalls after inserting holds readers back instead of
+  being overtaken. What remains is the moment between making an id and the
+  insert taking its lock, and clock skew between servers: both must stay
+  under ``SETTLE_MS``.
 
 Consumers (``consumer_poll``) keep their position on the server, one row of
 ``poller_consumers`` per (endpoint, consumer id), advanced by each read in
@@ -30,6 +37,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -46,8 +54,8 @@ from hookgate.store.internal_apps import AppRef
 from hookgate.store.records import Endpoint, Message
 from hookgate.store.tables import messages, poller_consumers
 
-#: Only messages whose id was made at least this long ago are handed out
-#: (see the module docstring).
+#: On PostgreSQL, only messages whose id was made at least this long before
+#: the read's horizon are handed out (see the module docstring).
 SETTLE_MS = 1000
 
 #: Rows read per query while looking for messages that pass the filters,
@@ -127,7 +135,7 @@ async def poll(
     """Messages of the polling endpoint from ``iterator`` on; without one,
     from ``after_ms`` (or the endpoint's creation)."""
     position = None if iterator is None else decode_iterator(iterator)
-    async with db.read() as conn:
+    async with _reading(db) as conn:
         ep = await find_sink(conn, app_ref, sink_ref)
         if position is None:
             position = _position_at(max(ep.created_at, after_ms or 0))
@@ -218,8 +226,7 @@ async def _read(
     """Up to ``limit`` messages above ``position`` that pass the endpoint's
     and ``filters``' filters, below the settle horizon."""
     limit = limit or DEFAULT_LIMIT
-    oldest_writer = await _oldest_message_writer_ms(conn)
-    horizon = _position_at(min(now_ms, oldest_writer or now_ms) - SETTLE_MS)
+    horizon = _position_at(await _horizon_ms(conn, now_ms))
     found: list[Message] = []
     for _ in range(_MAX_CHUNKS):
         result = await conn.execute(
@@ -254,14 +261,20 @@ _OLDEST_MESSAGE_WRITER = text(
 )
 
 
-async def _oldest_message_writer_ms(conn: AsyncConnection) -> int | None:
-    """On PostgreSQL, when the oldest other open transaction that has written
-    to ``messages`` (this schema's) began; None if there is none, or on
-    SQLite (one writer, not visible to readers)."""
+def _reading(db: Database) -> contextlib.AbstractAsyncContextManager[AsyncConnection]:
+    """The connection a poll reads on: a write transaction on SQLite (see
+    the module docstring), a plain read on PostgreSQL."""
+    return db.write() if db.dialect.name == "sqlite" else db.read()
+
+
+async def _horizon_ms(conn: AsyncConnection, now_ms: int) -> int:
+    """Messages whose id was made before this time may be handed out."""
     if conn.dialect.name != "postgresql":
-        return None
-    value = (await conn.execute(_OLDEST_MESSAGE_WRITER)).scalar()
-    return None if value is None else int(value)
+        return now_ms  # read in a write transaction (``_reading``)
+    # When the oldest other open transaction that wrote to ``messages``
+    # (this schema's) began, if there is one.
+    oldest = (await conn.execute(_OLDEST_MESSAGE_WRITER)).scalar()
+    return min(now_ms, now_ms if oldest is None else int(oldest)) - SETTLE_MS
 
 
 def _wanted(ep: Endpoint, filters: MessageFilter, msg: Message) -> bool:
