@@ -51,6 +51,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from hookgate.core import jsondepth
 
 from .content import FormData, Inputs, query_param, render, url_variants
+from .engine import present_scheme
 from .errors import (
     BadSignature,
     MalformedHeader,
@@ -178,7 +179,7 @@ def _bad_signature(
     url: str | None,
     form: FormData | None,
 ) -> str:
-    chosen = _choose(scheme, headers)
+    chosen = present_scheme(scheme, headers)
     if chosen is None or not chosen.signs_content:
         return ""
     sig_value = _signature_value(chosen, headers, url)
@@ -255,17 +256,6 @@ def _signature_value(scheme: Scheme, headers: Mapping[str, str], url: str | None
     if not scheme.signature_in_query:
         return headers.get(scheme.signature_header.lower())
     return query_param(url, scheme.signature_header) if url is not None else None
-
-
-def _choose(scheme: Scheme, headers: Mapping[str, str]) -> Scheme | None:
-    if scheme.signature_in_query:
-        return scheme
-    candidate: Scheme | None = scheme
-    while candidate is not None:
-        if headers.get(candidate.signature_header.lower()):
-            return candidate
-        candidate = candidate.fallback
-    return None
 
 
 def _keys(scheme: Scheme, secrets: Sequence[str]) -> list[bytes]:

@@ -90,8 +90,10 @@ def verify(
     )
 
 
-def _choose(scheme: Scheme, lower: Mapping[str, str]) -> Scheme:
-    """``scheme``, or the first fallback whose signature header is present."""
+def present_scheme(scheme: Scheme, lower: Mapping[str, str]) -> Scheme | None:
+    """``scheme``, or the first of its fallbacks whose signature header is in
+    ``lower`` (headers by lower-case name); None if none is. A scheme that
+    reads its signature from the URL is always ``scheme`` itself."""
     if scheme.signature_in_query:
         return scheme
     candidate: Scheme | None = scheme
@@ -99,8 +101,16 @@ def _choose(scheme: Scheme, lower: Mapping[str, str]) -> Scheme:
         if lower.get(candidate.signature_header.lower()):
             return candidate
         candidate = candidate.fallback
-    names = scheme.signature_headers
-    raise MissingHeader(names[0], names[1:])
+    return None
+
+
+def _choose(scheme: Scheme, lower: Mapping[str, str]) -> Scheme:
+    """``present_scheme``, or ``MissingHeader`` naming every header tried."""
+    chosen = present_scheme(scheme, lower)
+    if chosen is None:
+        names = scheme.signature_headers
+        raise MissingHeader(names[0], names[1:])
+    return chosen
 
 
 def _header(lower: Mapping[str, str], name: str) -> str:
