@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import TypeVar
+from typing import Annotated, TypeVar
 
 import typer
 from pydantic import ValidationError
@@ -19,6 +19,15 @@ from hookgate.store.database import Database, display_url, open_database
 from hookgate.store.errors import StoreUnavailable
 
 T = TypeVar("T")
+
+#: Options of the commands that send test requests (``send``, ``trigger``).
+ExtraHeaders = Annotated[
+    list[str] | None, typer.Option("--header", help="An extra header 'Name: value' (repeatable).")
+]
+AcceptAnyCertificate = Annotated[
+    bool,
+    typer.Option("--insecure", help="Accept any HTTPS certificate (a local self-signed one)."),
+]
 
 console = Console()
 err_console = Console(stderr=True)

@@ -30,7 +30,7 @@ from rich.json import JSON
 from rich.table import Table
 from rich.text import Text
 
-from hookgate.cli.common import console, err_console
+from hookgate.cli.common import AcceptAnyCertificate, ExtraHeaders, console, err_console
 from hookgate.core.samples import Request
 from hookgate.core.sign import sign_headers
 from hookgate.core.verify.presets import STANDARD_WEBHOOKS
@@ -368,13 +368,9 @@ def send(
     msg_id: Annotated[
         str | None, typer.Option("--id", help="The webhook-id (default: a new msg_...).")
     ] = None,
-    header: Annotated[
-        list[str] | None, typer.Option(help="An extra header 'Name: value' (repeatable).")
-    ] = None,
+    header: ExtraHeaders = None,
     timeout: Annotated[float, typer.Option(help="Seconds to wait for the response.")] = 30.0,
-    insecure: Annotated[
-        bool, typer.Option(help="Accept any HTTPS certificate (a local self-signed one).")
-    ] = False,
+    insecure: AcceptAnyCertificate = False,
 ) -> None:
     """Send one Standard Webhooks request (webhook-id, webhook-timestamp,
     webhook-signature) and print the request and the full response."""

@@ -13,7 +13,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from hookgate.cli.common import console, err_console
+from hookgate.cli.common import AcceptAnyCertificate, ExtraHeaders, console, err_console
 from hookgate.cli.send import (
     check_url,
     parse_headers,
@@ -66,13 +66,9 @@ def trigger(
     concurrency: Annotated[
         int, typer.Option(min=1, max=1000, help="At most this many at a time.")
     ] = 1,
-    header: Annotated[
-        list[str] | None, typer.Option(help="An extra header 'Name: value' (repeatable).")
-    ] = None,
+    header: ExtraHeaders = None,
     timeout: Annotated[float, typer.Option(help="Seconds to wait for each response.")] = 30.0,
-    insecure: Annotated[
-        bool, typer.Option(help="Accept any HTTPS certificate (a local self-signed one).")
-    ] = False,
+    insecure: AcceptAnyCertificate = False,
     list_: Annotated[
         bool, typer.Option("--list", help="List the providers and their events.")
     ] = False,
