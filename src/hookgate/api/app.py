@@ -107,6 +107,11 @@ def create_app(
     app.router.routes[0:0] = [
         Route("/api/v1/app/{app_id}/msg", messages.create_message_fast, methods=["POST"]),
         Route("/in/{source}", inbound.receive, methods=list(inbound.METHODS)),
+        Route(
+            "/in/{source}/{rest:path}",
+            inbound.receive_sub_path,
+            methods=list(inbound.SUB_PATH_METHODS),
+        ),
         Route("/metrics", scrape_metrics, methods=["GET"], include_in_schema=False),
     ]
     for module in (

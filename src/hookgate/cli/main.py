@@ -13,6 +13,7 @@ from typing import IO, Annotated
 
 import typer
 
+from hookgate.cli import bins as bins_cli
 from hookgate.cli import secrets as secrets_cli
 from hookgate.cli import send as send_cli
 from hookgate.cli import sources as source_cli
@@ -39,6 +40,7 @@ app.add_typer(token_app, name="token")
 token_app.command("list")(token_cli.token_list)
 token_app.command("revoke")(token_cli.token_revoke)
 app.add_typer(source_cli.app, name="source")
+app.add_typer(bins_cli.app, name="bin")
 app.add_typer(secrets_cli.app, name="secrets")
 app.command("trigger")(trigger_cli.trigger)
 app.command("send")(send_cli.send)

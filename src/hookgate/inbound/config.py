@@ -70,6 +70,8 @@ from hookgate.core.verify.signatures import derive_key
 #: ``scheme`` of a source that does not verify requests.
 NO_SCHEME = "none"
 GENERIC = "generic-webhook"
+#: Hookgate's inspector bin (``inbound.bins``): verifies nothing, keeps everything.
+BIN_TYPE = "hookgate-bin"
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 DEFAULT_MAX_BODY = 1024 * 1024
 MAX_BODY_LIMIT = 32 * 1024 * 1024
@@ -300,6 +302,10 @@ class SourceOptions(BaseModel):
 def parse(source_type: str, config: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     """``(scheme, stored config)`` for a source of ``source_type`` created
     with ``config``. Raises ``ConfigError`` saying what is wrong."""
+    if source_type == BIN_TYPE:
+        from hookgate.inbound import bins
+
+        return bins.parse(config)
     if source_type in REFUSED:
         raise ConfigError(f"source type {source_type!r} is not supported: {REFUSED[source_type]}")
     config = _credential_as_secret(source_type, config)
@@ -386,7 +392,7 @@ def resolve(source_type: str, scheme: str | None) -> str:
 def scheme_of(source_type: str) -> str | None:
     """The ``PRESETS`` name verifying ``source_type`` (``NO_SCHEME`` for a
     generic webhook, which may pick one); None if the type is refused or unknown."""
-    if source_type == GENERIC:
+    if source_type in (GENERIC, BIN_TYPE):
         return NO_SCHEME
     if source_type in _STANDARD:
         return "standard_webhooks"
@@ -435,6 +441,10 @@ def public_config(stored: dict[str, Any]) -> dict[str, Any]:
     if shown["scheme"] is None:
         del shown["scheme"]
     shown["secretCount"] = len(options.secrets)
+    if "bin" in stored:
+        from hookgate.inbound import bins
+
+        shown.update(bins.public_config(stored))
     scheme = PRESETS.get(stored.get("scheme") or NO_SCHEME)
     if scheme is not None and scheme.key_format is KeyFormat.ED25519_PUBLIC and options.secrets:
         # A public key is not a secret, and the SDK's TelnyxConfigOut requires it.

@@ -51,7 +51,7 @@ from hookgate.core.verify.decide import (
     decide,
     refusal_reply,
 )
-from hookgate.inbound import checks
+from hookgate.inbound import bins, checks
 from hookgate.inbound.config import NO_SCHEME, FieldSpec, SourceOptions, body_hash_dedupe
 from hookgate.inbound.forward import forward_item
 from hookgate.inbound.recorder import Recorder
@@ -86,12 +86,21 @@ class Inbound:
     public_base: str | None
 
 
-async def handle(inbound: Inbound, key: str, head: HttpRequest, read_body: BodyReader) -> Reply:
+async def handle(
+    inbound: Inbound, key: str, head: HttpRequest, read_body: BodyReader, sub_path: str = ""
+) -> Reply:
     """The answer to the request ``head`` to ``/in/{key}`` (its ``peer_ip``
     the TCP peer, its body not read yet: ``read_body`` reads it). The steps,
-    in order, are in the module docstring."""
+    in order, are in the module docstring. A bin (``inbound.bins``) takes
+    over after the lookup; only bins answer a ``sub_path`` (``/in/{key}/...``)."""
     source = await _find_source(inbound.db, key)
     if source is None:
+        return NOT_FOUND
+    if bins.is_bin(source):
+        return await bins.handle(
+            inbound.recorder, inbound.limiter, source, key, sub_path, head, read_body
+        )
+    if sub_path:
         return NOT_FOUND
     options = checks.source_options(source)
     if options.require_token and not source_lookup.matched_by_token(source, key):

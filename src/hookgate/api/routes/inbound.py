@@ -22,11 +22,25 @@ from hookgate.receive.adapters.starlette import raw_url
 
 #: The methods ``/in/{source}`` is routed for; each source allows its own.
 METHODS = ALL_METHODS
+#: The methods ``/in/{source}/{rest:path}`` is routed for (only bins answer it).
+SUB_PATH_METHODS = (*ALL_METHODS, "OPTIONS")
 
 
 async def receive(request: Request) -> Response:
     """Verify, store and answer one provider request (a plain Starlette
     endpoint at the front of the routes: it is a hot path)."""
+    return await _receive(request, "")
+
+
+async def receive_sub_path(request: Request) -> Response:
+    """``/in/{source}/{rest:path}``: a request to a bin's sub-path (other
+    sources answer 404). The sub-path is kept as sent (still percent-encoded)."""
+    raw = request.scope.get("raw_path") or request.url.path.encode()
+    parts = raw.decode("latin-1").split("?", 1)[0].split("/", 3)
+    return await _receive(request, "/" + (parts[3] if len(parts) > 3 else ""))
+
+
+async def _receive(request: Request, sub_path: str) -> Response:
     refuse_nul_in_url(request)
     svc = services(request)
     inbound = Inbound(svc.db, svc.recorder, svc.inbound_limits, svc.settings.public_url)
@@ -48,5 +62,6 @@ async def receive(request: Request) -> Response:
         except BodyTooLarge:
             return None
 
-    reply = await handle_request.handle(inbound, request.path_params["source"], head, read_body)
+    key = request.path_params["source"]
+    reply = await handle_request.handle(inbound, key, head, read_body, sub_path)
     return Response(reply.body, status_code=reply.status, headers=dict(reply.headers))

@@ -147,8 +147,10 @@ def ingest_url(source: Source, base: str) -> str:
 
 
 def source_json(source: Source, base: str) -> dict[str, Any]:
-    """``IngestSourceOut``."""
-    return {
+    """``IngestSourceOut``. A bin (``inbound.bins``) shows as a
+    ``generic-webhook`` (a type the official SDKs can read: a bin verifies
+    nothing) with ``"hookgateType": "hookgate-bin"`` (a Hookgate extension)."""
+    shown = {
         "id": source.id,
         "uid": source.uid,
         "name": source.name,
@@ -160,6 +162,10 @@ def source_json(source: Source, base: str) -> dict[str, Any]:
         "config": source_config.public_config(source.config),
         "appId": source.app_id,
     }
+    if source.type == source_config.BIN_TYPE:
+        shown["type"] = source_config.GENERIC
+        shown["hookgateType"] = source_config.BIN_TYPE
+    return shown
 
 
 def shown_headers(headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
