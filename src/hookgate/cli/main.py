@@ -17,6 +17,7 @@ from hookgate.cli import bins as bins_cli
 from hookgate.cli import secrets as secrets_cli
 from hookgate.cli import send as send_cli
 from hookgate.cli import sources as source_cli
+from hookgate.cli import tail as tail_cli
 from hookgate.cli import tokens as token_cli
 from hookgate.cli import trigger as trigger_cli
 from hookgate.cli import verify as verify_cli
@@ -45,6 +46,7 @@ app.add_typer(secrets_cli.app, name="secrets")
 app.command("trigger")(trigger_cli.trigger)
 app.command("send")(send_cli.send)
 app.command("verify")(verify_cli.verify_command)
+app.command("tail")(tail_cli.tail)
 
 
 def _lock_data_dir(settings: Settings) -> IO[str]:
