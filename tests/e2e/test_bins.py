@@ -175,6 +175,7 @@ def test_bin_create_in_a_terminal_prints_a_working_url(
 ) -> None:
     data_dir = tmp_path / "data"
     args = ["--name", "Teapot", "--status", "418", "--header", "X-Bin: yes", "--body", "tea"]
+    args += ["--keep", "50", "--max-age", "3600"]
     code, output = run_in_pty("bin", "create", *args, "--data-dir", str(data_dir))
     assert code == 0, output
     text = ANSI.sub("", output)
@@ -187,6 +188,9 @@ def test_bin_create_in_a_terminal_prints_a_working_url(
     assert (answer.status_code, answer.headers["x-bin"], answer.text) == (418, "yes", "tea")
     with server.http() as api:
         (item,) = stored_requests(api, match.group(1))
+        shown = api.get(f"/ingest/api/v1/source/{match.group(1)}").json()
+    assert shown["name"] == "Teapot"
+    assert shown["config"]["retention"] == {"count": 50, "maxAgeSeconds": 3600}
     assert (item["method"], item["path"], item["query"]) == ("PUT", "/in/<token>/x/y", "z=1")
     assert base64.b64decode(item["body"]) == b"\x00\x01"
 
@@ -195,3 +199,12 @@ def test_bin_create_refuses_a_bad_response_option(tmp_path: Path) -> None:
     code, output = run_in_pty("bin", "create", "--delay", "45", "--data-dir", str(tmp_path))
     assert code == 2
     assert "Invalid bin" in ANSI.sub("", output)
+
+
+def test_a_bin_keeps_only_its_newest_requests(api: httpx.Client) -> None:
+    created = create_bin(api, {"retention": {"count": 3}})
+    assert created["config"]["retention"] == {"count": 3}
+    for n in range(6):
+        assert httpx.post(created["ingestUrl"], content=f"request {n}".encode()).status_code == 200
+    bodies = [base64.b64decode(item["body"]) for item in stored_requests(api, created["id"])]
+    assert bodies == [b"request 3", b"request 4", b"request 5"]

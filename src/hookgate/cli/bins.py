@@ -2,8 +2,8 @@
 database (like ``hookgate source create``; no server needed).
 
 ``hookgate bin create [--name N] [--status 418 --body ... --header 'K: V'
---delay 1.5]`` creates a ``hookgate-bin`` source (``hookgate.inbound.bins``)
-and prints its URL ``<HOOKGATE_PUBLIC_URL or http://<host>:<port>>/in/<token>``
+--delay 1.5 --keep 100 --max-age 3600]`` creates a ``hookgate-bin`` source
+(``hookgate.inbound.bins``) and prints its URL ``<HOOKGATE_PUBLIC_URL or http://<host>:<port>>/in/<token>``
 (the token is a secret of the bin; any sub-path below it works too) and its
 id, which ``hookgate tail`` takes.
 """
@@ -66,13 +66,20 @@ def create(
         float | None,
         typer.Option(help=f"Seconds to wait before answering (at most {bins.MAX_DELAY_S:g})."),
     ] = None,
+    keep: Annotated[int | None, typer.Option(help="Keep only the newest N requests.")] = None,
+    max_age: Annotated[
+        int | None, typer.Option(help="Keep requests at most this many seconds.")
+    ] = None,
     data_dir: DataDir = None,
 ) -> None:
     """Create a bin and print its URL."""
     settings = settings_from(data_dir)
     try:
         response = response_config(status, body, header or [], delay)
-        scheme, stored = bins.parse({"response": response} if response else {})
+        retention = {"count": keep, "maxAgeSeconds": max_age}
+        config: dict[str, Any] = {"response": response}
+        config["retention"] = {k: v for k, v in retention.items() if v is not None}
+        scheme, stored = bins.parse(config)
     except (ValueError, ConfigError) as exc:
         err_console.print(f"[red]Invalid bin:[/red] {exc}", soft_wrap=True)
         raise typer.Exit(2) from None

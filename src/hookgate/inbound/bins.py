@@ -15,6 +15,10 @@ sub-path), query string, headers in order and the exact body bytes, with
 - ``response``: ``{"status": 100-599 (default 200), "headers": {...},
   "body": "..." (default ``{"ok": true}``), "delaySeconds": 0-30}``, the
   answer to every stored request, sent after the delay;
+- ``retention``: ``{"count": 1-100000, "maxAgeSeconds": 1-31536000}``,
+  either or both: after each request the bin keeps only its newest
+  ``count`` requests and those younger than ``maxAgeSeconds`` (the server's
+  ``HOOKGATE_INBOUND_RETENTION_DAYS`` applies as to every source);
 - ``maxBodyBytes``, ``rateLimit``, ``allowedCidrs``, ``trustedProxies``,
   ``allowedContentTypes``: as for every source (``inbound.config``); larger,
   faster, or otherwise refused requests are answered and stored as refused
@@ -30,12 +34,12 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic.alias_generators import to_camel
+from sqlalchemy import delete, or_, select
 
-from hookgate.core.ratelimit import RateLimiter
 from hookgate.core.verify.decide import Reply
 from hookgate.inbound import checks
 from hookgate.inbound.config import BIN_TYPE as BIN_TYPE
@@ -47,10 +51,14 @@ from hookgate.inbound.config import (
     SourceOptions,
 )
 from hookgate.inbound.forward import forward_item
-from hookgate.inbound.recorder import Recorder
 from hookgate.inbound.request import HttpRequest, stored
 from hookgate.store import source_lookup
+from hookgate.store.database import Database
 from hookgate.store.sources import Source
+from hookgate.store.tables import inbound_requests
+
+if TYPE_CHECKING:
+    from hookgate.inbound.handle_request import Inbound
 
 #: The longest ``response.delaySeconds``.
 MAX_DELAY_S = 30.0
@@ -89,6 +97,15 @@ class BinResponse(BaseModel):
         return self
 
 
+class Retention(BaseModel):
+    """Which of a bin's requests it keeps."""
+
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
+
+    count: int | None = Field(None, ge=1, le=100_000)
+    max_age_seconds: int | None = Field(None, ge=1, le=365 * 86_400)
+
+
 def is_bin(source: Source) -> bool:
     """Whether ``source`` is a bin."""
     return source.type == BIN_TYPE
@@ -104,26 +121,35 @@ def parse(config: dict[str, Any]) -> tuple[str, dict[str, Any]]:
             f"config.{refused[0]} is not for a {BIN_TYPE}: a bin verifies nothing,"
             " accepts every method and keeps every request"
         )
-    rest = {k: v for k, v in config.items() if k != "response"}
+    rest = {k: v for k, v in config.items() if k not in ("response", "retention")}
     try:
         response = BinResponse.model_validate(config.get("response") or {})
+    except ValidationError as exc:
+        raise ConfigError(_where("config.response", exc)) from None
+    try:
+        retention = Retention.model_validate(config.get("retention") or {})
+    except ValidationError as exc:
+        raise ConfigError(_where("config.retention", exc)) from None
+    try:
         options = SourceOptions.model_validate(
             {**rest, "allowedMethods": list(METHODS), "dedupeWindowSeconds": 0}
         )
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(part) for part in first["loc"])
-        prefix = "config.response" if "response" in config and not _in_options(exc) else "config"
-        raise ConfigError(f"{prefix}{'.' + where if where else ''}: {first['msg']}") from None
+        raise ConfigError(_where("config", exc)) from None
     stored_config = options.model_dump(exclude={"secret"})
     stored_config["secrets"] = []
     stored_config["scheme"] = None
-    stored_config["bin"] = {"response": response.model_dump()}
+    stored_config["bin"] = {
+        "response": response.model_dump(),
+        "retention": retention.model_dump(exclude_none=True),
+    }
     return NO_SCHEME, stored_config
 
 
-def _in_options(exc: ValidationError) -> bool:
-    return exc.title == SourceOptions.__name__
+def _where(prefix: str, exc: ValidationError) -> str:
+    first = exc.errors()[0]
+    where = ".".join(str(part) for part in first["loc"])
+    return f"{prefix}{'.' + where if where else ''}: {first['msg']}"
 
 
 def _snake(camel: str) -> str:
@@ -135,15 +161,51 @@ def response_of(source: Source) -> BinResponse:
     return BinResponse.model_validate(source.config.get("bin", {}).get("response", {}))
 
 
+def retention_of(source: Source) -> Retention:
+    """What bin ``source`` keeps."""
+    return Retention.model_validate(source.config.get("bin", {}).get("retention", {}))
+
+
 def public_config(stored_config: dict[str, Any]) -> dict[str, Any]:
     """What the API shows of a bin's own config (camelCase)."""
-    response = BinResponse.model_validate(stored_config.get("bin", {}).get("response", {}))
-    return {"response": response.model_dump(by_alias=True)}
+    own = stored_config.get("bin", {})
+    response = BinResponse.model_validate(own.get("response", {}))
+    retention = Retention.model_validate(own.get("retention", {}))
+    return {
+        "response": response.model_dump(by_alias=True),
+        "retention": retention.model_dump(by_alias=True, exclude_none=True),
+    }
+
+
+async def trim(db: Database, source_id: str, retention: Retention, now_ms: int) -> int:
+    """Delete the requests of bin ``source_id`` that ``retention`` does not
+    keep (one write transaction); how many were deleted."""
+    c = inbound_requests.c
+    doomed = []
+    if retention.max_age_seconds is not None:
+        doomed.append(c.received_at < now_ms - retention.max_age_seconds * 1000)
+    deleted = 0
+    async with db.write() as conn:
+        if retention.count is not None:
+            # Ids sort by time: the newest ``count`` are kept.
+            newest = (
+                select(c.id)
+                .where(c.source_id == source_id)
+                .order_by(c.id.desc())
+                .offset(retention.count - 1)
+                .limit(1)
+            )
+            cutoff = (await conn.execute(newest)).scalar()
+            if cutoff is not None:
+                doomed.append(c.id < cutoff)
+        if doomed:
+            statement = delete(inbound_requests).where(c.source_id == source_id, or_(*doomed))
+            deleted = int((await conn.execute(statement)).rowcount or 0)
+    return deleted
 
 
 async def handle(
-    recorder: Recorder,
-    limiter: RateLimiter,
+    inbound: Inbound,
     source: Source,
     key: str,
     sub_path: str,
@@ -157,8 +219,9 @@ async def handle(
     request is stored with its reason."""
     from hookgate.inbound.handle_request import refuse
 
+    recorder = inbound.recorder
     options = checks.source_options(source)
-    limited = checks.rate_limited(limiter, source, options, time.monotonic())
+    limited = checks.rate_limited(inbound.limiter, source, options, time.monotonic())
     if limited is not None:
         return limited
     path = source_lookup.redacted_path(source, f"/in/{key}") + sub_path
@@ -176,6 +239,9 @@ async def handle(
         return await refuse(recorder, source, http, refused, now)
     record = stored(source, http, now, verified=False, rejection=None)
     await recorder.record(record, dedupe_window_ms=0, forward=forward_item(source, record))
+    retention = retention_of(source)
+    if retention.count is not None or retention.max_age_seconds is not None:
+        await trim(inbound.db, source.id, retention, record.received_at)
     spec = response_of(source)
     if spec.delay_seconds:
         await asyncio.sleep(spec.delay_seconds)

@@ -97,9 +97,7 @@ async def handle(
     if source is None:
         return NOT_FOUND
     if bins.is_bin(source):
-        return await bins.handle(
-            inbound.recorder, inbound.limiter, source, key, sub_path, head, read_body
-        )
+        return await bins.handle(inbound, source, key, sub_path, head, read_body)
     if sub_path:
         return NOT_FOUND
     options = checks.source_options(source)
