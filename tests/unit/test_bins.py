@@ -56,3 +56,10 @@ def test_a_bin_refuses_what_makes_no_sense(config: dict[str, object], message: s
 def test_a_bin_type_is_not_a_svix_type() -> None:
     assert source_config.scheme_of(BIN_TYPE) == source_config.NO_SCHEME
     assert BIN_TYPE not in source_config.REFUSED
+
+
+def test_empty_verification_options_ask_for_nothing() -> None:
+    # What ``hookgate source create hookgate-bin`` sends.
+    _, stored = parse({"secrets": [], "secret": None})
+    assert stored["secrets"] == []
+    assert stored["allowed_methods"] == list(METHODS)

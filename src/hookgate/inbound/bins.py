@@ -114,14 +114,15 @@ def is_bin(source: Source) -> bool:
 def parse(config: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     """``(scheme, stored config)`` of a bin created with ``config`` (see the
     module docstring); raises ``ConfigError`` saying what is wrong."""
-    snake = {_snake(key) for key in _REFUSED_KEYS}
-    refused = [key for key in config if key in _REFUSED_KEYS or key in snake]
+    names = {*_REFUSED_KEYS, *(_snake(key) for key in _REFUSED_KEYS)}
+    # An empty value (``hookgate source create`` sends ``secrets: []``) asks for nothing.
+    refused = [key for key in config if key in names and config[key] not in (None, [], "")]
     if refused:
         raise ConfigError(
             f"config.{refused[0]} is not for a {BIN_TYPE}: a bin verifies nothing,"
             " accepts every method and keeps every request"
         )
-    rest = {k: v for k, v in config.items() if k not in ("response", "retention")}
+    rest = {k: v for k, v in config.items() if k not in ("response", "retention", *names)}
     try:
         response = BinResponse.model_validate(config.get("response") or {})
     except ValidationError as exc:
