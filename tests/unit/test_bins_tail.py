@@ -67,7 +67,7 @@ def test_tail_survives_an_unreachable_server_and_shows_what_arrives_next(
         if len(polls) == 3:  # after the third poll
             raise _Stop
 
-    monkeypatch.setattr(tail_module.time, "sleep", sleep)
+    monkeypatch.setattr("hookgate.cli.tail.time.sleep", sleep)
     client = httpx.Client(base_url="http://hookgate.test", transport=httpx.MockTransport(respond))
     with pytest.raises(_Stop):
         tail_module._follow(client, "src_1", Cursor(), True, 1.0)
