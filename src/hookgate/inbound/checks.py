@@ -1,8 +1,12 @@
 """The checks ``/in`` makes before reading a request's body: the source's
 parsed options, its rate limit, the client address, method, content type
-and declared size. CPU only; ``handle_request.handle`` runs them in order."""
+and declared size; then reading the body within the source's limit
+(``read_within_limit``). ``handle_request.handle`` runs them in order."""
 
 from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
 
 import orjson
 
@@ -73,6 +77,24 @@ def precheck(options: SourceOptions, http: HttpRequest) -> Refused | None:
     if declared is not None and declared > options.max_body_bytes:
         return too_large(declared, options)
     return None
+
+
+#: Reads a request's body, at most the given number of bytes; None if it is longer.
+BodyReader = Callable[[int], Awaitable[bytes | None]]
+
+
+async def read_within_limit(
+    options: SourceOptions, http: HttpRequest, read_body: BodyReader
+) -> tuple[HttpRequest, Refused | None]:
+    """``precheck`` the request, then read its body (at most the source's
+    ``maxBodyBytes``): the request with its body, or with the refusal."""
+    refused = precheck(options, http)
+    if refused is not None:
+        return http, refused
+    body = await read_body(options.max_body_bytes)
+    if body is None:
+        return http, too_large(options.max_body_bytes + 1, options)
+    return replace(http, body=body), None
 
 
 def too_large(size: int, options: SourceOptions) -> Refused:

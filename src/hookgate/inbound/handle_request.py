@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 
 from hookgate.core.clock import now_ms
@@ -64,8 +63,7 @@ from hookgate.store.sources import Source
 
 log = logging.getLogger(__name__)
 
-#: Reads the body, at most the given number of bytes: None if it is longer.
-BodyReader = Callable[[int], Awaitable[bytes | None]]
+BodyReader = checks.BodyReader
 
 NOT_FOUND = refusal_reply(Refused(404, "not_found", "Source not found"))
 #: The answer to a request that failed unexpectedly (no internals in it).
@@ -107,13 +105,7 @@ async def handle(
     if limited is not None:
         return limited
     http = replace(head, peer_ip=checks.client_ip(options, head))
-    refused = checks.precheck(options, http)
-    if refused is None:
-        body = await read_body(options.max_body_bytes)
-        if body is None:
-            refused = checks.too_large(options.max_body_bytes + 1, options)
-        else:
-            http = replace(http, body=body)
+    http, refused = await checks.read_within_limit(options, http, read_body)
     if refused is not None:
         return await refuse(inbound.recorder, source, http, refused, time.time())
     return await accept(
