@@ -32,13 +32,11 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic.alias_generators import to_camel
-from sqlalchemy import delete, or_, select
 
 from hookgate.core.verify.decide import Reply
 from hookgate.inbound import checks
@@ -52,10 +50,9 @@ from hookgate.inbound.config import (
 )
 from hookgate.inbound.forward import forward_item
 from hookgate.inbound.request import HttpRequest, stored
-from hookgate.store import source_lookup
+from hookgate.store import inbound_requests, source_lookup
 from hookgate.store.database import Database
 from hookgate.store.sources import Source
-from hookgate.store.tables import inbound_requests
 
 if TYPE_CHECKING:
     from hookgate.inbound.handle_request import Inbound
@@ -181,28 +178,10 @@ def public_config(stored_config: dict[str, Any]) -> dict[str, Any]:
 async def trim(db: Database, source_id: str, retention: Retention, now_ms: int) -> int:
     """Delete the requests of bin ``source_id`` that ``retention`` does not
     keep (one write transaction); how many were deleted."""
-    c = inbound_requests.c
-    doomed = []
-    if retention.max_age_seconds is not None:
-        doomed.append(c.received_at < now_ms - retention.max_age_seconds * 1000)
-    deleted = 0
-    async with db.write() as conn:
-        if retention.count is not None:
-            # Ids sort by time: the newest ``count`` are kept.
-            newest = (
-                select(c.id)
-                .where(c.source_id == source_id)
-                .order_by(c.id.desc())
-                .offset(retention.count - 1)
-                .limit(1)
-            )
-            cutoff = (await conn.execute(newest)).scalar()
-            if cutoff is not None:
-                doomed.append(c.id < cutoff)
-        if doomed:
-            statement = delete(inbound_requests).where(c.source_id == source_id, or_(*doomed))
-            deleted = int((await conn.execute(statement)).rowcount or 0)
-    return deleted
+    max_age_ms = None if retention.max_age_seconds is None else retention.max_age_seconds * 1000
+    return await inbound_requests.trim_source(
+        db, source_id, keep_newest=retention.count, max_age_ms=max_age_ms, now_ms=now_ms
+    )
 
 
 async def handle(
@@ -211,7 +190,7 @@ async def handle(
     key: str,
     sub_path: str,
     head: HttpRequest,
-    read_body: Callable[[int], Awaitable[bytes | None]],
+    read_body: checks.BodyReader,
 ) -> Reply:
     """Store the request ``head`` to ``/in/{key}{sub_path}`` of bin ``source``
     (its body read with ``read_body``, as ``handle_request.handle`` does) and
@@ -228,13 +207,10 @@ async def handle(
     path = source_lookup.redacted_path(source, f"/in/{key}") + sub_path
     http = replace(head, path=path, peer_ip=checks.client_ip(options, head))
     # Every method is accepted: check the rest as for the first allowed one.
-    refused = checks.precheck(options, replace(http, method=options.allowed_methods[0]))
-    if refused is None:
-        body = await read_body(options.max_body_bytes)
-        if body is None:
-            refused = checks.too_large(options.max_body_bytes + 1, options)
-        else:
-            http = replace(http, body=body)
+    as_allowed, refused = await checks.read_within_limit(
+        options, replace(http, method=options.allowed_methods[0]), read_body
+    )
+    http = replace(http, body=as_allowed.body)
     now = time.time()
     if refused is not None:
         return await refuse(recorder, source, http, refused, now)
