@@ -50,7 +50,7 @@ from hookgate.inbound.config import (
 )
 from hookgate.inbound.forward import forward_item
 from hookgate.inbound.request import HttpRequest, stored
-from hookgate.store import inbound_requests, source_lookup
+from hookgate.store import source_lookup, source_retention
 from hookgate.store.database import Database
 from hookgate.store.sources import Source
 
@@ -179,7 +179,7 @@ async def trim(db: Database, source_id: str, retention: Retention, now_ms: int) 
     """Delete the requests of bin ``source_id`` that ``retention`` does not
     keep (one write transaction); how many were deleted."""
     max_age_ms = None if retention.max_age_seconds is None else retention.max_age_seconds * 1000
-    return await inbound_requests.trim_source(
+    return await source_retention.trim_source(
         db, source_id, keep_newest=retention.count, max_age_ms=max_age_ms, now_ms=now_ms
     )
 
