@@ -13,7 +13,6 @@ the page until asked for.
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
@@ -22,13 +21,13 @@ from fastapi import APIRouter, Depends, HTTPException, Request, Response
 from fastapi.responses import RedirectResponse
 
 from hookgate.api.deps import Services, services
-from hookgate.api.schemas.base import NAME_PATTERN
 from hookgate.core import ids
 from hookgate.core.attempt_explain import explain
 from hookgate.core.clock import DAY_MS, now_ms
 from hookgate.delivery import endpoint_actions
 from hookgate.store import applications, endpoint_activity, endpoints, event_types
 from hookgate.store.records import Application, Endpoint
+from hookgate.web import forms
 from hookgate.web.attempts_view import status_name
 from hookgate.web.routes.apps import NOTICES, endpoint_health
 from hookgate.web.sessions import OperatorSession, operator
@@ -42,7 +41,6 @@ RECENT_DELIVERIES = 25
 #: As the API's ``EndpointSecretRotateIn`` when no grace period is given.
 ROTATE_GRACE_MS = DAY_MS
 
-_EVENT_TYPE = re.compile(NAME_PATTERN)
 _PATH = "/apps/{app_id}/endpoints/{endpoint_id}"
 
 
@@ -190,17 +188,6 @@ async def rotate_secret(
     return RedirectResponse(_url(ep, done="rotated"), status_code=303)
 
 
-def _parse_since(value: str) -> int | None:
-    """A ``datetime-local`` value (UTC) as epoch ms, or None if malformed."""
-    try:
-        when = datetime.fromisoformat(value.strip())
-    except ValueError:
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return int(when.timestamp() * 1000)
-
-
 @router.post(_PATH + "/recover")
 async def recover(
     request: Request,
@@ -212,7 +199,7 @@ async def recover(
     svc = services(request)
     app, ep = await _find(svc, app_id, endpoint_id)
     form = await _form(request)
-    since = _parse_since(form.get("since", ""))
+    since = forms.utc_ms(form.get("since", ""))
     if since is None:
         return await _endpoint_page(
             request,
@@ -239,7 +226,7 @@ async def send_example(
     app, ep = await _find(svc, app_id, endpoint_id)
     form = await _form(request)
     event_type = form.get("event_type", "").strip()
-    if not _EVENT_TYPE.fullmatch(event_type) or len(event_type) > 256:
+    if not forms.is_event_type(event_type):
         return await _endpoint_page(
             request,
             svc,

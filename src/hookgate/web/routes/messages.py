@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -27,6 +26,7 @@ from hookgate.store.errors import NotFound
 from hookgate.store.message_search import MessageQuery, Outcome
 from hookgate.store.pagination import DEFAULT_LIMIT
 from hookgate.store.records import Application, Endpoint, Message
+from hookgate.web import forms
 from hookgate.web.attempts_view import attempts_context, message_attempts
 from hookgate.web.sessions import OperatorSession, operator
 from hookgate.web.templating import page
@@ -95,15 +95,10 @@ def _time(text: str, name: str) -> int | None:
     otherwise) as epoch ms."""
     if not text:
         return None
-    try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00").replace(" ", "T"))
-    except ValueError:
-        raise BadFilter(
-            f"The '{name}' time {text!r} is not a date and time like 2026-12-02T01:30."
-        ) from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return int(moment.timestamp() * 1000)
+    moment = forms.utc_ms(text)
+    if moment is None:
+        raise BadFilter(f"The '{name}' time {text!r} is not a date and time like 2026-12-02T01:30.")
+    return moment
 
 
 def _checked(what: str, ref: str) -> None:

@@ -9,8 +9,6 @@ needs ``can_create_attempts``; a read-only link changes nothing (403 page).
 
 from __future__ import annotations
 
-import re
-from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request, Response
@@ -19,13 +17,13 @@ from pydantic import ValidationError
 
 from hookgate.api import schemas as s
 from hookgate.api.deps import services
-from hookgate.api.schemas.base import NAME_PATTERN
 from hookgate.api.urlpolicy import url_problem
 from hookgate.core.clock import now_ms
 from hookgate.delivery import endpoint_actions
 from hookgate.store import endpoints, event_types
 from hookgate.store.messages import ListFilter, endpoint_messages
 from hookgate.store.records import Endpoint, EventType
+from hookgate.web import forms
 from hookgate.web.routes.portal_common import after, portal_page, refuse_unless
 from hookgate.web.sessions import PortalSession, portal
 
@@ -35,7 +33,6 @@ _RECENT_MESSAGES = 10
 #: How long the previous secret keeps signing after a rotation (Svix's default).
 _ROTATION_GRACE_MS = 24 * 3600 * 1000
 #: An event type name as the API accepts it (``schemas.base.NAME_PATTERN``).
-_EVENT_TYPE = re.compile(NAME_PATTERN)
 
 
 @router.get("/new")
@@ -175,7 +172,7 @@ async def recover(
     app_id = session.grant.app_id
     ep = await endpoints.get(svc.db, app_id, endpoint_id)
     form = await request.form()
-    since = _parse_time(str(form.get("since") or ""))
+    since = forms.utc_ms(str(form.get("since") or ""))
     if since is None:
         problem = "Give the time to recover from, e.g. 2026-12-01 14:30 (UTC)."
         return await _detail(request, session, ep.id, problem, 422)
@@ -195,7 +192,7 @@ async def send_example(
     ep = await endpoints.get(svc.db, app_id, endpoint_id)
     form = await request.form()
     event_type = str(form.get("event_type") or "").strip()
-    if len(event_type) > 256 or not _EVENT_TYPE.fullmatch(event_type):
+    if not forms.is_event_type(event_type):
         problem = "Choose the event type of the example to send."
         return await _detail(request, session, ep.id, problem, 422)
     msg = await endpoint_actions.send_example(svc.engine, app_id, ep.id, event_type)
@@ -204,17 +201,6 @@ async def send_example(
 
 def _go(url: str) -> Response:
     return RedirectResponse(url, status_code=303)
-
-
-def _parse_time(text: str) -> int | None:
-    """Epoch ms of a ``datetime-local`` value (UTC unless it says otherwise)."""
-    try:
-        when = datetime.fromisoformat(text.strip())
-    except ValueError:
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return int(when.timestamp() * 1000)
 
 
 async def _detail(

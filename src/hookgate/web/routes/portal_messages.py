@@ -4,20 +4,18 @@ routed to one endpoint, a message with its attempts, and resending it
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import RedirectResponse
 
 from hookgate.api.deps import services
-from hookgate.api.schemas.base import NAME_PATTERN
 from hookgate.core.clock import now_ms
 from hookgate.store import endpoints, messages
 from hookgate.store.messages import ListFilter
 from hookgate.store.pagination import Page
 from hookgate.store.records import Endpoint
-from hookgate.web import attempts_view
+from hookgate.web import attempts_view, forms
 from hookgate.web.routes.portal_common import after, page_url, portal_page, refuse_unless
 from hookgate.web.sessions import PortalSession, portal
 
@@ -26,7 +24,6 @@ router = APIRouter(prefix="/portal/{app_id}", include_in_schema=False)
 
 #: The outcomes the endpoint log filters by (``DeliveryStatus``).
 STATUSES = {"success": 0, "pending": 1, "failed": 2, "sending": 3}
-_EVENT_TYPE = re.compile(NAME_PATTERN)
 
 
 @router.get("/messages")
@@ -77,7 +74,7 @@ async def _log(
         "prev_url": None,
         "problem": None,
     }
-    if event_type is not None and (len(event_type) > 256 or not _EVENT_TYPE.fullmatch(event_type)):
+    if event_type is not None and not forms.is_event_type(event_type):
         context["problem"] = "An event type is letters, digits, '.', '-' and '_' only."
     elif status is not None and status not in STATUSES:
         context["problem"] = f"The outcome is one of {', '.join(STATUSES)}."
