@@ -49,6 +49,21 @@ def dispatch_settings(settings: Settings) -> DispatchSettings:
     )
 
 
+def endpoint_lease_cap(settings: Settings, *, single_process: bool) -> int:
+    """The most deliveries of one endpoint that claims leave leased at once.
+
+    Where several processes deliver (PostgreSQL workers) the leases are what
+    holds an endpoint to ``endpoint_concurrency`` requests across all of them.
+    In the embedded mode the only dispatcher's lanes hold it to that, so
+    claims may lease up to a lane's hold: the next requests are then ready
+    while the results of the last ones are being written, instead of waiting
+    for those writes to free leases.
+    """
+    if single_process:
+        return dispatch_settings(settings).endpoint_hold
+    return settings.endpoint_concurrency
+
+
 @dataclass(frozen=True, slots=True)
 class Handoff:
     """How the deliveries a write transaction creates reach a dispatcher,
@@ -93,7 +108,7 @@ class Engine:
         self.message_accept: MessageAccept = message_accept or SqlMessageAccept(db)
         self.queue = SqlDeliveryQueue(
             db,
-            endpoint_cap=settings.endpoint_concurrency,
+            endpoint_cap=endpoint_lease_cap(settings, single_process=db.single_process),
             disable_after_ms=int(settings.disable_after_days * DAY_MS),
         )
         self.sender: Sender = sender or HttpSender(
