@@ -18,6 +18,7 @@ from hookgate.api import errors
 from hookgate.api.auth import AdminToken, ApiTokens, PortalTokens, TokenChecker
 from hookgate.api.deps import Services, now_ms
 from hookgate.api.gate import RequestGate
+from hookgate.api.hotpath import HotPathApp
 from hookgate.api.responses import JsonResponse
 from hookgate.api.routes import (
     applications,
@@ -89,23 +90,31 @@ def create_app(
             await engine.stop()
             await db.dispose()
 
-    app = FastAPI(
+    telemetry = request_telemetry()
+    app = HotPathApp(
         title="Hookgate",
         version="0.1.0",
         default_response_class=JsonResponse,
         lifespan=lifespan,
-        telemetry=request_telemetry(),
+        telemetry=telemetry,
     )
     errors.install(app)
     # The token is checked before the body limit applies, and both before
     # any route reads a byte of the body. ``/in/{source}`` checks a declared
     # length against its source's limit itself, so that the refusal is
     # recorded.
-    app.add_middleware(RequestGate, limit_for=body_limit_for(settings), self_refusing=("/in/",))
+    limit_for = body_limit_for(settings)
+    app.add_middleware(RequestGate, limit_for=limit_for, self_refusing=("/in/",))
     # The hot paths first, as plain routes (see ``create_message_fast``),
     # ahead of the documentation routes FastAPI added.
+    create_message = Route(
+        "/api/v1/app/{app_id}/msg", messages.create_message_fast, methods=["POST"]
+    )
+    if telemetry is not None and not any(telemetry.values()):
+        # Behind the same gate, without the rest of the stack (``api.hotpath``).
+        app.serve_hot_route(create_message, lambda inner: RequestGate(inner, limit_for))
     app.router.routes[0:0] = [
-        Route("/api/v1/app/{app_id}/msg", messages.create_message_fast, methods=["POST"]),
+        create_message,
         Route("/in/{source}", inbound.receive, methods=list(inbound.METHODS)),
         Route(
             "/in/{source}/{rest:path}",

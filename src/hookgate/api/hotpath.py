@@ -1,0 +1,116 @@
+"""The hot route served ahead of the framework's middleware stack.
+
+``POST /api/v1/app/{app_id}/msg`` (message creation) is the request a
+Hookgate server sees most. Through the full stack it passes six ASGI layers
+before its endpoint runs (server errors, telemetry, FastAPI's body limit,
+``api.gate.RequestGate``, exception handling, FastAPI's exit stack) and a
+route search, each wrapping ``send`` once more for the answer. ``HotPathApp``
+is the FastAPI application with one shortcut: that request goes straight to
+``RequestGate`` (the same authentication and body limit) and then to its
+endpoint, and an exception the endpoint raises is answered by the handler
+the application registered for it, as the stack would. Everything else, and
+every request while FastAPI records telemetry, takes the full stack.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from fastapi import FastAPI
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+Endpoint = Callable[[Request], Awaitable[Response]]
+
+
+class HotPathApp(FastAPI):
+    """A FastAPI application that serves one route (a plain Starlette
+    ``Route`` with ``{name}`` segments) behind one middleware alone (in
+    Hookgate ``api.gate.RequestGate``), once ``serve_hot_route`` was called."""
+
+    _hot: tuple[re.Pattern[str], str, Route, ASGIApp] | None = None
+
+    def serve_hot_route(self, route: Route, gate: Callable[[ASGIApp], ASGIApp]) -> None:
+        """Serve ``route``'s method (one) on its path through ``gate(app)``
+        only; call before the first request."""
+        (method,) = route.methods or {"POST"}
+        pattern = re.compile(re.sub(r"\\{(\w+)\\}", r"(?P<\1>[^/]+)", re.escape(route.path)))
+        endpoint: Endpoint = route.endpoint
+        self._hot = (pattern, method, route, gate(_EndpointApp(self, endpoint)))
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        hot = self._hot
+        if hot is not None and scope["type"] == "http" and not scope.get("root_path"):
+            pattern, method, route, app = hot
+            match = pattern.fullmatch(scope["path"])
+            if match is not None and scope["method"] == method:
+                scope["app"] = self
+                scope["route"] = route
+                scope["path_params"] = match.groupdict()
+                await self._serve_hot(app, scope, receive, send)
+                return
+        await super().__call__(scope, receive, send)
+
+    async def _serve_hot(self, app: ASGIApp, scope: Scope, receive: Receive, send: Send) -> None:
+        """Run ``app``; an exception nothing handled is answered by the
+        application's 500 handler (if no response started) and raised again
+        for the server to log, as ``ServerErrorMiddleware`` does."""
+        started = False
+
+        async def tracked(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await app(scope, receive, tracked)
+        except Exception as exc:
+            if not started:
+                handlers: dict[Any, Any] = self.exception_handlers
+                handler = handlers.get(500) or handlers.get(Exception)
+                response: Response = (
+                    PlainTextResponse("Internal Server Error", status_code=500)
+                    if handler is None
+                    else await handler(Request(scope), exc)
+                )
+                await response(scope, receive, send)
+            raise
+
+
+class _EndpointApp:
+    """ASGI app running one request/response endpoint, its exceptions
+    answered by the application's handlers as Starlette's middleware would."""
+
+    __slots__ = ("_app", "_endpoint")
+
+    def __init__(self, app: FastAPI, endpoint: Endpoint) -> None:
+        self._app = app
+        self._endpoint = endpoint
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        request = Request(scope, receive, send)
+        try:
+            response = await self._endpoint(request)
+        except Exception as exc:
+            await self._answer(request, exc, send)
+            return
+        await response(scope, receive, send)
+
+    async def _answer(self, request: Request, exc: Exception, send: Send) -> None:
+        """The response of the handler registered for ``exc``'s class (or,
+        for an ``HTTPException``, its status); ``exc`` is raised again if
+        there is none but the 500 handler."""
+        handlers: dict[Any, Any] = self._app.exception_handlers
+        handler = handlers.get(exc.status_code) if isinstance(exc, HTTPException) else None
+        if handler is None:
+            handler = next((handlers[cls] for cls in type(exc).__mro__ if cls in handlers), None)
+        if handler is None or handler is handlers.get(Exception):
+            raise exc
+        response: Response = await handler(request, exc)
+        await response(request.scope, request.receive, send)
