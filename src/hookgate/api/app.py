@@ -32,6 +32,7 @@ from hookgate.api.routes import (
     messages,
     operational_webhooks,
     poller,
+    request_stream,
 )
 from hookgate.api.routes.metrics import scrape as scrape_metrics
 from hookgate.config import Settings
@@ -134,6 +135,7 @@ def create_app(
         ingest_endpoints,
         operational_webhooks,
         poller,
+        request_stream,
     ):
         app.include_router(module.router)
     web_app.install(app)

@@ -161,6 +161,10 @@ OPERATION_IDS = {
         "POST",
         "/ingest/api/v1/source/{source_id}/request/{request_id}/replay",
     ): "v1.ingest.source.replay-request",
+    (
+        "POST",
+        "/ingest/api/v1/source/{source_id}/request/{request_id}/local-response",
+    ): "v1.ingest.source.report-local-response",
     ("GET", "/ingest/api/v1/source/{source_id}/endpoint"): "v1.ingest.endpoint.list",
     ("POST", "/ingest/api/v1/source/{source_id}/endpoint"): "v1.ingest.endpoint.create",
     ("GET", "/ingest/api/v1/source/{source_id}/endpoint/{endpoint_id}"): "v1.ingest.endpoint.get",

@@ -14,6 +14,7 @@ from typing import IO, Annotated
 import typer
 
 from hookgate.cli import bins as bins_cli
+from hookgate.cli import listen as listen_cli
 from hookgate.cli import secrets as secrets_cli
 from hookgate.cli import send as send_cli
 from hookgate.cli import sources as source_cli
@@ -47,6 +48,7 @@ app.command("trigger")(trigger_cli.trigger)
 app.command("send")(send_cli.send)
 app.command("verify")(verify_cli.verify_command)
 app.command("tail")(tail_cli.tail)
+app.command("listen")(listen_cli.listen)
 
 
 def _lock_data_dir(settings: Settings) -> IO[str]:

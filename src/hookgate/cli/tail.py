@@ -122,17 +122,21 @@ def line_of(item: dict[str, Any]) -> str:
     path = item["path"] + (f"?{item['query']}" if item["query"] else "")
     size = len(base64.b64decode(item["body"]))
     content_type = header_of(item, "content-type") or "-"
-    status = item["status"]
-    if status == "accepted":
-        verdict = "[green]verified[/green]" if item["verified"] else "[green]accepted[/green]"
-    elif status == "duplicate":
-        verdict = "[yellow]duplicate[/yellow]"
-    else:
-        verdict = f"[red]rejected[/red] {escape(item.get('rejection') or '')}"
     return (
         f"{when.strftime('%H:%M:%S.%f')[:-3]}  [bold]{escape(item['method']):<7}[/bold]"
-        f" {escape(path)}  {size} B  {escape(content_type)}  {verdict}"
+        f" {escape(path)}  {size} B  {escape(content_type)}  {verdict_of(item)}"
     )
+
+
+def verdict_of(item: dict[str, Any]) -> str:
+    """What became of a listed request, as Rich markup: verified, accepted,
+    duplicate or rejected with the reason."""
+    status = item["status"]
+    if status == "accepted":
+        return "[green]verified[/green]" if item["verified"] else "[green]accepted[/green]"
+    if status == "duplicate":
+        return "[yellow]duplicate[/yellow]"
+    return f"[red]rejected[/red] {escape(item.get('rejection') or '')}"
 
 
 def body_text(body: bytes) -> str:

@@ -354,3 +354,23 @@ poller_consumers = Table(
     Column("position", ID, nullable=False),
     Column("updated_at", BigInteger, nullable=False),
 )
+
+#: What a ``hookgate listen`` client's local server answered to a forwarded
+#: request (``store.request_stream``): one row per request, the latest report.
+local_responses = Table(
+    "local_responses",
+    metadata,
+    Column(
+        "request_id",
+        ID,
+        ForeignKey("inbound_requests.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("status", Integer, nullable=True),
+    Column("headers", JSON, nullable=False),
+    Column("body", LargeBinary, nullable=False),
+    Column("latency_ms", Integer, nullable=False),
+    Column("error", Text, nullable=True),
+    Column("forwarded_to", Text, nullable=False),
+    Column("reported_at", BigInteger, nullable=False),
+)

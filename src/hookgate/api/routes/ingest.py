@@ -87,9 +87,10 @@ from hookgate.api.routing import api_router
 from hookgate.api.schemas.base import Metadata, RequestModel, Uid, UtcDatetime
 from hookgate.inbound import config as source_config
 from hookgate.inbound.replay import NotReplayable, replay
-from hookgate.store import inbound_search, sources
+from hookgate.store import inbound_search, request_stream, sources
 from hookgate.store.inbound_requests import InboundRequest, RequestStatus
 from hookgate.store.inbound_search import RequestFilter
+from hookgate.store.request_stream import LocalResponse
 from hookgate.store.sources import Source
 
 router = api_router("/ingest/api/v1/source", "Ingest Source")
@@ -174,8 +175,11 @@ def shown_headers(headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
     return [(k, "<redacted>" if k.lower() in _REDACTED_HEADERS else v) for k, v in headers]
 
 
-def request_json(item: InboundRequest) -> dict[str, Any]:
-    """One received request (see the module docstring)."""
+def request_json(item: InboundRequest, *, redact: bool = True) -> dict[str, Any]:
+    """One received request (see the module docstring); ``redact=False``
+    keeps credential header values (the request stream's listeners forward
+    them)."""
+    headers = shown_headers(item.headers) if redact else item.headers
     return {
         "id": item.id,
         "sourceId": item.source_id,
@@ -183,7 +187,7 @@ def request_json(item: InboundRequest) -> dict[str, Any]:
         "method": item.method,
         "path": item.path,
         "query": item.query,
-        "headers": [list(pair) for pair in shown_headers(item.headers)],
+        "headers": [list(pair) for pair in headers],
         "body": base64.b64encode(item.body).decode("ascii"),
         "sourceIp": item.source_ip,
         "verified": item.verified,
@@ -191,6 +195,19 @@ def request_json(item: InboundRequest) -> dict[str, Any]:
         "rejection": item.rejection,
         "eventId": item.event_id,
         "eventType": item.event_type,
+    }
+
+
+def local_response_json(local: LocalResponse) -> dict[str, Any]:
+    """What a listener's local server answered to a forwarded request."""
+    return {
+        "status": local.status,
+        "headers": [list(pair) for pair in local.headers],
+        "body": base64.b64encode(local.body).decode("ascii"),
+        "latencyMs": local.latency_ms,
+        "error": local.error,
+        "forwardedTo": local.forwarded_to,
+        "reportedAt": iso(local.reported_at),
     }
 
 
@@ -305,9 +322,13 @@ async def list_source_requests(
 async def get_source_request(
     source_id: str, request_id: str, svc: Services = Depends(authenticated)
 ) -> Response:
-    """Hookgate extension: one request received by a source."""
+    """Hookgate extension: one request received by a source, with what a
+    ``hookgate listen`` client's local server answered (``localResponse``)."""
     stored = await inbound_search.get_request(svc.db, source_id, request_id)
-    return JsonResponse(request_json(stored))
+    shown = request_json(stored)
+    local = await request_stream.local_response(svc.db, stored.id)
+    shown["localResponse"] = None if local is None else local_response_json(local)
+    return JsonResponse(shown)
 
 
 @router.post("/{source_id}/request/{request_id}/replay", **returns(s.ReplayOut, status=202))

@@ -35,6 +35,19 @@ class RotateTokenOut(ResponseModel):
     ingest_url: str
 
 
+class LocalResponseOut(ResponseModel):
+    """What a ``hookgate listen`` client's local server answered to the
+    request it forwarded (``status`` null with ``error`` if none came)."""
+
+    status: int | None = None
+    headers: list[tuple[str, str]]
+    body: str
+    latency_ms: int
+    error: str | None = None
+    forwarded_to: str
+    reported_at: UtcDatetime
+
+
 class InboundRequestOut(ResponseModel):
     """One request received by a source, as stored (credential headers
     redacted, the body base64 of the exact bytes)."""
@@ -52,6 +65,8 @@ class InboundRequestOut(ResponseModel):
     rejection: str | None = None
     event_id: str | None = None
     event_type: str | None = None
+    #: Only in ``GET .../request/{request_id}``.
+    local_response: LocalResponseOut | None = None
 
 
 class ReplayOut(ResponseModel):

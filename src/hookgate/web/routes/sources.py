@@ -28,7 +28,7 @@ from hookgate.core.clock import DAY_MS, now_ms
 from hookgate.inbound import checks
 from hookgate.inbound import config as source_config
 from hookgate.inbound.replay import NotReplayable, replay
-from hookgate.store import inbound_search, inbound_summary, sources
+from hookgate.store import inbound_search, inbound_summary, request_stream, sources
 from hookgate.store.database import Database
 from hookgate.store.errors import NotFound
 from hookgate.store.inbound_requests import DUPLICATE_PREFIX, InboundRequest, RequestStatus
@@ -252,6 +252,7 @@ async def _request_page(
     duplicates = await inbound_summary.duplicates_of(svc.db, source.id, item.id)
     original = duplicate_of(item)
     shown, is_hex = body_text(item.body)
+    local = await request_stream.local_response(svc.db, item.id)
     return page(
         request,
         "inbound_request.html",
@@ -277,6 +278,8 @@ async def _request_page(
                 else None
             ),
             "error": error,
+            "local": local,
+            "local_body": body_text(local.body)[0] if local else None,
             "source_url": source_url(source.id),
             "request_url": request_url(source.id, item.id),
         },
