@@ -22,6 +22,10 @@ class PhaseError(RuntimeError):
     """A benchmark phase could not complete (a child died, a timeout ran out...)."""
 
 
+class PhaseSkipped(RuntimeError):
+    """A phase cannot run here (a peer or tool is missing); the message says why."""
+
+
 class Procs:
     """Owns every child process the benchmark starts; ``close`` stops them all.
 

@@ -34,7 +34,11 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from benchmarks.backlog import LARGE, bench_backlog, report_backlog
+from benchmarks.common import mark
 from benchmarks.neighbours import NeighboursResult, bench_neighbours
+from benchmarks.peers_celery import bench_celery, report_celery
+from benchmarks.peers_webhook import bench_webhook, report_webhook
 from benchmarks.pg_phases import PgDatabase, PgDeliveryResult, bench_delivery_pg, migrated_database
 from benchmarks.phases import (
     AcceptResult,
@@ -48,14 +52,17 @@ from benchmarks.phases import (
     bench_latency,
     start_receiver,
 )
-from benchmarks.procs import PhaseError, Procs, cpu_pressure_us
+from benchmarks.procs import PhaseError, PhaseSkipped, Procs, cpu_pressure_us
+from benchmarks.soak import SOAK_RATE, SOAK_SECONDS, bench_soak, report_soak
 
 DELIVERY_TARGET = 0.7
 ACCEPT_TARGET = 0.7
 INBOUND_TARGET = 0.7
 LATENCY_P99_TARGET_MS = 50.0
 NEIGHBOURS_TARGET = 0.9
-PHASES = ("delivery", "accept", "inbound", "latency", "neighbours")
+PHASES = ("delivery", "accept", "inbound", "latency", "neighbours", "celery", "webhook")
+PEERS = ("celery", "webhook")  # Hookgate on SQLite whatever --postgres says
+OPT_IN = ("backlog-1m", "soak")  # only with their flag or --only
 
 
 @dataclass(frozen=True)
@@ -73,14 +80,18 @@ class Plan:
     inbound_rounds: int
     neighbours_messages: int
     neighbours_rounds: int
+    celery_messages: int = 5_000  # each side, after celery_warmup
+    celery_warmup: int = 500
+    webhook_seconds: float = 5.0  # per round of each server
+    webhook_rounds: int = 3
 
 
 FULL = Plan(20_000, 10_000, 1_000, 3, 500.0, 10.0, 1.0, 20_000, 2_500, 250, 3, 5_000, 3)
-QUICK = Plan(20_000, 2_000, 300, 1, 500.0, 3.0, 0.5, 5_000, 1_500, 300, 1, 2_000, 2)
-
-
-def _mark(ok: bool) -> str:
-    return "OK" if ok else "BELOW TARGET"
+QUICK = Plan(
+    20_000, 2_000, 300, 1, 500.0, 3.0, 0.5, 5_000, 1_500, 300, 1, 2_000, 2,
+    celery_messages=2_000, celery_warmup=200, webhook_seconds=3.0, webhook_rounds=1,
+)  # fmt: skip
+_mark = mark
 
 
 def report_delivery(r: DeliveryResult) -> list[str]:
@@ -231,12 +242,23 @@ def _pg_url(database: AbstractContextManager[PgDatabase]) -> Iterator[str | None
         yield db.url
 
 
-def _phase_runner(ctx: Context, plan: Plan, phase: str, postgres: bool) -> Callable[[], list[str]]:
+def _phase_runner(
+    ctx: Context, plan: Plan, phase: str, args: argparse.Namespace
+) -> Callable[[], list[str]]:
+    postgres: bool = args.postgres
     where = " (PostgreSQL)" if postgres else ""
+    if phase == "backlog-1m":
+        return lambda: report_backlog(bench_backlog(ctx, args.backlog_messages))
+    if phase == "soak":
+        return lambda: report_soak(bench_soak(ctx, args.soak_seconds, args.soak_rate))
     if phase == "delivery" and postgres:
         return lambda: report_delivery_pg(bench_delivery_pg(ctx, plan.pg_delivery_messages))
     if phase == "delivery":
         return lambda: report_delivery(bench_delivery(ctx, plan.delivery_messages))
+    if phase == "celery":
+        return lambda: report_celery(bench_celery(ctx, plan.celery_messages, plan.celery_warmup))
+    if phase == "webhook":
+        return lambda: report_webhook(bench_webhook(ctx, plan.webhook_seconds, plan.webhook_rounds))
     if phase == "neighbours":
         n, rounds = plan.neighbours_messages, plan.neighbours_rounds
 
@@ -273,8 +295,21 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="smaller counts, shorter runs")
     parser.add_argument(
-        "--only", choices=PHASES, action="append", help="run only this phase (repeatable)"
+        "--only", choices=PHASES + OPT_IN, action="append", help="run only this phase (repeatable)"
     )
+    parser.add_argument(
+        "--backlog-1m",
+        action="store_true",
+        help="also drain a 1,000,000-message backlog vs a 10,000 one (~10 min)",
+    )
+    parser.add_argument(
+        "--backlog-messages", type=int, default=LARGE, help="the large backlog's size (smoke runs)"
+    )
+    parser.add_argument(
+        "--soak", action="store_true", help="also hold a steady rate and watch the server's RSS"
+    )
+    parser.add_argument("--soak-seconds", type=float, default=SOAK_SECONDS)
+    parser.add_argument("--soak-rate", type=float, default=SOAK_RATE, help="messages/s")
     parser.add_argument("--concurrency", type=int, default=64)
     parser.add_argument(
         "--postgres",
@@ -286,7 +321,9 @@ def main() -> int:
     )
     args = parser.parse_args()
     plan = QUICK if args.quick else FULL
-    phases = args.only or list(PHASES)
+    phases = args.only or [p for p in PHASES if not (args.postgres and p in PEERS)]
+    flags = zip(OPT_IN, (args.backlog_1m, args.soak), strict=True)
+    phases += [p for p, on in flags if on and p not in phases]
     signal.signal(signal.SIGTERM, _stop_on_signal)
     signal.signal(signal.SIGHUP, _stop_on_signal)
     signal.signal(signal.SIGINT, _stop_on_signal)  # also when started with SIGINT ignored
@@ -311,7 +348,9 @@ def main() -> int:
                 print(f"[bench] {phase} ...", file=sys.stderr, flush=True)
                 pressure = Pressure()
                 try:
-                    lines += _phase_runner(ctx, plan, phase, args.postgres)()
+                    lines += _phase_runner(ctx, plan, phase, args)()
+                except PhaseSkipped as exc:
+                    lines.append(f"{phase}: skipped: {exc}")
                 except PhaseError as exc:
                     failed = True
                     lines.append(f"{phase}: FAILED: {exc} (logs: {work_dir})")
