@@ -24,6 +24,7 @@ from tests.e2e.dashboard import operator_client
 from tests.e2e.harness import ServerProcess, server_command, unique, wait_until
 from tests.e2e.local_server import ANSWER_BODY, Captured, LocalServer
 from tests.e2e.test_bins import create_bin
+from tests.e2e.test_cli import _run
 from tests.e2e.test_cli_tail import Terminal, terminals  # noqa: F401 (a fixture)
 from tests.e2e.test_inbound_limits import make_source
 from tests.providers.test_github_octokit import NODE_DIR, PACKAGE
@@ -294,3 +295,21 @@ def test_provider_signatures_verify_on_the_local_side(
             assert event_object["type"] == event
         else:
             standardwebhooks.Webhook(secret).verify(got.body, headers)
+
+
+def test_listen_refuses_an_unknown_source_a_missing_token_and_a_bad_start(
+    server: ServerProcess,
+) -> None:
+    env = {"HOOKGATE_URL": server.url, "HOOKGATE_TOKEN": server.token}
+    unknown = _run("listen", "src_nope", "--forward", "http://127.0.0.1:9/", env=env)
+    assert unknown.returncode == 1
+    assert "no source or bin 'src_nope'" in unknown.stderr
+    missing = _run("listen", "src_nope", "--forward", "http://127.0.0.1:9/", "--server", server.url)
+    assert missing.returncode == 2
+    assert "No API token" in missing.stderr
+    bad_start = _run("listen", "x", "--forward", "http://127.0.0.1:9/", "--from", "soon", env=env)
+    assert bad_start.returncode == 2
+    assert "expected now, a request id" in bad_start.stderr
+    not_a_url = _run("listen", "x", "--forward", "localhost:3000", env=env)
+    assert not_a_url.returncode == 2
+    assert "expected an http(s) URL" in not_a_url.stderr

@@ -34,7 +34,7 @@ import typer
 from httpx_sse import SSEError, connect_sse
 from rich.markup import escape
 
-from hookgate.cli.common import console, err_console
+from hookgate.cli.common import AcceptAnyCertificate, console, err_console
 from hookgate.cli.listen_forward import LocalAnswer, forward, local_client, sub_path
 from hookgate.cli.tail import verdict_of
 from hookgate.core import ids
@@ -254,6 +254,7 @@ def listen(
     timeout: Annotated[
         float, typer.Option(min=0.1, max=600, help="Seconds to wait for the local server.")
     ] = 30.0,
+    insecure: AcceptAnyCertificate = False,
 ) -> None:
     """Forward every request a source or bin receives to a local server (Ctrl-C to stop)."""
     if not token:
@@ -272,7 +273,7 @@ def listen(
     try:
         with (
             httpx.Client(base_url=server.rstrip("/"), headers=headers, timeout=api_timeout) as api,
-            local_client(timeout) as local,
+            local_client(timeout, verify=not insecure) as local,
         ):
             Listener(api, local, source, forward_to, include_rejected, params).follow()
     except ListenError as exc:

@@ -89,9 +89,10 @@ def forwarded_headers(item: dict[str, Any]) -> list[tuple[str, str]]:
     return kept
 
 
-def local_client(timeout: float) -> httpx.Client:
-    """A client that adds no header of its own and follows no redirect."""
-    client = httpx.Client(timeout=timeout, follow_redirects=False, trust_env=False)
+def local_client(timeout: float, *, verify: bool = True) -> httpx.Client:
+    """A client that adds no header of its own and follows no redirect
+    (``verify=False``: any HTTPS certificate, for a local self-signed one)."""
+    client = httpx.Client(timeout=timeout, follow_redirects=False, trust_env=False, verify=verify)
     client.headers.clear()
     return client
 
