@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from functools import cached_property
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, FilePath, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -81,6 +82,13 @@ class Settings(BaseSettings):
     allowed_subnets: str = ""
     request_timeout: float = Field(15.0, gt=0)
     max_response_bytes: int = Field(16 * 1024, ge=0)
+    http_client: Literal["aiohttp", "reqwest"] = Field(
+        "aiohttp",
+        description=(
+            "Outbound HTTP client for deliveries: aiohttp, or reqwest (pyreqwest, Rust;"
+            " same address policy, caps, timeouts and error reports)"
+        ),
+    )
     endpoint_concurrency: int = Field(32, ge=1)
     max_in_flight: int = Field(1000, ge=1)
     lease_seconds: float = Field(60.0, gt=0)

@@ -1,4 +1,4 @@
-"""The explanations of real failures: ``HttpSender`` meets refused ports,
+"""The explanations of real failures: each sender meets refused ports,
 silent and rude peers, TLS to a plain server, unresolvable names and the
 address policy, and ``core.attempt_explain`` must read every message it
 writes (so the two cannot drift apart unnoticed)."""
@@ -14,11 +14,14 @@ from aiohttp import web
 
 from hookgate.core.attempt_explain import Explanation, explain
 from hookgate.core.outcome import SendResult
-from hookgate.delivery.sender import HttpSender
+from hookgate.delivery.sender import Sender
 from tests.integration import test_sender as sending
 from tests.integration.test_sender import RawServer, Receiver, _read_request_head, _request, _send
 
-# The sender suite's fixtures, shared rather than copied.
+# The sender suite's fixtures, shared rather than copied (each test runs on
+# every sender implementation).
+sender_kind = sending.sender_kind
+make_sender = sending.make_sender
 sender = sending.sender
 strict_sender = sending.strict_sender
 receivers = sending.receivers
@@ -51,16 +54,14 @@ def explained(url: str, result: SendResult) -> Explanation:
     )
 
 
-async def _explain(sender: HttpSender, url: str, timeout: float = 5.0) -> str:
+async def _explain(sender: Sender, url: str, timeout: float = 5.0) -> str:
     result = await _send(sender, _request(url, timeout=timeout))
     explanation = explained(url, result)
     assert explanation.ok == result.succeeded
     return explanation.text
 
 
-async def test_answers(
-    sender: HttpSender, start_receiver: Callable[..., Awaitable[Receiver]]
-) -> None:
+async def test_answers(sender: Sender, start_receiver: Callable[..., Awaitable[Receiver]]) -> None:
     async def fail(_: web.Request) -> web.StreamResponse:
         return web.Response(status=500, body=b"boom")
 
@@ -69,7 +70,7 @@ async def test_answers(
     assert (await _explain(sender, failing.url())).startswith("the endpoint answered 500 after ")
 
 
-async def test_refused(sender: HttpSender) -> None:
+async def test_refused(sender: Sender) -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
@@ -78,7 +79,7 @@ async def test_refused(sender: HttpSender) -> None:
 
 
 async def test_no_answer_in_time(
-    sender: HttpSender, start_raw: Callable[..., Awaitable[RawServer]]
+    sender: Sender, start_raw: Callable[..., Awaitable[RawServer]]
 ) -> None:
     async def never_answer(reader: asyncio.StreamReader, _: asyncio.StreamWriter) -> None:
         await _read_request_head(reader)
@@ -89,9 +90,7 @@ async def test_no_answer_in_time(
     assert text == "no answer within 0.3 s"
 
 
-async def test_peer_closes(
-    sender: HttpSender, start_raw: Callable[..., Awaitable[RawServer]]
-) -> None:
+async def test_peer_closes(sender: Sender, start_raw: Callable[..., Awaitable[RawServer]]) -> None:
     async def close_at_once(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         await _read_request_head(reader)
         writer.close()
@@ -101,13 +100,13 @@ async def test_peer_closes(
     assert text == f"127.0.0.1:{server.port} closed the connection before answering completely"
 
 
-async def test_name_that_does_not_resolve(sender: HttpSender) -> None:
+async def test_name_that_does_not_resolve(sender: Sender) -> None:
     text = await _explain(sender, "http://does-not-exist.invalid/hook")
     assert text == "the name does-not-exist.invalid did not resolve"
 
 
 async def test_tls_to_a_plain_server(
-    sender: HttpSender, start_receiver: Callable[..., Awaitable[Receiver]]
+    sender: Sender, start_receiver: Callable[..., Awaitable[Receiver]]
 ) -> None:
     receiver = await start_receiver()
     text = await _explain(sender, f"https://127.0.0.1:{receiver.port}/hook")
@@ -117,7 +116,7 @@ async def test_tls_to_a_plain_server(
 
 
 async def test_blocked_addresses(
-    strict_sender: HttpSender, start_receiver: Callable[..., Awaitable[Receiver]]
+    strict_sender: Sender, start_receiver: Callable[..., Awaitable[Receiver]]
 ) -> None:
     receiver = await start_receiver()
     text = await _explain(strict_sender, receiver.url())
@@ -130,6 +129,6 @@ async def test_blocked_addresses(
     assert "HOOKGATE_ALLOWED_SUBNETS=" in by_name
 
 
-async def test_invalid_url(sender: HttpSender) -> None:
+async def test_invalid_url(sender: Sender) -> None:
     text = await _explain(sender, "ftp://example.com/hook")
     assert text.startswith("the endpoint URL is not valid: unsupported URL scheme 'ftp'")

@@ -1,4 +1,6 @@
-"""HttpSender against real HTTP servers on loopback."""
+"""Both senders (``HttpSender`` over aiohttp, ``ReqwestSender`` over pyreqwest)
+against real HTTP servers on loopback: every test that takes a sender runs on
+each."""
 
 from __future__ import annotations
 
@@ -24,7 +26,9 @@ from hookgate.delivery.sender import (
     HttpSender,
     OutboundRequest,
     PolicyResolver,
+    Sender,
 )
+from hookgate.delivery.sender_reqwest import ReqwestSender
 
 LOOPBACK_ALLOWED = AddressPolicy(parse_subnets("127.0.0.0/8"))
 
@@ -42,7 +46,11 @@ def _request(
     return OutboundRequest(url=url, headers=headers or {}, body=body, timeout=timeout)
 
 
-async def _send(sender: HttpSender, request: OutboundRequest) -> SendResult:
+#: Each sender implementation, by the name ``HOOKGATE_HTTP_CLIENT`` gives it.
+SENDERS: dict[str, Callable[..., Sender]] = {"aiohttp": HttpSender, "reqwest": ReqwestSender}
+
+
+async def _send(sender: Sender, request: OutboundRequest) -> SendResult:
     return await asyncio.wait_for(sender.send(request), GUARD)
 
 
@@ -123,17 +131,30 @@ async def _hold_open(reader: asyncio.StreamReader) -> None:
     await reader.read()
 
 
+@pytest.fixture(params=sorted(SENDERS))
+def sender_kind(request: pytest.FixtureRequest) -> str:
+    """The sender implementation under test."""
+    kind: str = request.param
+    return kind
+
+
 @pytest.fixture
-async def sender() -> AsyncIterator[HttpSender]:
-    s = HttpSender(LOOPBACK_ALLOWED)
+def make_sender(sender_kind: str) -> Callable[..., Sender]:
+    """Builds a sender of the implementation under test (``HttpSender``'s arguments)."""
+    return SENDERS[sender_kind]
+
+
+@pytest.fixture
+async def sender(make_sender: Callable[..., Sender]) -> AsyncIterator[Sender]:
+    s = make_sender(LOOPBACK_ALLOWED)
     yield s
     await s.close()
 
 
 @pytest.fixture
-async def strict_sender() -> AsyncIterator[HttpSender]:
+async def strict_sender(make_sender: Callable[..., Sender]) -> AsyncIterator[Sender]:
     """A sender with the default policy: loopback is refused."""
-    s = HttpSender(AddressPolicy())
+    s = make_sender(AddressPolicy())
     yield s
     await s.close()
 
@@ -181,9 +202,19 @@ def start_raw(
 
 
 @pytest.fixture
-def connect_calls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """Hosts for which aiohttp's connector was asked for a connection."""
+def connect_calls(monkeypatch: pytest.MonkeyPatch, sender_kind: str) -> list[str]:
+    """Hosts for which the sender asked its client for a connection: aiohttp's
+    connector, or the pinned client ``ReqwestSender`` picks per request."""
     calls: list[str] = []
+    if sender_kind == "reqwest":
+        pick = ReqwestSender._client_for
+
+        async def pick_spy(self: ReqwestSender, target: Any) -> Any:
+            calls.append(target.label.rsplit(":", 1)[0])
+            return await pick(self, target)
+
+        monkeypatch.setattr(ReqwestSender, "_client_for", pick_spy)
+        return calls
     original = aiohttp.BaseConnector.connect
 
     async def spy(self: aiohttp.BaseConnector, req: Any, *args: Any, **kwargs: Any) -> Any:
@@ -198,7 +229,7 @@ def connect_calls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
 
 async def test_delivers_body_bytes_and_headers(
-    sender: HttpSender, start_receiver: Callable[..., Awaitable[Receiver]]
+    sender: Sender, start_receiver: Callable[..., Awaitable[Receiver]]
 ) -> None:
     async def handler(_: web.Request) -> web.StreamResponse:
         return web.Response(status=201, body=b'{"received": true}')
@@ -232,10 +263,11 @@ async def test_delivers_body_bytes_and_headers(
 
 
 async def test_given_content_type_and_user_agent_are_kept(
+    make_sender: Callable[..., Sender],
     start_receiver: Callable[..., Awaitable[Receiver]],
 ) -> None:
     receiver = await start_receiver()
-    sender = HttpSender(LOOPBACK_ALLOWED, user_agent="Custom-Default/2")
+    sender = make_sender(LOOPBACK_ALLOWED, user_agent="Custom-Default/2")
     try:
         await _send(sender, _request(receiver.url(), headers={"content-type": "text/plain"}))
         await _send(sender, _request(receiver.url(), headers={"user-agent": "Mine/1"}))
@@ -250,7 +282,7 @@ async def test_given_content_type_and_user_agent_are_kept(
 
 
 async def test_non_2xx_is_reported_with_status_and_body(
-    sender: HttpSender, start_receiver: Callable[..., Awaitable[Receiver]]
+    sender: Sender, start_receiver: Callable[..., Awaitable[Receiver]]
 ) -> None:
     async def handler(_: web.Request) -> web.StreamResponse:
         return web.Response(status=500, body=b"boom", headers={"X-Trace": "t-1"})
@@ -269,9 +301,10 @@ async def test_non_2xx_is_reported_with_status_and_body(
 
 
 async def test_response_headers_are_kept_whole_lines_up_to_the_cap(
-    sender: HttpSender, start_receiver: Callable[..., Awaitable[Receiver]]
+    sender: Sender, start_receiver: Callable[..., Awaitable[Receiver]]
 ) -> None:
-    many = {f"X-Filler-{i:03d}": "v" * 100 for i in range(120)}
+    # 90 lines of 116 bytes: past the 8 KiB cap, within hyper's 100-header limit.
+    many = {f"X-Filler-{i:03d}": "v" * 100 for i in range(90)}
 
     async def handler(_: web.Request) -> web.StreamResponse:
         return web.Response(status=200, headers=many)
@@ -284,10 +317,32 @@ async def test_response_headers_are_kept_whole_lines_up_to_the_cap(
     assert 0 < len(result.headers) <= MAX_HEADER_BLOCK
     assert result.headers.endswith(b"\r\n")
     assert b"X-Filler-000: " + b"v" * 100 + b"\r\n" in result.headers
-    assert b"X-Filler-119" not in result.headers
+    assert b"X-Filler-089" not in result.headers
+
+
+async def test_a_header_value_that_is_not_ascii_does_not_fail_the_attempt(
+    sender: Sender, start_raw: Callable[..., Awaitable[RawServer]]
+) -> None:
+    async def odd_header(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await _read_request_head(reader)
+        writer.write(
+            b"HTTP/1.1 429 Too Many Requests\r\nX-Odd: caf\xe9\r\nRetry-After: 7\r\n"
+            b"Content-Length: 2\r\n\r\nno"
+        )
+        await writer.drain()
+        await _hold_open(reader)
+
+    server = await start_raw(odd_header)
+
+    result = await _send(sender, _request(f"http://127.0.0.1:{server.port}/"))
+
+    assert (result.status_code, result.body, result.retry_after) == (429, b"no", 7.0)
+    assert result.headers.startswith(b"X-Odd: ")
+    assert b"Retry-After: 7\r\n" in result.headers
 
 
 async def test_large_body_is_truncated_to_the_cap_without_waiting_for_the_rest(
+    make_sender: Callable[..., Sender],
     start_raw: Callable[..., Awaitable[RawServer]],
 ) -> None:
     async def huge_then_stall(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -298,7 +353,7 @@ async def test_large_body_is_truncated_to_the_cap_without_waiting_for_the_rest(
         await _hold_open(reader)
 
     server = await start_raw(huge_then_stall)
-    sender = HttpSender(LOOPBACK_ALLOWED, max_response_bytes=1000)
+    sender = make_sender(LOOPBACK_ALLOWED, max_response_bytes=1000)
     try:
         started = time.monotonic()
         result = await _send(sender, _request(f"http://127.0.0.1:{server.port}/", timeout=30.0))
@@ -316,13 +371,15 @@ async def test_large_body_is_truncated_to_the_cap_without_waiting_for_the_rest(
 
 @pytest.mark.parametrize("size", [999, 1000])
 async def test_body_up_to_the_cap_is_returned_whole_and_clean(
-    start_receiver: Callable[..., Awaitable[Receiver]], size: int
+    make_sender: Callable[..., Sender],
+    start_receiver: Callable[..., Awaitable[Receiver]],
+    size: int,
 ) -> None:
     async def handler(_: web.Request) -> web.StreamResponse:
         return web.Response(body=b"y" * size)
 
     receiver = await start_receiver(handler)
-    sender = HttpSender(LOOPBACK_ALLOWED, max_response_bytes=1000)
+    sender = make_sender(LOOPBACK_ALLOWED, max_response_bytes=1000)
     try:
         result = await _send(sender, _request(receiver.url()))
     finally:
@@ -333,6 +390,7 @@ async def test_body_up_to_the_cap_is_returned_whole_and_clean(
 
 
 async def test_status_counts_when_the_body_then_stalls(
+    make_sender: Callable[..., Sender],
     start_raw: Callable[..., Awaitable[RawServer]],
 ) -> None:
     async def partial_body(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -342,7 +400,7 @@ async def test_status_counts_when_the_body_then_stalls(
         await _hold_open(reader)
 
     server = await start_raw(partial_body)
-    sender = HttpSender(LOOPBACK_ALLOWED)
+    sender = make_sender(LOOPBACK_ALLOWED)
     try:
         result = await _send(sender, _request(f"http://127.0.0.1:{server.port}/", timeout=0.3))
     finally:
@@ -356,7 +414,7 @@ async def test_status_counts_when_the_body_then_stalls(
 
 
 async def test_redirect_is_not_followed(
-    sender: HttpSender, start_receiver: Callable[..., Awaitable[Receiver]]
+    sender: Sender, start_receiver: Callable[..., Awaitable[Receiver]]
 ) -> None:
     target = await start_receiver()
 
@@ -389,7 +447,7 @@ def _http_date(offset: timedelta) -> str:
     ],
 )
 async def test_retry_after_is_parsed_on_429(
-    sender: HttpSender,
+    sender: Sender,
     start_receiver: Callable[..., Awaitable[Receiver]],
     header: str | timedelta,
     low: float,
@@ -413,7 +471,7 @@ async def test_retry_after_is_parsed_on_429(
 
 @pytest.mark.parametrize("header", ["soon", "-5", "1.5", "", "Wed, 99 Foo 2015"])
 async def test_unparseable_retry_after_is_ignored(
-    sender: HttpSender,
+    sender: Sender,
     start_receiver: Callable[..., Awaitable[Receiver]],
     header: str,
 ) -> None:
@@ -429,7 +487,7 @@ async def test_unparseable_retry_after_is_ignored(
 
 
 async def test_connection_reuse(
-    sender: HttpSender, start_receiver: Callable[..., Awaitable[Receiver]]
+    sender: Sender, start_receiver: Callable[..., Awaitable[Receiver]]
 ) -> None:
     receiver = await start_receiver()
 
@@ -444,7 +502,7 @@ async def test_connection_reuse(
 # --- failures -----------------------------------------------------------------
 
 
-async def test_timeout(sender: HttpSender, start_raw: Callable[..., Awaitable[RawServer]]) -> None:
+async def test_timeout(sender: Sender, start_raw: Callable[..., Awaitable[RawServer]]) -> None:
     async def never_answer(reader: asyncio.StreamReader, _: asyncio.StreamWriter) -> None:
         await _read_request_head(reader)
         await _hold_open(reader)
@@ -460,7 +518,7 @@ async def test_timeout(sender: HttpSender, start_raw: Callable[..., Awaitable[Ra
 
 
 async def test_each_request_gets_its_own_timeout_on_a_reused_url(
-    sender: HttpSender, start_raw: Callable[..., Awaitable[RawServer]]
+    sender: Sender, start_raw: Callable[..., Awaitable[RawServer]]
 ) -> None:
     async def never_answer(reader: asyncio.StreamReader, _: asyncio.StreamWriter) -> None:
         await _read_request_head(reader)
@@ -477,7 +535,7 @@ async def test_each_request_gets_its_own_timeout_on_a_reused_url(
         assert timeout <= time.monotonic() - started < timeout + 1.0
 
 
-async def test_connection_refused(sender: HttpSender) -> None:
+async def test_connection_refused(sender: Sender) -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
@@ -491,7 +549,7 @@ async def test_connection_refused(sender: HttpSender) -> None:
     assert f"127.0.0.1:{port}" in result.error_message
 
 
-async def test_dns_failure(sender: HttpSender) -> None:
+async def test_dns_failure(sender: Sender) -> None:
     result = await _send(sender, _request("http://does-not-exist.invalid/hook"))
 
     assert result.status_code is None
@@ -501,7 +559,7 @@ async def test_dns_failure(sender: HttpSender) -> None:
 
 
 async def test_peer_closes_without_answering(
-    sender: HttpSender, start_raw: Callable[..., Awaitable[RawServer]]
+    sender: Sender, start_raw: Callable[..., Awaitable[RawServer]]
 ) -> None:
     async def close_at_once(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         await _read_request_head(reader)
@@ -518,7 +576,7 @@ async def test_peer_closes_without_answering(
 
 
 async def test_peer_resets_the_connection(
-    sender: HttpSender, start_raw: Callable[..., Awaitable[RawServer]]
+    sender: Sender, start_raw: Callable[..., Awaitable[RawServer]]
 ) -> None:
     async def reset(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         await _read_request_head(reader)
@@ -536,7 +594,7 @@ async def test_peer_resets_the_connection(
 
 
 async def test_truncated_body_keeps_the_status(
-    sender: HttpSender, start_raw: Callable[..., Awaitable[RawServer]]
+    sender: Sender, start_raw: Callable[..., Awaitable[RawServer]]
 ) -> None:
     async def cut_short(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         await _read_request_head(reader)
@@ -556,7 +614,7 @@ async def test_truncated_body_keeps_the_status(
 
 
 async def test_garbage_response_is_a_connection_error(
-    sender: HttpSender, start_raw: Callable[..., Awaitable[RawServer]]
+    sender: Sender, start_raw: Callable[..., Awaitable[RawServer]]
 ) -> None:
     async def garbage(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         await _read_request_head(reader)
@@ -575,7 +633,7 @@ async def test_garbage_response_is_a_connection_error(
 
 
 async def test_https_to_plain_http_server_is_a_tls_error(
-    sender: HttpSender, start_receiver: Callable[..., Awaitable[Receiver]]
+    sender: Sender, start_receiver: Callable[..., Awaitable[Receiver]]
 ) -> None:
     receiver = await start_receiver()
 
@@ -592,7 +650,7 @@ async def test_https_to_plain_http_server_is_a_tls_error(
     "url",
     ["ftp://example.com/hook", "not a url", "http:///no-host", "/relative", "http://127.1/"],
 )
-async def test_invalid_url(sender: HttpSender, connect_calls: list[str], url: str) -> None:
+async def test_invalid_url(sender: Sender, connect_calls: list[str], url: str) -> None:
     result = await _send(sender, _request(url))
 
     assert result.status_code is None
@@ -602,7 +660,7 @@ async def test_invalid_url(sender: HttpSender, connect_calls: list[str], url: st
 
 
 async def test_invalid_header_value_does_not_raise(
-    sender: HttpSender, start_receiver: Callable[..., Awaitable[Receiver]]
+    sender: Sender, start_receiver: Callable[..., Awaitable[Receiver]]
 ) -> None:
     receiver = await start_receiver()
 
@@ -617,7 +675,7 @@ async def test_invalid_header_value_does_not_raise(
 
 
 async def test_loopback_literal_is_blocked_by_default(
-    strict_sender: HttpSender,
+    strict_sender: Sender,
     start_receiver: Callable[..., Awaitable[Receiver]],
     connect_calls: list[str],
 ) -> None:
@@ -634,7 +692,7 @@ async def test_loopback_literal_is_blocked_by_default(
 
 
 async def test_a_refused_url_stays_refused_and_an_allowed_one_stays_allowed(
-    sender: HttpSender,
+    sender: Sender,
     start_receiver: Callable[..., Awaitable[Receiver]],
     connect_calls: list[str],
 ) -> None:
@@ -650,7 +708,7 @@ async def test_a_refused_url_stays_refused_and_an_allowed_one_stays_allowed(
 
 
 async def test_localhost_is_blocked_by_the_resolver(
-    strict_sender: HttpSender, start_receiver: Callable[..., Awaitable[Receiver]]
+    strict_sender: Sender, start_receiver: Callable[..., Awaitable[Receiver]]
 ) -> None:
     receiver = await start_receiver()
 
@@ -665,7 +723,7 @@ async def test_localhost_is_blocked_by_the_resolver(
 
 
 async def test_localhost_is_reached_when_loopback_is_allowed(
-    sender: HttpSender, start_receiver: Callable[..., Awaitable[Receiver]]
+    sender: Sender, start_receiver: Callable[..., Awaitable[Receiver]]
 ) -> None:
     receiver = await start_receiver()
 
@@ -676,7 +734,7 @@ async def test_localhost_is_reached_when_loopback_is_allowed(
 
 
 async def test_ipv6_loopback_literal_is_blocked(
-    sender: HttpSender,
+    sender: Sender,
     start_raw: Callable[..., Awaitable[RawServer]],
     connect_calls: list[str],
 ) -> None:
@@ -704,7 +762,7 @@ async def test_ipv6_loopback_literal_is_blocked(
     ],
 )
 async def test_internal_literals_are_blocked_without_connecting(
-    sender: HttpSender, connect_calls: list[str], url: str
+    sender: Sender, connect_calls: list[str], url: str
 ) -> None:
     result = await _send(sender, _request(url))
 
@@ -764,13 +822,15 @@ async def test_policy_resolver_refuses_when_nothing_is_allowed() -> None:
 # --- lifecycle ----------------------------------------------------------------
 
 
-async def test_close_is_idempotent(start_receiver: Callable[..., Awaitable[Receiver]]) -> None:
-    never_used = HttpSender(LOOPBACK_ALLOWED)
+async def test_close_is_idempotent(
+    make_sender: Callable[..., Sender], start_receiver: Callable[..., Awaitable[Receiver]]
+) -> None:
+    never_used = make_sender(LOOPBACK_ALLOWED)
     await never_used.close()
     await never_used.close()
 
     receiver = await start_receiver()
-    used = HttpSender(LOOPBACK_ALLOWED)
+    used = make_sender(LOOPBACK_ALLOWED)
     assert (await _send(used, _request(receiver.url()))).status_code == 200
     await used.close()
     await used.close()
@@ -780,7 +840,7 @@ async def test_close_is_idempotent(start_receiver: Callable[..., Awaitable[Recei
 
 
 async def test_concurrent_sends_share_one_pool(
-    sender: HttpSender, start_receiver: Callable[..., Awaitable[Receiver]]
+    sender: Sender, start_receiver: Callable[..., Awaitable[Receiver]]
 ) -> None:
     receiver = await start_receiver()
 
@@ -797,7 +857,7 @@ def test_request_needs_a_positive_finite_timeout(timeout: float) -> None:
 
 
 async def test_a_body_dripping_forever_is_cut_off_at_the_total_deadline(
-    sender: HttpSender, start_raw: Callable[..., Awaitable[RawServer]]
+    sender: Sender, start_raw: Callable[..., Awaitable[RawServer]]
 ) -> None:
     """Each byte arrives well within any per-read timeout; only a deadline on
     the whole attempt ends it (the guard around the send is 20x longer)."""
@@ -827,6 +887,7 @@ async def test_a_body_dripping_forever_is_cut_off_at_the_total_deadline(
 
 
 async def test_a_huge_body_is_dropped_after_the_cap_not_drained(
+    make_sender: Callable[..., Sender],
     start_raw: Callable[..., Awaitable[RawServer]],
 ) -> None:
     total = 64 * 1024 * 1024
@@ -850,7 +911,7 @@ async def test_a_huge_body_is_dropped_after_the_cap_not_drained(
         await _hold_open(reader)
 
     server = await start_raw(flood)
-    sender = HttpSender(LOOPBACK_ALLOWED, max_response_bytes=1000)
+    sender = make_sender(LOOPBACK_ALLOWED, max_response_bytes=1000)
     try:
         result = await _send(sender, _request(f"http://127.0.0.1:{server.port}/", timeout=30.0))
     finally:

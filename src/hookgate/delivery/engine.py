@@ -16,7 +16,8 @@ from hookgate.core.clock import now_ms as now_ms
 from hookgate.core.netpolicy import AddressPolicy
 from hookgate.delivery.batcher import GroupCommitter, isolating_failures
 from hookgate.delivery.dispatcher import Dispatcher, DispatchSettings
-from hookgate.delivery.sender import HttpSender, Sender
+from hookgate.delivery.sender import Sender
+from hookgate.delivery.senders import open_sender
 from hookgate.metrics import Metrics
 from hookgate.store.accept_messages import (
     AcceptItem,
@@ -111,7 +112,8 @@ class Engine:
             endpoint_cap=endpoint_lease_cap(settings, single_process=db.single_process),
             disable_after_ms=int(settings.disable_after_days * DAY_MS),
         )
-        self.sender: Sender = sender or HttpSender(
+        self.sender: Sender = sender or open_sender(
+            settings.http_client,
             AddressPolicy(settings.allowed_networks),
             max_response_bytes=settings.max_response_bytes,
             pool_limit=settings.max_in_flight,

@@ -13,15 +13,10 @@ Nothing here logs: URLs, headers and bodies can carry secrets.
 from __future__ import annotations
 
 import errno
-import ipaddress
-import math
 import socket
 import ssl
 import time
-from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Protocol, TypeVar
 
 import aiohttp
 from yarl import URL
@@ -29,6 +24,17 @@ from yarl import URL
 from hookgate.core.httpdate import parse_retry_after
 from hookgate.core.netpolicy import AddressPolicy
 from hookgate.core.outcome import ErrorKind, SendResult, header_block
+from hookgate.delivery.outbound import (
+    OutboundRequest,
+    Refused,
+    Sender,
+    cache,
+    cap_note,
+    checked_url,
+    elapsed_ms,
+    refused_result,
+    response_result,
+)
 from hookgate.delivery.resolver import BlockedAddressError, PolicyResolver
 
 __all__ = [
@@ -40,49 +46,6 @@ __all__ = [
 ]
 
 _RESET_ERRNOS = frozenset({errno.ECONNRESET, errno.ECONNABORTED, errno.EPIPE})
-#: Entries kept per ``HttpSender`` in each of its per-URL and per-timeout caches;
-#: a full cache is emptied and refilled.
-_CACHE_LIMIT = 10_000
-
-_K = TypeVar("_K")
-_V = TypeVar("_V")
-
-
-@dataclass(frozen=True, slots=True)
-class OutboundRequest:
-    """One webhook attempt: POST ``body`` to ``url`` with ``headers``.
-
-    ``timeout`` is the total time allowed in seconds, from connecting to
-    reading the (capped) response body; it must be positive and finite
-    (``ValueError`` otherwise).
-    """
-
-    url: str
-    headers: Mapping[str, str]
-    body: bytes
-    timeout: float
-
-    def __post_init__(self) -> None:
-        # aiohttp treats a zero timeout as "no timeout"; never allow that by accident.
-        if not (self.timeout > 0 and math.isfinite(self.timeout)):
-            raise ValueError(f"timeout must be a positive number of seconds, not {self.timeout}")
-
-
-class Sender(Protocol):
-    """Sends webhook attempts. ``send`` never raises for network problems."""
-
-    async def send(self, request: OutboundRequest) -> SendResult: ...
-
-    async def close(self) -> None: ...
-
-
-class _Refused(Exception):
-    """Internal: the request was refused before anything was sent."""
-
-    def __init__(self, kind: ErrorKind, message: str) -> None:
-        super().__init__(message)
-        self.kind = kind
-        self.message = message
 
 
 class HttpSender:
@@ -168,14 +131,14 @@ class HttpSender:
         url = self._urls.get(request.url)
         if url is None:
             try:
-                url = self._checked_url(request.url)
-            except _Refused as refused:
-                return SendResult(None, b"", _elapsed_ms(start), refused.kind, refused.message)
-            _cache(self._urls, request.url, url)
+                url = checked_url(request.url, self._policy)
+            except Refused as refused:
+                return refused_result(refused, start)
+            cache(self._urls, request.url, url)
         timeout = self._timeouts.get(request.timeout)
         if timeout is None:
             timeout = aiohttp.ClientTimeout(total=request.timeout)
-            _cache(self._timeouts, request.timeout, timeout)
+            cache(self._timeouts, request.timeout, timeout)
 
         body_note: str | None = None
         try:
@@ -194,7 +157,7 @@ class HttpSender:
                 cap = self._max_response_bytes
                 try:
                     if await _read_capped(response.content, cap, chunks):
-                        body_note = f"response body over the {cap}-byte cap; the rest was not read"
+                        body_note = cap_note(cap)
                 except (aiohttp.ClientError, OSError) as exc:
                     # OSError covers TimeoutError: the total timeout includes the body.
                     _, message = _describe_error(exc, url, request.timeout)
@@ -204,15 +167,8 @@ class HttpSender:
         except (aiohttp.ClientError, OSError, ValueError) as exc:
             # ValueError: e.g. a header value containing a newline.
             kind, message = _describe_error(exc, url, request.timeout)
-            return SendResult(None, b"", _elapsed_ms(start), kind, message)
-
-        duration_ms = _elapsed_ms(start)
-        if 200 <= status < 300:
-            return SendResult(status, body, duration_ms, None, body_note, retry_after, headers)
-        message = f"HTTP {status}" if body_note is None else f"HTTP {status}; {body_note}"
-        return SendResult(
-            status, body, duration_ms, ErrorKind.HTTP_STATUS, message, retry_after, headers
-        )
+            return SendResult(None, b"", elapsed_ms(start), kind, message)
+        return response_result(status, body, start, body_note, retry_after, headers)
 
     async def close(self) -> None:
         """Close the connection pool. Safe to call more than once."""
@@ -248,45 +204,6 @@ class HttpSender:
         )
         return self._session
 
-    def _checked_url(self, raw_url: str) -> URL:
-        """Parse ``raw_url``; refuse bad URLs and IP-literal hosts the policy
-        refuses (aiohttp connects to IP literals without asking the resolver)."""
-        try:
-            url = URL(raw_url)
-        except (ValueError, TypeError) as exc:
-            raise _Refused(ErrorKind.INVALID_URL, f"invalid URL: {exc}") from exc
-        if not url.scheme:
-            raise _Refused(
-                ErrorKind.INVALID_URL, "invalid URL: it must start with http:// or https://"
-            )
-        if url.scheme not in ("http", "https"):
-            raise _Refused(
-                ErrorKind.INVALID_URL,
-                f"unsupported URL scheme {url.scheme!r}; only http and https are allowed",
-            )
-        host = url.raw_host
-        if not host:
-            raise _Refused(ErrorKind.INVALID_URL, "invalid URL: it has no host")
-        # Same test aiohttp uses to decide a host is an IP literal and skip DNS.
-        if ":" in host or host.replace(".", "").isdigit():
-            try:
-                address = ipaddress.ip_address(url.host or host)
-            except ValueError:
-                raise _Refused(
-                    ErrorKind.INVALID_URL,
-                    f"invalid URL: host {host} is not a valid IP address",
-                ) from None
-            reason = self._policy.blocked_reason(address)
-            if reason is not None:
-                raise _Refused(ErrorKind.BLOCKED_ADDRESS, reason)
-        return url
-
-
-def _cache(cache: dict[_K, _V], key: _K, value: _V) -> None:
-    if len(cache) >= _CACHE_LIMIT:
-        cache.clear()
-    cache[key] = value
-
 
 async def _read_capped(content: aiohttp.StreamReader, cap: int, chunks: list[bytes]) -> bool:
     """Append up to ``cap`` bytes of ``content`` to ``chunks``, stopping at EOF;
@@ -304,10 +221,6 @@ async def _read_capped(content: aiohttp.StreamReader, cap: int, chunks: list[byt
     # One byte more tells a body of exactly ``cap`` bytes (EOF, at once for a
     # Content-Length body) from a longer one, without reading the rest.
     return bool(await content.read(1))
-
-
-def _elapsed_ms(start: float) -> int:
-    return round((time.perf_counter() - start) * 1000)
 
 
 def _blocked_cause(exc: BaseException) -> BlockedAddressError | None:
