@@ -19,11 +19,11 @@ from hookgate.inbound.recorder import Recorder
 from hookgate.store import applications, sources
 from hookgate.store import endpoints as endpoint_store
 from hookgate.store import messages as message_store
-from hookgate.store.accept_messages import SqlMessageAccept
 from hookgate.store.contract import DeliveryQueue, InboundRequests, MessageAccept
 from hookgate.store.database import Database
 from hookgate.store.errors import NotFound
 from hookgate.store.inbound_store import SqlInboundRequests
+from hookgate.store.message_accept import SqlMessageAccept
 from hookgate.store.queue import SqlDeliveryQueue
 from hookgate.store.records import Application, Endpoint
 from hookgate.store.sources import Source

@@ -19,15 +19,11 @@ from hookgate.delivery.dispatcher import Dispatcher, DispatchSettings
 from hookgate.delivery.sender import Sender
 from hookgate.delivery.senders import open_sender
 from hookgate.metrics import Metrics
-from hookgate.store.accept_messages import (
-    AcceptItem,
-    AcceptOutcome,
-    AcceptStatus,
-    SqlMessageAccept,
-)
+from hookgate.store.accept_messages import AcceptItem, AcceptOutcome, AcceptStatus
 from hookgate.store.contract import MessageAccept
 from hookgate.store.database import Database
 from hookgate.store.errors import StoreRejected
+from hookgate.store.message_accept import SqlMessageAccept
 from hookgate.store.queue import SqlDeliveryQueue
 from hookgate.store.records import Job
 from hookgate.store.throttle import ThrottledApps

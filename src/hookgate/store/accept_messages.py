@@ -9,7 +9,7 @@ found, or ``eventId`` conflict. Idempotency keys and event ids are claimed with
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
@@ -25,6 +25,7 @@ from hookgate.store.database import Database
 from hookgate.store.fanout import FanoutReads, enabled_endpoints, resolve_apps
 from hookgate.store.records import (
     DeliveryStatus,
+    Endpoint,
     Job,
     Message,
     NewApplication,
@@ -79,7 +80,7 @@ class AcceptOutcome:
 
 
 @dataclass(slots=True)
-class _Pending:
+class Pending:
     """An item that passed the app check and is about to be stored."""
 
     index: int
@@ -146,13 +147,13 @@ async def accept_in_transaction(
         if item.new_application is not None or item.app_ref not in wanted:
             wanted[item.app_ref] = item.new_application
     app_ids = await resolve_apps(db, conn, reads, wanted, now_ms)
-    pending: list[_Pending] = []
+    pending: list[Pending] = []
     for index, item in enumerate(batch):
         app_id = app_ids.get(item.app_ref)
         if app_id is None:
             outcomes[index] = AcceptOutcome(AcceptStatus.APP_NOT_FOUND)
         else:
-            pending.append(_Pending(index, item, app_id, ids.new_id(ids.MESSAGE)))
+            pending.append(Pending(index, item, app_id, ids.new_id(ids.MESSAGE)))
 
     pending = await _claim_idempotency_keys(db, conn, pending, replay_keys, now_ms)
     pending, conflicts = await _claim_event_ids(db, conn, pending, now_ms)
@@ -174,16 +175,16 @@ async def accept_in_transaction(
 async def _claim_idempotency_keys(
     db: Database,
     conn: AsyncConnection,
-    pending: list[_Pending],
+    pending: list[Pending],
     replay_keys: dict[int, str],
     now_ms: int,
-) -> list[_Pending]:
+) -> list[Pending]:
     """Take ownership of each new idempotency key; items whose key was used
     before (or earlier in this batch) become replays."""
     keyed = [p for p in pending if p.scoped_key is not None]
     if not keyed:
         return pending
-    first_by_key: dict[str, _Pending] = {}
+    first_by_key: dict[str, Pending] = {}
     for p in keyed:
         first_by_key.setdefault(p.scoped_key or "", p)
     inserted = await conn.execute(
@@ -194,7 +195,7 @@ async def _claim_idempotency_keys(
         ],
     )
     owned = set(inserted.scalars())
-    kept: list[_Pending] = []
+    kept: list[Pending] = []
     for p in pending:
         key = p.scoped_key
         if key is None or (key in owned and first_by_key[key] is p):
@@ -205,8 +206,8 @@ async def _claim_idempotency_keys(
 
 
 async def _claim_event_ids(
-    db: Database, conn: AsyncConnection, pending: list[_Pending], now_ms: int
-) -> tuple[list[_Pending], list[_Pending]]:
+    db: Database, conn: AsyncConnection, pending: list[Pending], now_ms: int
+) -> tuple[list[Pending], list[Pending]]:
     """Reserve each ``eventId`` in its application for a day; return
     (accepted, conflicting)."""
     with_event = [p for p in pending if p.item.event_id is not None]
@@ -220,7 +221,7 @@ async def _claim_event_ids(
             )
         )
     )
-    first: dict[tuple[str, str], _Pending] = {}
+    first: dict[tuple[str, str], Pending] = {}
     for p in with_event:
         first.setdefault((p.app_id, p.item.event_id or ""), p)
     inserted = await conn.execute(
@@ -233,8 +234,8 @@ async def _claim_event_ids(
         ],
     )
     owned = {(app_id, event_id) for app_id, event_id in inserted}
-    accepted: list[_Pending] = []
-    conflicts: list[_Pending] = []
+    accepted: list[Pending] = []
+    conflicts: list[Pending] = []
     for p in pending:
         event_id = p.item.event_id
         key = (p.app_id, event_id or "")
@@ -256,13 +257,28 @@ async def _claim_event_ids(
 async def _insert_messages(
     conn: AsyncConnection,
     reads: FanoutReads,
-    pending: list[_Pending],
+    pending: list[Pending],
     now_ms: int,
     lease_until_ms: int,
 ) -> list[AcceptOutcome]:
     if not pending:
         return []
     app_endpoints = await enabled_endpoints(conn, reads, {p.app_id for p in pending})
+    message_rows, delivery_rows, outcomes = fan_out(pending, app_endpoints, now_ms, lease_until_ms)
+    await conn.execute(messages.insert(), message_rows)
+    if delivery_rows:
+        await conn.execute(deliveries.insert(), delivery_rows)
+    return outcomes
+
+
+def fan_out(
+    pending: Sequence[Pending],
+    app_endpoints: Mapping[str, Sequence[Endpoint]],
+    now_ms: int,
+    lease_until_ms: int,
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[AcceptOutcome]]:
+    """The ``messages`` and ``deliveries`` rows of ``pending`` items routed
+    to their applications' enabled endpoints, and each item's outcome."""
     message_rows: list[dict[str, Any]] = []
     delivery_rows: list[dict[str, Any]] = []
     outcomes: list[AcceptOutcome] = []
@@ -317,10 +333,7 @@ async def _insert_messages(
             jobs.append(job)
             delivery_rows.append(new_delivery_row(job, now_ms, lease_until_ms))
         outcomes.append(AcceptOutcome(AcceptStatus.CREATED, message, jobs))
-    await conn.execute(messages.insert(), message_rows)
-    if delivery_rows:
-        await conn.execute(deliveries.insert(), delivery_rows)
-    return outcomes
+    return message_rows, delivery_rows, outcomes
 
 
 def new_delivery_row(job: Job, now_ms: int, lease_until_ms: int) -> dict[str, Any]:
@@ -364,25 +377,3 @@ async def _replay(conn: AsyncConnection, replay_keys: dict[int, str]) -> dict[in
         else:
             outcomes[index] = AcceptOutcome(AcceptStatus.EVENT_ID_CONFLICT)
     return outcomes
-
-
-class SqlMessageAccept:
-    """``store.contract.MessageAccept`` on SQLite and PostgreSQL: ``accept_batch``
-    on one ``Database``."""
-
-    __slots__ = ("db",)
-
-    def __init__(self, db: Database) -> None:
-        self.db = db
-
-    async def accept_batch(
-        self,
-        batch: Sequence[AcceptItem],
-        now_ms: int,
-        lease_until_ms: int,
-        *,
-        notify_workers: bool = False,
-    ) -> list[AcceptOutcome]:
-        return await accept_batch(
-            self.db, batch, now_ms, lease_until_ms, notify_workers=notify_workers
-        )

@@ -10,7 +10,7 @@ Protocol per use case.
   the ingest API and the retention job).
 
 Two implementations keep each: the SQL store on SQLite and PostgreSQL
-(``store.accept_messages.SqlMessageAccept``, ``store.queue.SqlDeliveryQueue``,
+(``store.message_accept.SqlMessageAccept``, ``store.queue.SqlDeliveryQueue``,
 ``store.inbound_store.SqlInboundRequests``) and the in-memory one in
 ``hookgate.testing`` (``InMemoryStore``). One behaviour suite runs on all
 three (``tests/integration/test_store_queue.py``, ``test_store_claim.py``,

@@ -1,8 +1,9 @@
 """The database connection: the one boundary where SQL runs and driver errors
 are translated.
 
-``Database.write()`` and ``Database.read()`` are the only ways in. Whatever
-the driver raises inside them leaves as the store's own vocabulary
+``Database.write()`` and ``Database.read()`` are the only ways in (and, for
+the embedded database's hottest write, ``Database.driver_write()``). Whatever
+the driver raises inside the first two leaves as the store's own vocabulary
 (``store.errors``), mapped in one context manager, ``translated_errors``.
 What differs between SQLite and PostgreSQL is in ``store.dialect``.
 """
@@ -13,7 +14,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable, Iterator
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Select, Table
 from sqlalchemy import exc as sa
@@ -32,6 +33,8 @@ from hookgate.store.source_lookup import IngestCache
 __all__ = ["NOTIFY_CHANNEL", "Database", "display_url", "open_database", "translated_errors"]
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 
 def open_database(settings: Settings) -> Database:
@@ -96,6 +99,20 @@ def _reason(exc: BaseException) -> str:
     reason = lines[0] if lines else type(cause).__name__
     # asyncpg errors arrive as "<class 'asyncpg...Error'>: message".
     return reason.split(">: ", 1)[1] if reason.startswith("<class ") else reason
+
+
+class DriverSession:
+    """A connection of ``Database.driver_write``."""
+
+    __slots__ = ("_conn", "_dialect")
+
+    def __init__(self, dialect: Dialect, conn: AsyncConnection) -> None:
+        self._dialect = dialect
+        self._conn = conn
+
+    async def run(self, work: Callable[[Any], T]) -> T:
+        """``work(dbapi_connection)`` on the driver's thread, in one step."""
+        return await self._dialect.run_on_driver(self._conn, work)
 
 
 class Database:
@@ -172,6 +189,19 @@ class Database:
                 finally:
                     if changes_config:
                         self.config_generation += 1
+
+    @contextlib.asynccontextmanager
+    async def driver_write(self) -> AsyncIterator[DriverSession]:
+        """Embedded SQLite: the write lock and a connection, for a transaction
+        run on the driver's own connection in one step (``DriverSession``).
+        The work begins, commits or rolls back its transaction itself, and
+        its driver errors (``sqlite3.Error``) reach the caller untranslated."""
+        if self._write_lock is None:
+            raise RuntimeError("driver_write is for the embedded (single-process) database")
+        async with self._write_lock:
+            with translated_errors():
+                async with self.engine.connect() as conn:
+                    yield DriverSession(self.dialect, conn)
 
     @contextlib.asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:

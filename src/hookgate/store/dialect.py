@@ -20,19 +20,24 @@ JSON array contains         ``json_each``                   ``jsonb @>``
 bound values per statement  ``max_params`` (900 of 999)     ``max_params`` (30,000)
 compound ``SELECT`` arms    ``max_compound_selects`` (400   ``max_compound_selects``
                             of 500)
+a transaction in one step   ``run_on_driver`` (aiosqlite's  -
+                            thread)
 ==========================  ==============================  ==============================
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from sqlalchemy import Select, Table, event, exists, func, literal, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.sql.dml import Insert
+
+T = TypeVar("T")
 
 #: PostgreSQL channel notified when deliveries are committed for workers.
 NOTIFY_CHANNEL = "hookgate_deliveries"
@@ -89,6 +94,11 @@ class Dialect(ABC):
     def json_array_contains(self, column: Any, value: str) -> Any:
         """SQL condition: the JSON array in ``column`` contains ``value``."""
 
+    async def run_on_driver(self, conn: AsyncConnection, work: Callable[[Any], T]) -> T:
+        """``work(driver_connection)`` on the driver's own thread, in one step
+        (the connection is the DBAPI one, not an async adaptation)."""
+        raise NotImplementedError(f"{self.name} runs no work on its driver's thread")
+
 
 class SqliteDialect(Dialect):
     name = "sqlite"
@@ -123,6 +133,14 @@ class SqliteDialect(Dialect):
 
     def insert_ignoring_conflicts(self, table: Table) -> Insert:
         return sqlite.insert(table).on_conflict_do_nothing()
+
+    async def run_on_driver(self, conn: AsyncConnection, work: Callable[[Any], T]) -> T:
+        # aiosqlite runs every call on its connection's own thread; ``_execute``
+        # queues one there (each statement through SQLAlchemy costs three such
+        # round trips: cursor, execute, close).
+        driver: Any = (await conn.get_raw_connection()).driver_connection
+        result: T = await driver._execute(work, driver._conn)
+        return result
 
     def json_array_contains(self, column: Any, value: str) -> Any:
         each = func.json_each(column).table_valued("value")
