@@ -21,7 +21,7 @@ from slack_sdk.signature import SignatureVerifier
 from svix.api import IngestSourceIn, IngestSourceOut, Svix
 from svix.api.ingest_source import IngestSourceListOptions, IngestSourceRotateTokenOptions
 from svix.exceptions import HttpError
-from svix.models import GithubConfig, SlackConfig, StripeConfig
+from svix.models import GithubConfig, SlackConfig, StripeConfig, ZoomConfig
 
 from tests.e2e.harness import ServerProcess, unique
 
@@ -230,6 +230,32 @@ def test_slack_url_verification_is_answered(svix_client: Svix, api: httpx.Client
     assert response.json() == {"challenge": "3eZbrw1aBm2rZgRNFdxV"}
     [stored] = received(api, source.id)
     assert stored["verified"] is True
+
+
+def test_zoom_url_validation_is_answered_with_the_encrypted_token(
+    svix_client: Svix, api: httpx.Client
+) -> None:
+    secret = "zoom-secret-token"
+    source = svix_client.ingest.source.create(
+        IngestSourceIn(name="Zoom", type="zoom", config=ZoomConfig(secret=secret))
+    )
+    assert source.ingest_url is not None
+    body = json.dumps(
+        {"payload": {"plainToken": "qgg8vlvZRS6UYooatFL8Aw"}, "event": "endpoint.url_validation"}
+    ).encode()
+    timestamp = str(int(time.time()))
+    message = f"v0:{timestamp}:".encode() + body
+    headers = {
+        "Content-Type": "application/json",
+        "x-zm-request-timestamp": timestamp,
+        "x-zm-signature": "v0=" + hmac.new(secret.encode(), message, hashlib.sha256).hexdigest(),
+    }
+    response = send(source.ingest_url, body, headers)
+    assert response.status_code == 200, response.text
+    encrypted = hmac.new(secret.encode(), b"qgg8vlvZRS6UYooatFL8Aw", hashlib.sha256).hexdigest()
+    assert response.json() == {"plainToken": "qgg8vlvZRS6UYooatFL8Aw", "encryptedToken": encrypted}
+    [stored] = received(api, source.id)
+    assert (stored["verified"], stored["eventType"]) == (True, "endpoint.url_validation")
 
 
 def test_size_method_and_unknown_source(server: ServerProcess, api: httpx.Client) -> None:

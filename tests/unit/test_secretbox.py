@@ -55,7 +55,9 @@ def test_parse_keys_takes_a_comma_list_newest_first() -> None:
     assert parse_keys("") == []
 
 
-@pytest.mark.parametrize("bad", ["short", "A" * 44, NEW[:-2]])
+@pytest.mark.parametrize(
+    "bad", ["short", "A" * 44, NEW[:-2]], ids=["short", "not-a-key", "truncated"]
+)
 def test_a_malformed_key_is_named_by_position_never_shown(bad: str) -> None:
     with pytest.raises(SecretKeyError, match="key 2 of HOOKGATE_SECRET_KEY") as caught:
         parse_keys(f"{NEW},{bad}")

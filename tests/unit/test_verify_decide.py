@@ -28,6 +28,7 @@ from hookgate.core.verify import (
     generic_hmac,
     refusal,
 )
+from hookgate.core.verify.decide import challenge_reply
 from hookgate.receive import Receiver, Router
 
 NOW = 1_700_000_000.0
@@ -159,3 +160,32 @@ async def test_receiver_answers_a_misconfigured_secret_with_500_instead_of_raisi
     reply = await receiver.handle(b"{}", headers, "http://test/hooks")
     assert reply.status == 500
     assert json.loads(reply.body)["code"] == "source_misconfigured"
+
+
+def _zoom(body: bytes, secret: str = SECRET) -> dict[str, str]:
+    ts = str(int(NOW))
+    digest = hmac.new(secret.encode(), f"v0:{ts}:".encode() + body, hashlib.sha256).hexdigest()
+    return {"x-zm-signature": f"v0={digest}", "x-zm-request-timestamp": ts}
+
+
+def test_a_verified_zoom_url_validation_is_answered_with_the_encrypted_token() -> None:
+    # Zoom's documented answer: HMAC-SHA256 of plainToken keyed by the secret token, hex.
+    body = json.dumps(
+        {"event": "endpoint.url_validation", "payload": {"plainToken": "qgg8vlvZRS6UYooatFL8Aw"}}
+    ).encode()
+    other = "older-secret-token"
+    zoom = decide(PRESETS["zoom"], [other, SECRET], body=body, headers=_zoom(body), now=NOW)
+    assert isinstance(zoom, Challenge)
+    expected = hmac.new(SECRET.encode(), b"qgg8vlvZRS6UYooatFL8Aw", hashlib.sha256).hexdigest()
+    assert zoom.document == {"plainToken": "qgg8vlvZRS6UYooatFL8Aw", "encryptedToken": expected}
+    assert zoom.challenge is None
+    reply = challenge_reply(zoom)
+    assert (reply.status, json.loads(reply.body)["encryptedToken"]) == (200, expected)
+    # An ordinary Zoom event is not a handshake; an unsigned validation is refused.
+    event = json.dumps({"event": "meeting.started", "payload": {}}).encode()
+    plain = decide(PRESETS["zoom"], [SECRET], body=event, headers=_zoom(event), now=NOW)
+    assert isinstance(plain, Accepted)
+    assert not isinstance(plain, Challenge)
+    assert plain.event_type == "meeting.started"
+    forged = decide(PRESETS["zoom"], [SECRET], body=body, headers=_zoom(body, "x"), now=NOW)
+    assert isinstance(forged, Refused)

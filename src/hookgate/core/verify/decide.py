@@ -6,7 +6,7 @@ request gets the same answer from either::
 
     decide(scheme, secrets, body=..., headers=..., url=..., now=...)
      ├── Accepted(event_id, event_type, verified, ...)   verified (or not verifying)
-     │    └── Challenge(..., challenge)                   Slack url_verification: echo it
+     │    └── Challenge(..., document)                    Slack / Zoom URL handshakes
      │                                                    (``challenge_reply``)
      └── Refused(status, code, detail, diagnosis)         the one error -> status mapping
                                                           (``refusal_reply``)
@@ -25,8 +25,14 @@ The rules, each in one place:
   list); None when the body is neither, or is JSON nested too deep.
 - **Event type fallback**: when neither the caller's locator nor the scheme
   finds an event type, a top-level string ``type`` in the payload.
-- **Slack challenge**: a request verified by the ``slack`` scheme whose
-  payload is ``{"type": "url_verification", "challenge": <string>}``.
+- **Handshakes** (``Challenge``, answered 200 with ``Challenge.document``
+  instead of the source's usual reply): Slack's ``url_verification`` (a
+  request verified by the ``slack`` scheme whose payload is ``{"type":
+  "url_verification", "challenge": <string>}``: echo ``{"challenge": ...}``)
+  and Zoom's ``endpoint.url_validation`` (verified by ``zoom``, payload
+  ``{"event": "endpoint.url_validation", "payload": {"plainToken": <string>}}``:
+  ``{"plainToken": ..., "encryptedToken": hex HMAC-SHA256 of the plain token
+  keyed by the secret token that verified it}``).
 - **Reply to a refusal** (``refusal_reply``): its status, with the JSON body
   ``{"code": <code>, "detail": <what is wrong>}`` (``error_document``);
   details never contain a secret.
@@ -41,6 +47,8 @@ case-insensitively; of a repeated header the first value counts.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -55,6 +63,7 @@ from .diagnose import diagnose
 from .engine import Verified, locate, verify
 from .errors import MalformedBody, MalformedHeader, MissingHeader, VerificationError
 from .scheme import Locator, Scheme
+from .signatures import derive_key
 
 FORM_TYPE = "application/x-www-form-urlencoded"
 #: Statuses by failure kind; every other ``VerificationError`` is 401.
@@ -71,6 +80,8 @@ _CODES = {
 Headers = Mapping[str, str] | Iterable[tuple[str, str]]
 Form = Mapping[str, Sequence[str]]
 _NOT_PARSED: Any = object()
+#: Schemes whose providers check the URL with a handshake (``handshake_reply``).
+_HANDSHAKE_SCHEMES = frozenset({"slack", "zoom"})
 
 
 @dataclass(frozen=True)
@@ -109,9 +120,16 @@ class Accepted:
 
 @dataclass(frozen=True)
 class Challenge(Accepted):
-    """A verified Slack ``url_verification``: answer with ``challenge_reply``."""
+    """A verified URL handshake (Slack ``url_verification``, Zoom
+    ``endpoint.url_validation``): answer 200 with ``document``
+    (``challenge_reply``)."""
 
-    challenge: str = ""
+    document: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def challenge(self) -> str | None:
+        """Slack's challenge string (None for other handshakes)."""
+        return self.document.get("challenge")
 
 
 Decision = Accepted | Refused
@@ -202,15 +220,15 @@ def examine(
     event_id = _locate(event_id_at, verified.event_id if verified else None, lower, body)
     event_type = _locate(event_type_at, verified.event_type if verified else None, lower, body)
     payload: Any = _NOT_PARSED
-    challenge = None
+    handshake = None
     if event_type is None or _may_challenge(verified):
         payload = parse_payload(body, parsed_form)
         event_type = event_type or _payload_type(payload)
-        challenge = slack_challenge(verified, payload)
+        handshake = handshake_reply(scheme, secrets, verified, payload)
     accepted = (
         Accepted(event_id, event_type, verified, body, parsed_form)
-        if challenge is None
-        else Challenge(event_id, event_type, verified, body, parsed_form, challenge=challenge)
+        if handshake is None
+        else Challenge(event_id, event_type, verified, body, parsed_form, document=handshake)
     )
     if payload is not _NOT_PARSED:
         accepted.__dict__["payload"] = payload  # what ``payload`` would parse again
@@ -267,8 +285,8 @@ def refusal_reply(refused: Refused) -> Reply:
 
 
 def challenge_reply(challenge: Challenge) -> Reply:
-    """The answer to a Slack ``url_verification``: 200 ``{"challenge": ...}``."""
-    return json_reply(200, {"challenge": challenge.challenge})
+    """The answer to a URL handshake: 200 with its document."""
+    return json_reply(200, challenge.document)
 
 
 def parse_form(content_type: str | None, body: bytes) -> dict[str, list[str]] | None:
@@ -291,18 +309,29 @@ def parse_payload(body: bytes, form: Form | None) -> Any:
     return {name: values[0] if len(values) == 1 else list(values) for name, values in form.items()}
 
 
-def slack_challenge(verified: Verified | None, payload: Any) -> str | None:
-    """The challenge to echo if this is a verified Slack ``url_verification``."""
-    if not _may_challenge(verified) or not isinstance(payload, dict):
+def handshake_reply(
+    scheme: Scheme | None, secrets: Sequence[str], verified: Verified | None, payload: Any
+) -> dict[str, str] | None:
+    """The document answering a verified URL handshake (module docstring),
+    or None when the request is not one."""
+    if verified is None or scheme is None or not isinstance(payload, dict):
         return None
-    challenge = payload.get("challenge")
-    if payload.get("type") == "url_verification" and isinstance(challenge, str):
-        return challenge
+    if verified.scheme == "slack":
+        challenge = payload.get("challenge")
+        if payload.get("type") == "url_verification" and isinstance(challenge, str):
+            return {"challenge": challenge}
+    elif verified.scheme == "zoom" and payload.get("event") == "endpoint.url_validation":
+        inner = payload.get("payload")
+        plain = inner.get("plainToken") if isinstance(inner, dict) else None
+        if isinstance(plain, str):
+            key = derive_key(secrets[verified.secret_index], scheme.key_format, 0)
+            encrypted = hmac.new(key, plain.encode("utf-8"), hashlib.sha256).hexdigest()
+            return {"plainToken": plain, "encryptedToken": encrypted}
     return None
 
 
 def _may_challenge(verified: Verified | None) -> bool:
-    return verified is not None and verified.scheme == "slack"
+    return verified is not None and verified.scheme in _HANDSHAKE_SCHEMES
 
 
 def _locate(
