@@ -27,4 +27,5 @@ npm install --silent --no-audit --no-fund --no-save --prefix .cache/node @octoki
 .venv/bin/ruff check src tests benchmarks
 .venv/bin/ruff format --check src tests benchmarks
 .venv/bin/mypy
-.venv/bin/pytest "$@"
+# Two workers (pytest-xdist); pass -n 0 to run in one process.
+.venv/bin/pytest -n 2 "$@"
