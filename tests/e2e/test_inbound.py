@@ -21,7 +21,7 @@ from slack_sdk.signature import SignatureVerifier
 from svix.api import IngestSourceIn, IngestSourceOut, Svix
 from svix.api.ingest_source import IngestSourceListOptions, IngestSourceRotateTokenOptions
 from svix.exceptions import HttpError
-from svix.models import GithubConfig, SlackConfig, StripeConfig, ZoomConfig
+from svix.models import GithubConfig, MetaConfig, SlackConfig, StripeConfig, ZoomConfig
 
 from tests.e2e.harness import ServerProcess, unique
 
@@ -256,6 +256,33 @@ def test_zoom_url_validation_is_answered_with_the_encrypted_token(
     assert response.json() == {"plainToken": "qgg8vlvZRS6UYooatFL8Aw", "encryptedToken": encrypted}
     [stored] = received(api, source.id)
     assert (stored["verified"], stored["eventType"]) == (True, "endpoint.url_validation")
+
+
+def test_meta_subscription_check_is_answered_with_the_challenge(
+    svix_client: Svix, api: httpx.Client
+) -> None:
+    source = svix_client.ingest.source.create(
+        IngestSourceIn(
+            name="Meta", type="meta", config=MetaConfig(secret="app-secret", verify_token="vt-42")
+        )
+    )
+    assert source.ingest_url is not None
+    check = {"hub.mode": "subscribe", "hub.challenge": "1158201444", "hub.verify_token": "vt-42"}
+    answer = httpx.get(source.ingest_url, params=check)
+    assert (answer.status_code, answer.text) == (200, "1158201444")
+    assert answer.headers["content-type"].startswith("text/plain")
+    wrong = httpx.get(source.ingest_url, params={**check, "hub.verify_token": "guess"})
+    assert_error(wrong, 403, "wrong_credentials")
+    # Not a subscription check: a meta source takes POSTed events only.
+    assert_error(httpx.get(source.ingest_url), 405, "method_not_allowed")
+
+    not_allowed, refused, accepted = received(api, source.id)
+    assert not_allowed["rejection"].startswith("GET not allowed")
+    assert (accepted["verified"], accepted["status"]) == (True, "accepted")
+    assert "hub.verify_token does not match" in refused["rejection"]
+    shown = api.get(f"/ingest/api/v1/source/{source.id}").json()["config"]
+    assert "vt-42" not in json.dumps(shown)
+    assert all("verify" not in key.lower() for key in shown)
 
 
 def test_size_method_and_unknown_source(server: ServerProcess, api: httpx.Client) -> None:

@@ -48,6 +48,7 @@ Secrets are never part of ``public_config``.
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 import math
 import re
@@ -244,6 +245,10 @@ class SourceOptions(BaseModel):
     require_token: bool = False
     #: None: the scheme's default (``body_hash_dedupe``).
     dedupe_on_body_hash: bool | None = None
+    #: Meta's ``verifyToken`` as given (never stored) and as kept
+    #: (``token_digest``), for its subscription check (``inbound.handshakes``).
+    verify_token: str | None = Field(None, exclude=True, min_length=1, max_length=1024)
+    verify_token_sha256: str | None = None
 
     @field_validator("allowed_content_types")
     @classmethod
@@ -328,6 +333,8 @@ def parse(source_type: str, config: dict[str, Any]) -> tuple[str, dict[str, Any]
     stored = options.model_dump(exclude={"secret"})
     stored["secrets"] = secrets
     stored["scheme"] = None if scheme == NO_SCHEME else scheme
+    if options.verify_token:
+        stored["verify_token_sha256"] = token_digest(options.verify_token)
     if source_type == "adobe-sign":
         _adobe_sign_handshake(stored, config, secrets)
     return scheme, stored
@@ -349,6 +356,11 @@ def _credential_as_secret(source_type: str, config: dict[str, Any]) -> dict[str,
     if not isinstance(value, str):
         raise ConfigError(f"config.{key} must be a string")
     return {**rest, "secret": value}
+
+
+def token_digest(token: str) -> str:
+    """How a verify token is kept: its SHA-256, hex."""
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
 def _snake(camel: str) -> str:
@@ -436,7 +448,7 @@ def public_config(stored: dict[str, Any]) -> dict[str, Any]:
     (``dedupeOnBodyHash`` resolved to what applies); an Ed25519 source's
     first public key as ``publicKey``."""
     options = load(stored)
-    shown = options.model_dump(by_alias=True, exclude={"secret", "secrets"})
+    shown = options.model_dump(by_alias=True, exclude={"secret", "secrets", "verify_token_sha256"})
     shown["dedupeOnBodyHash"] = body_hash_dedupe(options, stored.get("scheme") or NO_SCHEME)
     if shown["scheme"] is None:
         del shown["scheme"]

@@ -6,7 +6,8 @@
 2. **token rule**: a ``requireToken`` source addressed by id or uid is 404
    too (only its token URL is accepted);
 3. **rate limit**: over the source's ``rateLimit`` is 429 ``rate_limited``
-   with ``Retry-After``, not stored (a flood costs no write);
+   with ``Retry-After``, not stored (a flood costs no write); then Meta's
+   ``GET`` subscription check is answered (``inbound.handshakes``);
 4. **method** (405 ``method_not_allowed``), **client address** (403
    ``ip_not_allowed``; ``X-Forwarded-For`` only from the source's
    ``trustedProxies``), **content type** (415 ``unsupported_media_type``),
@@ -50,7 +51,7 @@ from hookgate.core.verify.decide import (
     decide,
     refusal_reply,
 )
-from hookgate.inbound import bins, checks
+from hookgate.inbound import bins, checks, handshakes
 from hookgate.inbound.config import NO_SCHEME, FieldSpec, SourceOptions, body_hash_dedupe
 from hookgate.inbound.forward import forward_item
 from hookgate.inbound.recorder import Recorder
@@ -105,6 +106,10 @@ async def handle(
     if limited is not None:
         return limited
     http = replace(head, peer_ip=checks.client_ip(options, head))
+    if handshakes.is_subscription_check(source, http):
+        return await handshakes.answer_subscription_check(
+            inbound.recorder, source, options, http, time.time()
+        )
     http, refused = await checks.read_within_limit(options, http, read_body)
     if refused is not None:
         return await refuse(inbound.recorder, source, http, refused, time.time())
