@@ -19,7 +19,13 @@ from collections import Counter as Tally
 from collections.abc import Iterable, Sequence
 from typing import Final
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    disable_created_metrics,
+)
 from prometheus_client.exposition import generate_latest
 
 from hookgate.core import ids
@@ -29,6 +35,10 @@ from hookgate.store.gauges import state_counts
 from hookgate.store.records import DeliveryResult, DeliveryStatus, TriggerType
 
 log = logging.getLogger(__name__)
+
+# No ``*_created`` series: a timestamp per counter and histogram that
+# doubles the exposition and that Prometheus does not use (process-wide).
+disable_created_metrics()
 
 #: ``error_kind`` of a successful attempt, and of a failure without a kind.
 NO_ERROR: Final = "none"

@@ -193,3 +193,5 @@ def test_metrics_are_open_without_a_token_configured(server: ServerProcess) -> N
     scraped = scrape(server)  # no Authorization header at all
     assert value(scraped, "hookgate_attempts_total", **_SUCCEEDED) == 0
     assert ("hookgate_deliveries_pending", ()) in scraped
+    # No *_created timestamp series beside the counters and histograms.
+    assert not [name for name, _ in scraped if name.endswith("_created")]
