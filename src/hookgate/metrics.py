@@ -38,7 +38,7 @@ log = logging.getLogger(__name__)
 
 # No ``*_created`` series: a timestamp per counter and histogram that
 # doubles the exposition and that Prometheus does not use (process-wide).
-disable_created_metrics()
+disable_created_metrics()  # type: ignore[no-untyped-call]
 
 #: ``error_kind`` of a successful attempt, and of a failure without a kind.
 NO_ERROR: Final = "none"

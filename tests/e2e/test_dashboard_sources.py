@@ -292,3 +292,38 @@ def test_requests_page_by_cursor_keeping_the_filter(
     assert newer is not None
 
     assert _row_ids(browser.get(newer).text) == first_ids
+
+
+def test_a_bin_created_on_the_dashboard_shows_its_url_once_and_captures_requests(
+    api: httpx.Client, browser: httpx.Client
+) -> None:
+    sources_page = browser.get("/sources").text
+    assert 'action="/sources/bins"' in sources_page
+    name = unique("dash-bin")
+    assert browser.post("/sources/bins", data={"name": name}).status_code == 403  # no CSRF
+    bad = browser.post(
+        "/sources/bins", data={"name": name, "keep": "0", "csrf_token": _csrf(sources_page)}
+    )
+    assert bad.status_code == 400
+    assert "config.retention" in html.unescape(bad.text)
+
+    made = browser.post(
+        "/sources/bins", data={"name": name, "keep": "50", "csrf_token": _csrf(sources_page)}
+    )
+    assert made.status_code == 303, made.text
+    location = made.headers["location"]
+    source_id = location.split("/")[2].split("?")[0]
+    created = api.get(f"/ingest/api/v1/source/{source_id}").json()
+    assert (created["name"], created["hookgateType"]) == (name, "hookgate-bin")
+    assert created["config"]["retention"] == {"count": 50}
+
+    shown = browser.get(location).text
+    match = re.search(r'<code class="bin-url">([^<]+)</code>', shown)
+    assert match is not None
+    assert html.unescape(match[1]) == created["ingestUrl"]
+    assert httpx.put(created["ingestUrl"] + "/x?y=1", content=b"hello").status_code == 200
+    # Later visits show the requests, not the token.
+    again = browser.get(f"/sources/{source_id}").text
+    assert "bin-url" not in again
+    assert created["ingestUrl"].rsplit("/", 1)[1] not in again
+    assert len(_row_ids(again)) == 1

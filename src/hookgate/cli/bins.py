@@ -79,18 +79,10 @@ def create(
         retention = {"count": keep, "maxAgeSeconds": max_age}
         config: dict[str, Any] = {"response": response}
         config["retention"] = {k: v for k, v in retention.items() if v is not None}
-        scheme, stored = bins.parse(config)
+        fields = bins.new_bin_fields(name, config)
     except (ValueError, ConfigError) as exc:
         err_console.print(f"[red]Invalid bin:[/red] {exc}", soft_wrap=True)
         raise typer.Exit(2) from None
-    fields = {
-        "uid": None,
-        "name": name or "Bin",
-        "type": bins.BIN_TYPE,
-        "scheme": scheme,
-        "config": stored,
-        "metadata": {},
-    }
 
     async def work(db: Database) -> Source:
         return await sources.create(db, fields, now_ms())

@@ -144,6 +144,20 @@ def parse(config: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     return NO_SCHEME, stored_config
 
 
+def new_bin_fields(name: str | None, config: dict[str, Any]) -> dict[str, Any]:
+    """The store fields of a new bin named ``name`` (default "Bin") with
+    ``config``; raises ``ConfigError`` saying what is wrong."""
+    scheme, stored_config = parse(config)
+    return {
+        "uid": None,
+        "name": name or "Bin",
+        "type": BIN_TYPE,
+        "scheme": scheme,
+        "config": stored_config,
+        "metadata": {},
+    }
+
+
 def _where(prefix: str, exc: ValidationError) -> str:
     first = exc.errors()[0]
     where = ".".join(str(part) for part in first["loc"])

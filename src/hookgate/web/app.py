@@ -23,6 +23,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from hookgate.store.errors import NotFound, StoreUnavailable
 from hookgate.web.routes import (
     apps,
+    bins,
     endpoints,
     live,
     login,
@@ -135,6 +136,7 @@ def install(app: FastAPI) -> None:
         portal,
         portal_endpoints,
         portal_messages,
+        bins,
         sources,
         live,
         messages,

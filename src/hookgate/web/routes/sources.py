@@ -25,7 +25,7 @@ from hookgate.api.deps import services
 from hookgate.api.routes.ingest import public_base, shown_headers
 from hookgate.core import ids
 from hookgate.core.clock import DAY_MS, now_ms
-from hookgate.inbound import checks
+from hookgate.inbound import bins, checks
 from hookgate.inbound import config as source_config
 from hookgate.inbound.replay import NotReplayable, replay
 from hookgate.store import inbound_search, inbound_summary, request_stream, sources
@@ -180,17 +180,27 @@ async def source_list(
     )
 
 
+#: ``?created=`` of a bin's page right after the dashboard created it: the
+#: page shows the bin's full URL (with its token) once.
+BIN_CREATED = "bin"
+
+
 @router.get("/sources/{source_id}")
 async def source_page(
     request: Request,
     source_id: str,
     iterator: str | None = None,
+    created: str | None = None,
     session: OperatorSession = Depends(operator),
 ) -> Response:
     """A source's settings and its received requests, newest first,
     filtered; on the first page, new requests appear live at the top."""
     svc = services(request)
     source = await sources.get(svc.db, source_id)
+    base = public_base(svc, request)
+    new_bin_url = (
+        f"{base}/in/{source.token}" if created == BIN_CREATED and bins.is_bin(source) else None
+    )
     query = request_list_query(request.query_params)
     listed = await inbound_search.list_requests(
         svc.db, source.id, query.search, iterator=iterator, limit=PAGE_SIZE
@@ -204,7 +214,8 @@ async def source_page(
         "source.html",
         {
             "csrf_token": session.csrf_token,
-            "view": source_view(source, public_base(svc, request)),
+            "view": source_view(source, base),
+            "new_bin_url": new_bin_url,
             "config": source_config.public_config(source.config),
             "requests": listed.items,
             "source_id": source.id,
