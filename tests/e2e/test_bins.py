@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 import pytest
-from svix.api import Svix
+from svix.api import IngestSourceIn, Svix
 from svix.api.ingest_source import IngestSourceListOptions
 
 from tests.e2e.harness import ServerProcess, unique
@@ -127,6 +127,19 @@ def test_the_official_sdk_reads_a_bin(api: httpx.Client, svix_client: Svix) -> N
     assert got.type == "generic-webhook"
     listed = svix_client.ingest.source.list(IngestSourceListOptions(limit=250))
     assert listed.data is not None
+
+
+def test_an_sdk_upsert_keeps_a_bin_a_bin_with_its_response(
+    api: httpx.Client, svix_client: Svix
+) -> None:
+    created = create_bin(api, {"response": {"status": 202, "body": "kept"}})
+    svix_client.ingest.source.upsert(
+        created["id"], IngestSourceIn(name="Renamed", type="generic-webhook")
+    )
+    updated = api.get(f"/ingest/api/v1/source/{created['id']}").json()
+    assert (updated["name"], updated["hookgateType"]) == ("Renamed", "hookgate-bin")
+    answer = httpx.delete(created["ingestUrl"] + "/still/a/bin")
+    assert (answer.status_code, answer.text) == (202, "kept")
 
 
 def test_a_bin_honours_the_size_limit_and_records_the_refusal(api: httpx.Client) -> None:

@@ -85,9 +85,11 @@ from hookgate.api.openapi import no_content, returns
 from hookgate.api.responses import JsonResponse
 from hookgate.api.routing import api_router
 from hookgate.api.schemas.base import Metadata, RequestModel, Uid, UtcDatetime
+from hookgate.inbound import bins
 from hookgate.inbound import config as source_config
 from hookgate.inbound.replay import NotReplayable, replay
 from hookgate.store import inbound_search, request_stream, sources
+from hookgate.store.errors import NotFound
 from hookgate.store.inbound_requests import InboundRequest, RequestStatus
 from hookgate.store.inbound_search import RequestFilter
 from hookgate.store.request_stream import LocalResponse
@@ -258,7 +260,7 @@ async def upsert_source(
     svc: Services = Depends(authenticated),
 ) -> Response:
     check_upsert_ref("source_id", source_id, sources.SOURCE)
-    fields = _fields_or_error(body)
+    fields = _fields_or_error(await _keeping_a_bin(svc, source_id, body))
     if isinstance(fields, JsonResponse):
         return fields
     source, created = await sources.upsert(svc.db, source_id, fields, now_ms())
@@ -270,6 +272,24 @@ async def upsert_source(
 async def delete_source(source_id: str, svc: Services = Depends(authenticated)) -> Response:
     await sources.delete_source(svc.db, source_id)
     return Response(status_code=204)
+
+
+async def _keeping_a_bin(svc: Services, source_ref: str, body: IngestSourceIn) -> IngestSourceIn:
+    """``body`` as the update of ``source_ref``: a bin reads back as
+    ``generic-webhook`` (``source_json``), so an update saying
+    ``generic-webhook`` keeps it a bin, with its response and retention
+    unless the update gives others (an SDK round trip changes nothing else).
+    To make a bin an ordinary source, delete it and create one."""
+    if body.type != source_config.GENERIC:
+        return body
+    try:
+        current = await sources.get(svc.db, source_ref)
+    except NotFound:
+        return body
+    if not bins.is_bin(current):
+        return body
+    config = {**bins.public_config(current.config), **body.config}
+    return body.model_copy(update={"type": source_config.BIN_TYPE, "config": config})
 
 
 @router.post("/{source_id}/token/rotate", **returns(s.RotateTokenOut, idempotent=True))
