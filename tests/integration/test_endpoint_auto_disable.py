@@ -192,7 +192,7 @@ async def test_a_success_recorded_elsewhere_meanwhile_prevents_disabling(db: Dat
         await conn.execute(
             update(endpoints).where(endpoints.c.id == endpoint.id).values(failing_since=None)
         )
-        await queue._disable(conn, set(), failing, later)
+        await conn.run_sync(lambda sync: queue._disable(sync, set(), failing, later))
 
     assert not (await endpoint_store.get(db, endpoint.app_id, endpoint.id)).disabled
     await queue.record_results([attempt_result(job, later, succeeded=False)], later)

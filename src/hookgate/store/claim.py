@@ -12,7 +12,7 @@ Two rules, holding across every worker process:
   its application's) gets no more deliveries than it has send slots free
   within the claim's horizon; a paused endpoint gets none (``store.throttle``).
 
-Claims are serialised (``Dialect.serialise_claims``: an advisory lock on
+Claims are serialised (``Dialect.claim_lock``: an advisory lock on
 PostgreSQL, the write lock on SQLite) so that concurrent workers see each
 other's leases when they count.
 """
@@ -23,8 +23,7 @@ from collections.abc import Sequence
 from itertools import chain, zip_longest
 from typing import Any
 
-from sqlalchemy import Executable, Select, func, select, text, union_all
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import Connection, Executable, Select, func, select, text, union_all
 
 from hookgate.store.database import Database
 from hookgate.store.records import DeliveryStatus
@@ -50,9 +49,9 @@ _PENDING_ENDPOINTS = text(
 )
 
 
-async def pick_due(
+def pick_due(
     db: Database,
-    conn: AsyncConnection,
+    conn: Connection,
     now_ms: int,
     limit: int,
     endpoint_cap: int,
@@ -62,34 +61,34 @@ async def pick_due(
     and the pacing of the throttled endpoints among them (to pass on to
     ``store.throttle.take_slots`` with what was leased).
 
-    Must run inside the claiming write transaction.
+    Must run inside the claiming write transaction (``Database.run_write``).
     """
-    await db.dialect.serialise_claims(conn)
+    claim_lock = db.dialect.claim_lock()
+    if claim_lock is not None:
+        conn.execute(claim_lock)
     endpoint_ids = list(
-        (await conn.execute(_PENDING_ENDPOINTS, {"pending": DeliveryStatus.PENDING})).scalars()
+        conn.execute(_PENDING_ENDPOINTS, {"pending": DeliveryStatus.PENDING}).scalars()
     )
     if not endpoint_ids:
         return [], {}
-    leased = await _leased_counts(conn, endpoint_ids, now_ms)
+    leased = _leased_counts(conn, endpoint_ids, now_ms)
     quotas = {
         ep: min(endpoint_cap - leased.get(ep, 0), limit)
         for ep in endpoint_ids
         if endpoint_cap - leased.get(ep, 0) > 0
     }
-    pacing = await load_pacing(conn, list(quotas), now_ms)
+    pacing = load_pacing(conn, list(quotas), now_ms)
     for endpoint_id, paced in pacing.items():
         quotas[endpoint_id] = paced.claimable(now_ms, quotas[endpoint_id], throttle_horizon_ms)
     quotas = {ep: quota for ep, quota in quotas.items() if quota > 0}
-    per_endpoint = await _due_by_endpoint(conn, quotas, now_ms, db.dialect.max_compound_selects)
+    per_endpoint = _due_by_endpoint(conn, quotas, now_ms, db.dialect.max_compound_selects)
     # Round-robin: the first of every endpoint, then the second of every one...
     turns = chain.from_iterable(zip_longest(*per_endpoint.values()))
     return [delivery_id for delivery_id in turns if delivery_id is not None][:limit], pacing
 
 
-async def _leased_counts(
-    conn: AsyncConnection, endpoint_ids: Sequence[str], now_ms: int
-) -> dict[str, int]:
-    result = await conn.execute(
+def _leased_counts(conn: Connection, endpoint_ids: Sequence[str], now_ms: int) -> dict[str, int]:
+    result = conn.execute(
         select(deliveries.c.endpoint_id, func.count())
         .where(
             deliveries.c.status == DeliveryStatus.PENDING,
@@ -101,8 +100,8 @@ async def _leased_counts(
     return dict(result.all())
 
 
-async def _due_by_endpoint(
-    conn: AsyncConnection, quotas: dict[str, int], now_ms: int, max_arms: int
+def _due_by_endpoint(
+    conn: Connection, quotas: dict[str, int], now_ms: int, max_arms: int
 ) -> dict[str, list[str]]:
     """For each endpoint, the ids of its oldest due deliveries, up to its
     quota, in queries of at most ``max_arms`` endpoints."""
@@ -125,6 +124,6 @@ async def _due_by_endpoint(
             )
             arms.append(select(oldest.c.id, oldest.c.endpoint_id))
         query: Executable = arms[0] if len(arms) == 1 else union_all(*arms)
-        for delivery_id, endpoint_id in await conn.execute(query):
+        for delivery_id, endpoint_id in conn.execute(query):
             found[endpoint_id].append(delivery_id)
     return {ep: ids for ep, ids in found.items() if ids}

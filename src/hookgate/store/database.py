@@ -14,9 +14,10 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
-from sqlalchemy import Select, Table
+from sqlalchemy import Connection, Select, Table
 from sqlalchemy import exc as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.sql.dml import Insert
@@ -144,6 +145,9 @@ class Database:
             ),
         )
         self.dialect.configure(self.engine, sqlite_synchronous=sqlite_synchronous)
+        # Hot transactions (``run_write``) on SQLite, in a thread of their own.
+        self._sync_engine = self.dialect.sync_engine(url, sqlite_synchronous=sqlite_synchronous)
+        self._sync_thread: ThreadPoolExecutor | None = None
         single = self.dialect.single_process
         # One writer at a time on SQLite, queued here instead of spinning on
         # SQLITE_BUSY.
@@ -190,6 +194,44 @@ class Database:
                     if changes_config:
                         self.config_generation += 1
 
+    async def run_write(self, fn: Callable[[Connection], T], *, changes_config: bool = False) -> T:
+        """``fn(conn)`` in a transaction like ``write()``'s, for the delivery
+        hot path: ``fn`` runs statements on a synchronous connection.
+
+        On SQLite it runs in a thread of its own on the dialect's
+        ``sync_engine``: one hop to that thread per transaction, where the
+        async driver hops to its thread several times per statement. The
+        write lock is held until the transaction has ended, even if the
+        caller is cancelled meanwhile (then it commits or rolls back
+        unseen). Elsewhere it runs on the async connection (``run_sync``).
+        """
+        if self._sync_engine is None or self._write_lock is None:
+            async with self.write(changes_config=changes_config) as conn:
+                return await conn.run_sync(fn)
+        with translated_errors():
+            async with self._write_lock:
+                try:
+                    if self._sync_thread is None:
+                        self._sync_thread = ThreadPoolExecutor(1, "hookgate-db")
+                    done = asyncio.get_running_loop().run_in_executor(
+                        self._sync_thread, self._write_in_thread, fn
+                    )
+                    try:
+                        return await asyncio.shield(done)
+                    except asyncio.CancelledError:
+                        await asyncio.wait([done])
+                        raise
+                finally:
+                    if changes_config:
+                        self.config_generation += 1
+
+    def _write_in_thread(self, fn: Callable[[Connection], T]) -> T:
+        assert self._sync_engine is not None
+        with self._sync_engine.connect() as conn:
+            conn.execution_options(hookgate_immediate=True)
+            with conn.begin():
+                return fn(conn)
+
     @contextlib.asynccontextmanager
     async def driver_write(self) -> AsyncIterator[DriverSession]:
         """Embedded SQLite: the write lock and a connection, for a transaction
@@ -217,6 +259,13 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+        if self._sync_thread is not None and self._sync_engine is not None:
+            # Its connections were opened in that thread: closed there too.
+            await asyncio.get_running_loop().run_in_executor(
+                self._sync_thread, self._sync_engine.dispose
+            )
+            self._sync_thread.shutdown()
+            self._sync_thread = None
 
     async def wait_until_ready(self, *, max_backoff: float = 30.0) -> None:
         """Bring the schema up to date, retrying with back-off (and a clear log

@@ -11,10 +11,12 @@ claiming rows               the write lock excludes other   ``FOR UPDATE SKIP LO
 keeping rows while writing  the write lock                  ``FOR KEY SHARE``
                                                             (``lock_against_deletes``)
 serialising claims          the write lock                  advisory lock
-                                                            (``serialise_claims``)
+                                                            (``claim_lock``)
 waking other workers        nothing to wake                 ``NOTIFY`` / ``LISTEN``
-                                                            (``notify_workers``,
+                                                            (``notify``,
                                                             ``listen_dsn``)
+hot transactions            on a synchronous connection     on the async connection
+(``Database.run_write``)    in one thread (``sync_engine``) (``run_sync``)
 ``INSERT ... ON CONFLICT``  ``sqlite.insert``               ``postgresql.insert``
 JSON array contains         ``json_each``                   ``jsonb @>``
 bound values per statement  ``max_params`` (900 of 999)     ``max_params`` (30,000)
@@ -31,7 +33,19 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from sqlalchemy import Select, Table, event, exists, func, literal, select, text
+from sqlalchemy import (
+    Engine,
+    Executable,
+    Select,
+    Table,
+    create_engine,
+    event,
+    exists,
+    func,
+    literal,
+    select,
+    text,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -68,6 +82,11 @@ class Dialect(ABC):
         """Set up every connection ``engine`` opens."""
 
     @abstractmethod
+    def sync_engine(self, url: str, *, sqlite_synchronous: str) -> Engine | None:
+        """A synchronous engine on the same database for the hot transactions
+        (``Database.run_write``), or None to run them on the async engine."""
+
+    @abstractmethod
     def insert_ignoring_conflicts(self, table: Table) -> Insert:
         """``INSERT ... ON CONFLICT DO NOTHING`` into ``table``."""
 
@@ -81,14 +100,21 @@ class Dialect(ABC):
         return query
 
     @abstractmethod
-    async def serialise_claims(self, conn: AsyncConnection) -> None:
-        """Make concurrent claiming transactions take turns (so that each sees
-        the leases the previous one set when it counts)."""
+    def claim_lock(self) -> Executable | None:
+        """The statement that makes concurrent claiming transactions take
+        turns (so that each sees the leases the previous one set when it
+        counts); None where claims cannot overlap."""
 
     @abstractmethod
+    def notify(self) -> Executable | None:
+        """The statement that wakes listening workers in other processes when
+        its transaction commits; None where there are none."""
+
     async def notify_workers(self, conn: AsyncConnection) -> None:
-        """Wake listening workers in other processes when ``conn``'s
-        transaction commits."""
+        """Execute ``notify`` in ``conn``'s transaction, if there is one."""
+        statement = self.notify()
+        if statement is not None:
+            await conn.execute(statement)
 
     @abstractmethod
     def json_array_contains(self, column: Any, value: str) -> Any:
@@ -110,29 +136,29 @@ class SqliteDialect(Dialect):
         return {"hide_parameters": True}
 
     def configure(self, engine: AsyncEngine, *, sqlite_synchronous: str) -> None:
-        synchronous = sqlite_synchronous.upper()
+        _configure_sqlite(engine.sync_engine, sqlite_synchronous)
 
-        @event.listens_for(engine.sync_engine, "connect")
-        def _on_connect(dbapi_connection: Any, _record: Any) -> None:
-            # Transactions are begun by ``_on_begin`` below, not by the driver.
-            dbapi_connection.isolation_level = None
-            cursor = dbapi_connection.cursor()
-            cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute(f"PRAGMA synchronous={synchronous}")
-            cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.execute("PRAGMA busy_timeout=10000")
-            cursor.close()
-
-        @event.listens_for(engine.sync_engine, "begin")
-        def _on_begin(conn: Any) -> None:
-            # Write transactions take SQLite's write lock up front, so that what
-            # they read (leases, counts) cannot change before they write, even
-            # with another process on the same file; reads stay deferred.
-            immediate = conn.get_execution_options().get("hookgate_immediate", False)
-            conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+    def sync_engine(self, url: str, *, sqlite_synchronous: str) -> Engine | None:
+        """A pysqlite engine on the same file: a hot transaction then costs one
+        hop to a thread instead of several per statement through aiosqlite.
+        None for an in-memory database (another engine would not share it)."""
+        parsed = make_url(url)
+        if parsed.database in (None, "", ":memory:"):
+            return None
+        engine = create_engine(parsed.set(drivername="sqlite+pysqlite"), hide_parameters=True)
+        _configure_sqlite(engine, sqlite_synchronous)
+        return engine
 
     def insert_ignoring_conflicts(self, table: Table) -> Insert:
         return sqlite.insert(table).on_conflict_do_nothing()
+
+    def claim_lock(self) -> Executable | None:
+        """None: SQLite has one writer, and claims are writes."""
+        return None
+
+    def notify(self) -> Executable | None:
+        """None: no other process uses an embedded database."""
+        return None
 
     async def run_on_driver(self, conn: AsyncConnection, work: Callable[[Any], T]) -> T:
         # aiosqlite runs every call on its connection's own thread; ``_execute``
@@ -146,11 +172,30 @@ class SqliteDialect(Dialect):
         each = func.json_each(column).table_valued("value")
         return exists(select(literal(1)).select_from(each).where(each.c.value == value))
 
-    async def serialise_claims(self, conn: AsyncConnection) -> None:
-        """Nothing to do: SQLite has one writer, and claims are writes."""
 
-    async def notify_workers(self, conn: AsyncConnection) -> None:
-        """Nothing to do: no other process uses an embedded database."""
+def _configure_sqlite(engine: Engine, sqlite_synchronous: str) -> None:
+    """Set up every connection ``engine`` opens (async engines: their
+    ``sync_engine``)."""
+    synchronous = sqlite_synchronous.upper()
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Transactions are begun by ``_on_begin`` below, not by the driver.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA synchronous={synchronous}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        # Write transactions take SQLite's write lock up front, so that what
+        # they read (leases, counts) cannot change before they write, even
+        # with another process on the same file; reads stay deferred.
+        immediate = conn.get_execution_options().get("hookgate_immediate", False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
 class PostgresDialect(Dialect):
@@ -186,14 +231,23 @@ class PostgresDialect(Dialect):
         """Nothing to set up per connection (the statement timeout travels in
         the engine options)."""
 
-    async def serialise_claims(self, conn: AsyncConnection) -> None:
-        await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": CLAIM_LOCK_KEY})
+    def sync_engine(self, url: str, *, sqlite_synchronous: str) -> Engine | None:
+        """None: asyncpg costs no thread hops; hot transactions run on the
+        async connection."""
+        return None
 
-    async def notify_workers(self, conn: AsyncConnection) -> None:
-        await conn.execute(text(f"NOTIFY {NOTIFY_CHANNEL}"))
+    def claim_lock(self) -> Executable | None:
+        return _CLAIM_LOCK
+
+    def notify(self) -> Executable | None:
+        return _NOTIFY
 
     def json_array_contains(self, column: Any, value: str) -> Any:
         return column.cast(postgresql.JSONB).contains([value])
+
+
+_CLAIM_LOCK = text(f"SELECT pg_advisory_xact_lock({CLAIM_LOCK_KEY})")
+_NOTIFY = text(f"NOTIFY {NOTIFY_CHANNEL}")
 
 
 def dialect_for(url: str) -> Dialect:

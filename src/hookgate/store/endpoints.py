@@ -73,7 +73,7 @@ async def _emit(
     """Send the operational event ``kind`` about a customer's endpoint."""
     if app.id != OPERATIONAL_APP_ID:
         event = operational.endpoint_event(kind, ep, app.uid)
-        await operational.emit(db, conn, [event], now_ms)
+        await conn.run_sync(lambda sync: operational.emit(db, sync, [event], now_ms))
 
 
 async def create(db: Database, app_ref: AppRef, fields: dict[str, Any], now_ms: int) -> Endpoint:

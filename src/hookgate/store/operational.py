@@ -20,8 +20,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import Connection, select
 
 from hookgate.core import ids
 from hookgate.core.operational_events import ENDPOINT_DISABLED
@@ -66,9 +65,9 @@ async def ensure_app(db: Database, now_ms: int) -> None:
         )
 
 
-async def app_uids(conn: AsyncConnection, app_ids: set[str]) -> dict[str, str | None]:
+def app_uids(conn: Connection, app_ids: set[str]) -> dict[str, str | None]:
     """The uid of each application of ``app_ids``."""
-    result = await conn.execute(
+    result = conn.execute(
         select(applications.c.id, applications.c.uid).where(applications.c.id.in_(app_ids))
     )
     return dict(result.all())
@@ -121,15 +120,13 @@ def attempt_event(
     )
 
 
-async def attempt_events(
-    conn: AsyncConnection, facts: Sequence[tuple[str, AttemptFacts]]
-) -> list[Event]:
+def attempt_events(conn: Connection, facts: Sequence[tuple[str, AttemptFacts]]) -> list[Event]:
     """The events of ``facts`` (kind, facts), with the application uids and
     message event ids read in ``conn``."""
     if not facts:
         return []
-    uids = await app_uids(conn, {f.app_id for _, f in facts})
-    result = await conn.execute(
+    uids = app_uids(conn, {f.app_id for _, f in facts})
+    result = conn.execute(
         select(messages.c.id, messages.c.event_id).where(
             messages.c.id.in_({f.msg_id for _, f in facts})
         )
@@ -140,15 +137,16 @@ async def attempt_events(
     ]
 
 
-async def emit(db: Database, conn: AsyncConnection, events: Sequence[Event], now_ms: int) -> None:
+def emit(db: Database, conn: Connection, events: Sequence[Event], now_ms: int) -> None:
     """Write each event as a message of the operational application, with a
     delivery due now to every enabled operational endpoint whose
-    ``eventTypes`` include it, in the caller's transaction ``conn``."""
+    ``eventTypes`` include it, in the caller's transaction ``conn`` (a
+    synchronous one: from async code, through ``AsyncConnection.run_sync``)."""
     if not events:
         return
     subscribed = [
         rows.endpoint(row)
-        for row in await conn.execute(
+        for row in conn.execute(
             select(endpoints).where(
                 endpoints.c.app_id == OPERATIONAL_APP_ID, endpoints.c.disabled.is_(False)
             )
@@ -194,6 +192,8 @@ async def emit(db: Database, conn: AsyncConnection, events: Sequence[Event], now
             for ep in targets
         )
     if message_rows:
-        await conn.execute(messages.insert(), message_rows)
-        await conn.execute(deliveries.insert(), delivery_rows)
-        await db.notify_workers(conn)
+        conn.execute(messages.insert(), message_rows)
+        conn.execute(deliveries.insert(), delivery_rows)
+        notify = db.dialect.notify()
+        if notify is not None:
+            conn.execute(notify)

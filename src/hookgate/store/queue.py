@@ -12,8 +12,7 @@ import logging
 from collections.abc import Collection, Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, bindparam, or_, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import ColumnElement, Connection, and_, bindparam, or_, select, update
 
 from hookgate.core import operational_events as events
 from hookgate.core.clock import DAY_MS
@@ -58,79 +57,83 @@ class SqlDeliveryQueue:
         Deliveries whose endpoint was disabled or whose payload was expunged
         are failed on the spot instead of being returned.
         """
-        async with self.db.write() as conn:
-            chosen, pacing = await pick_due(
-                self.db, conn, now_ms, limit, self.endpoint_cap, self.throttle_horizon_ms
+        return await self.db.run_write(
+            lambda conn: self._claim(conn, now_ms, limit, lease_until_ms)
+        )
+
+    def _claim(self, conn: Connection, now_ms: int, limit: int, lease_until_ms: int) -> list[Job]:
+        chosen, pacing = pick_due(
+            self.db, conn, now_ms, limit, self.endpoint_cap, self.throttle_horizon_ms
+        )
+        if not chosen:
+            return []
+        still_due = self.db.skip_locked(
+            select(deliveries.c.id).where(
+                deliveries.c.id.in_(chosen), deliveries.c.lease_until < now_ms
             )
-            if not chosen:
-                return []
-            still_due = self.db.skip_locked(
-                select(deliveries.c.id).where(
-                    deliveries.c.id.in_(chosen), deliveries.c.lease_until < now_ms
-                )
-            )
-            claimed = (
-                await conn.execute(
-                    update(deliveries)
-                    .where(deliveries.c.id.in_(still_due.scalar_subquery()))
-                    .values(lease_until=lease_until_ms)
-                    .returning(
-                        deliveries.c.id,
-                        deliveries.c.msg_id,
-                        deliveries.c.app_id,
-                        deliveries.c.endpoint_id,
-                        deliveries.c.attempt_count,
-                        deliveries.c.trigger_type,
-                    )
-                )
-            ).all()
-            if not claimed:
-                return []
-            turn = {delivery_id: position for position, delivery_id in enumerate(chosen)}
-            claimed = sorted(claimed, key=lambda row: turn[row.id])
-            leased = [(r.id, r.endpoint_id) for r in claimed]
-            slots = await take_slots(self.db, conn, pacing, leased, now_ms)
-            endpoint_rows = await conn.execute(
-                select(endpoints).where(endpoints.c.id.in_({r.endpoint_id for r in claimed}))
-            )
-            by_endpoint = {ep.id: ep for ep in map(rows.endpoint, endpoint_rows)}
-            payload_rows = await conn.execute(
-                select(messages.c.id, messages.c.payload, messages.c.headers).where(
-                    messages.c.id.in_({r.msg_id for r in claimed})
+        )
+        claimed = (
+            conn.execute(
+                update(deliveries)
+                .where(deliveries.c.id.in_(still_due.scalar_subquery()))
+                .values(lease_until=lease_until_ms)
+                .returning(
+                    deliveries.c.id,
+                    deliveries.c.msg_id,
+                    deliveries.c.app_id,
+                    deliveries.c.endpoint_id,
+                    deliveries.c.attempt_count,
+                    deliveries.c.trigger_type,
                 )
             )
-            payloads: dict[str, bytes | None] = {}
-            forwarded: dict[str, list[tuple[str, str]] | None] = {}
-            for msg_id, msg_payload, msg_headers in payload_rows:
-                payloads[msg_id] = msg_payload
-                forwarded[msg_id] = rows.header_pairs(msg_headers)
-            jobs: list[Job] = []
-            unsendable: list[str] = []
-            for r in claimed:
-                ep = by_endpoint.get(r.endpoint_id)
-                payload = payloads.get(r.msg_id)
-                if ep is None or ep.disabled or payload is None:
-                    unsendable.append(r.id)
-                    continue
-                jobs.append(
-                    Job(
-                        delivery_id=r.id,
-                        msg_id=r.msg_id,
-                        app_id=r.app_id,
-                        endpoint=ep,
-                        payload=payload,
-                        attempt_count=r.attempt_count,
-                        trigger_type=r.trigger_type,
-                        headers=forwarded.get(r.msg_id),
-                        not_before=slots.get(r.id, 0),
-                    )
+        ).all()
+        if not claimed:
+            return []
+        turn = {delivery_id: position for position, delivery_id in enumerate(chosen)}
+        claimed = sorted(claimed, key=lambda row: turn[row.id])
+        leased = [(r.id, r.endpoint_id) for r in claimed]
+        slots = take_slots(self.db, conn, pacing, leased, now_ms)
+        endpoint_rows = conn.execute(
+            select(endpoints).where(endpoints.c.id.in_({r.endpoint_id for r in claimed}))
+        )
+        by_endpoint = {ep.id: ep for ep in map(rows.endpoint, endpoint_rows)}
+        payload_rows = conn.execute(
+            select(messages.c.id, messages.c.payload, messages.c.headers).where(
+                messages.c.id.in_({r.msg_id for r in claimed})
+            )
+        )
+        payloads: dict[str, bytes | None] = {}
+        forwarded: dict[str, list[tuple[str, str]] | None] = {}
+        for msg_id, msg_payload, msg_headers in payload_rows:
+            payloads[msg_id] = msg_payload
+            forwarded[msg_id] = rows.header_pairs(msg_headers)
+        jobs: list[Job] = []
+        unsendable: list[str] = []
+        for r in claimed:
+            ep = by_endpoint.get(r.endpoint_id)
+            payload = payloads.get(r.msg_id)
+            if ep is None or ep.disabled or payload is None:
+                unsendable.append(r.id)
+                continue
+            jobs.append(
+                Job(
+                    delivery_id=r.id,
+                    msg_id=r.msg_id,
+                    app_id=r.app_id,
+                    endpoint=ep,
+                    payload=payload,
+                    attempt_count=r.attempt_count,
+                    trigger_type=r.trigger_type,
+                    headers=forwarded.get(r.msg_id),
+                    not_before=slots.get(r.id, 0),
                 )
-            if unsendable:
-                await conn.execute(
-                    update(deliveries)
-                    .where(deliveries.c.id.in_(unsendable))
-                    .values(status=DeliveryStatus.FAIL, lease_until=0, updated_at=now_ms)
-                )
+            )
+        if unsendable:
+            conn.execute(
+                update(deliveries)
+                .where(deliveries.c.id.in_(unsendable))
+                .values(status=DeliveryStatus.FAIL, lease_until=0, updated_at=now_ms)
+            )
         return jobs
 
     async def record_results(self, results: Sequence[DeliveryResult], now_ms: int) -> None:
@@ -150,73 +153,75 @@ class SqlDeliveryQueue:
         if not results:
             return
         disabling = any(r.disable_endpoint for r in results)
-        async with self.db.write(changes_config=disabling) as conn:
-            # Locked so that a concurrent delete cannot remove a delivery
-            # between this check and the inserts below.
-            existing = await conn.execute(
-                self.db.dialect.lock_against_deletes(
-                    select(
-                        deliveries.c.id,
-                        deliveries.c.status,
-                        deliveries.c.endpoint_id,
-                        endpoints.c.failing_since,
-                    )
-                    .join(endpoints, endpoints.c.id == deliveries.c.endpoint_id)
-                    .where(deliveries.c.id.in_({r.job.delivery_id for r in results})),
-                    deliveries,
-                )
-            )
-            status_by_id: dict[str, int] = {}
-            failing_since: dict[str, int | None] = {}
-            for delivery_id, status, endpoint_id, since in existing:
-                status_by_id[delivery_id] = status
-                failing_since[endpoint_id] = since
-            results = [r for r in results if r.job.delivery_id in status_by_id]
-            attempt_rows = [_attempt_row(r) for r in results if r.attempt is not None]
-            if attempt_rows:
-                await conn.execute(attempts.insert(), attempt_rows)
-            failing = await self._track_failures(conn, results, failing_since, now_ms)
-            # A late result (its worker stalled past the lease while another
-            # finished the delivery) is logged above but changes no state.
-            results = [
-                r for r in results if status_by_id[r.job.delivery_id] == DeliveryStatus.PENDING
-            ]
-            if results:
-                await conn.execute(
-                    update(deliveries)
-                    .where(deliveries.c.id == bindparam("b_id"))
-                    .values(
-                        status=bindparam("b_status"),
-                        next_attempt_at=bindparam("b_next"),
-                        attempt_count=bindparam("b_count"),
-                        lease_until=0,
-                        updated_at=bindparam("b_now"),
-                    ),
-                    [
-                        {
-                            "b_id": r.job.delivery_id,
-                            "b_status": r.status,
-                            "b_next": r.next_attempt_at,
-                            "b_count": r.job.attempt_count,
-                            "b_now": now_ms,
-                        }
-                        for r in results
-                    ],
-                )
-            op_events = await operational.attempt_events(conn, _attempt_facts(results))
-            pauses: dict[str, int] = {}
-            for r in results:
-                if r.pause_endpoint_until > pauses.get(r.job.endpoint.id, 0):
-                    pauses[r.job.endpoint.id] = r.pause_endpoint_until
-            await pause_endpoints(self.db, conn, pauses)
-            gone = {r.job.endpoint.id for r in results if r.disable_endpoint}
-            if gone or failing:
-                op_events += await self._disable(conn, gone, failing, now_ms)
-            await operational.emit(self.db, conn, op_events, now_ms)
+        await self.db.run_write(
+            lambda conn: self._record(conn, results, now_ms), changes_config=disabling
+        )
 
-    async def _track_failures(
+    def _record(self, conn: Connection, results: Sequence[DeliveryResult], now_ms: int) -> None:
+        # Locked so that a concurrent delete cannot remove a delivery
+        # between this check and the inserts below.
+        existing = conn.execute(
+            self.db.dialect.lock_against_deletes(
+                select(
+                    deliveries.c.id,
+                    deliveries.c.status,
+                    deliveries.c.endpoint_id,
+                    endpoints.c.failing_since,
+                )
+                .join(endpoints, endpoints.c.id == deliveries.c.endpoint_id)
+                .where(deliveries.c.id.in_({r.job.delivery_id for r in results})),
+                deliveries,
+            )
+        )
+        status_by_id: dict[str, int] = {}
+        failing_since: dict[str, int | None] = {}
+        for delivery_id, status, endpoint_id, since in existing:
+            status_by_id[delivery_id] = status
+            failing_since[endpoint_id] = since
+        results = [r for r in results if r.job.delivery_id in status_by_id]
+        attempt_rows = [_attempt_row(r) for r in results if r.attempt is not None]
+        if attempt_rows:
+            conn.execute(attempts.insert(), attempt_rows)
+        failing = self._track_failures(conn, results, failing_since, now_ms)
+        # A late result (its worker stalled past the lease while another
+        # finished the delivery) is logged above but changes no state.
+        results = [r for r in results if status_by_id[r.job.delivery_id] == DeliveryStatus.PENDING]
+        if results:
+            conn.execute(
+                update(deliveries)
+                .where(deliveries.c.id == bindparam("b_id"))
+                .values(
+                    status=bindparam("b_status"),
+                    next_attempt_at=bindparam("b_next"),
+                    attempt_count=bindparam("b_count"),
+                    lease_until=0,
+                    updated_at=bindparam("b_now"),
+                ),
+                [
+                    {
+                        "b_id": r.job.delivery_id,
+                        "b_status": r.status,
+                        "b_next": r.next_attempt_at,
+                        "b_count": r.job.attempt_count,
+                        "b_now": now_ms,
+                    }
+                    for r in results
+                ],
+            )
+        op_events = operational.attempt_events(conn, _attempt_facts(results))
+        pauses: dict[str, int] = {}
+        for r in results:
+            if r.pause_endpoint_until > pauses.get(r.job.endpoint.id, 0):
+                pauses[r.job.endpoint.id] = r.pause_endpoint_until
+        pause_endpoints(self.db, conn, pauses)
+        gone = {r.job.endpoint.id for r in results if r.disable_endpoint}
+        if gone or failing:
+            op_events += self._disable(conn, gone, failing, now_ms)
+        operational.emit(self.db, conn, op_events, now_ms)
+
+    def _track_failures(
         self,
-        conn: AsyncConnection,
+        conn: Connection,
         results: Sequence[DeliveryResult],
         failing_since: dict[str, int | None],
         now_ms: int,
@@ -241,7 +246,7 @@ class SqlDeliveryQueue:
             if health.disable:
                 to_disable.add(endpoint_id)
         if changed:
-            await conn.execute(
+            conn.execute(
                 update(endpoints)
                 .where(endpoints.c.id == bindparam("b_id"))
                 .values(failing_since=bindparam("b_since")),
@@ -249,8 +254,8 @@ class SqlDeliveryQueue:
             )
         return to_disable
 
-    async def _disable(
-        self, conn: AsyncConnection, gone: set[str], failing: set[str], now_ms: int
+    def _disable(
+        self, conn: Connection, gone: set[str], failing: set[str], now_ms: int
     ) -> list[operational.Event]:
         """Disable the endpoints that answered 410 (``gone``) and those of
         ``failing`` still enabled and still failing for ``disable_after_ms``
@@ -269,7 +274,7 @@ class SqlDeliveryQueue:
                 )
             )
         disabled = (
-            await conn.execute(
+            conn.execute(
                 update(endpoints)
                 .where(or_(*conditions))
                 .values(disabled=True, updated_at=now_ms)
@@ -298,7 +303,7 @@ class SqlDeliveryQueue:
         ]
         if not customers:
             return []
-        uids = await operational.app_uids(conn, {ep.app_id for ep, _ in customers})
+        uids = operational.app_uids(conn, {ep.app_id for ep, _ in customers})
         return [
             operational.disabled_event(ep, uids.get(ep.app_id), since) for ep, since in customers
         ]
@@ -321,18 +326,20 @@ class SqlDeliveryQueue:
 
     async def _set_lease(self, delivery_ids: Collection[str], lease_until_ms: int) -> None:
         ids = list(delivery_ids)
+        await self.db.run_write(lambda conn: self._lease(conn, ids, lease_until_ms))
+
+    def _lease(self, conn: Connection, ids: list[str], lease_until_ms: int) -> None:
         size = self.db.dialect.max_params
-        async with self.db.write() as conn:
-            for start in range(0, len(ids), size):
-                chunk = ids[start : start + size]
-                await conn.execute(
-                    update(deliveries)
-                    .where(
-                        deliveries.c.id.in_(chunk),
-                        deliveries.c.status == DeliveryStatus.PENDING,
-                    )
-                    .values(lease_until=lease_until_ms)
+        for start in range(0, len(ids), size):
+            chunk = ids[start : start + size]
+            conn.execute(
+                update(deliveries)
+                .where(
+                    deliveries.c.id.in_(chunk),
+                    deliveries.c.status == DeliveryStatus.PENDING,
                 )
+                .values(lease_until=lease_until_ms)
+            )
 
 
 def _attempt_facts(

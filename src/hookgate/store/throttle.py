@@ -23,8 +23,7 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import BigInteger, BindParameter, bindparam, case, or_, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import BigInteger, BindParameter, Connection, bindparam, case, or_, select, update
 
 from hookgate.core.throttle import effective_rate, reserve
 from hookgate.store.database import Database
@@ -54,13 +53,11 @@ class Pacing:
         return len(reserve(self.next_free, now_ms, self.rate, wanted, horizon_ms).slots)
 
 
-async def load_pacing(
-    conn: AsyncConnection, endpoint_ids: Collection[str], now_ms: int
-) -> dict[str, Pacing]:
+def load_pacing(conn: Connection, endpoint_ids: Collection[str], now_ms: int) -> dict[str, Pacing]:
     """The pacing of those of ``endpoint_ids`` that are throttled or paused."""
     if not endpoint_ids:
         return {}
-    result = await conn.execute(
+    result = conn.execute(
         select(
             endpoints.c.id,
             endpoints.c.throttle_rate,
@@ -91,19 +88,19 @@ async def load_pacing(
     return pacing
 
 
-async def pause_endpoints(db: Database, conn: AsyncConnection, until: dict[str, int]) -> None:
+def pause_endpoints(db: Database, conn: Connection, until: dict[str, int]) -> None:
     """Pause each endpoint of ``until`` for every worker's claims until its
     time (epoch ms), unless it is already paused longer."""
     if not until:
         return
     # Writers of results are not serialised: ignore a row another made first.
-    await conn.execute(
+    conn.execute(
         db.dialect.insert_ignoring_conflicts(endpoint_throttles),
         [{"endpoint_id": ep, "next_send_at": 0} for ep in sorted(until)],
     )
     new: BindParameter[int] = bindparam("b_until", type_=BigInteger)
     current = endpoint_throttles.c.paused_until
-    await conn.execute(
+    conn.execute(
         update(endpoint_throttles)
         .where(endpoint_throttles.c.endpoint_id == bindparam("b_id"))
         .values(paused_until=case((or_(current.is_(None), current < new), new), else_=current)),
@@ -111,9 +108,9 @@ async def pause_endpoints(db: Database, conn: AsyncConnection, until: dict[str, 
     )
 
 
-async def take_slots(
+def take_slots(
     db: Database,
-    conn: AsyncConnection,
+    conn: Connection,
     pacing: dict[str, Pacing],
     leased: Sequence[tuple[str, str]],
     now_ms: int,
@@ -142,11 +139,11 @@ async def take_slots(
     if new:
         # A result writer may add a row (a pause) meanwhile: ignore it here,
         # the update below sets the slot either way.
-        await conn.execute(
+        conn.execute(
             db.dialect.insert_ignoring_conflicts(endpoint_throttles),
             [{"endpoint_id": ep, "next_send_at": next_free[ep]} for ep in new],
         )
-    await conn.execute(
+    conn.execute(
         update(endpoint_throttles)
         .where(endpoint_throttles.c.endpoint_id == bindparam("b_id"))
         .values(next_send_at=bindparam("b_next")),
