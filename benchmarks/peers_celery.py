@@ -13,7 +13,8 @@ load's first timed request to the receiver counting the last delivery.
   the fastest of prefork 2/4, solo and threads 8/16/64 measured on the 2-core
   machine) whose task signs and posts with ``requests``.
 
-Each side first gets ``warmup`` messages (delivered before the clock starts).
+Each side first gets ``warmup`` messages (delivered before the clock starts);
+the sides alternate for ``rounds`` rounds and the medians are compared.
 Skipped, saying why, when Celery or the Redis client is not installed (the
 ``bench`` extra) or Redis does not answer.
 """
@@ -24,6 +25,7 @@ import base64
 import importlib.util
 import os
 import secrets
+import statistics
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -65,12 +67,34 @@ class CeleryResult:
     n: int
     warmup: int
     concurrency: int
-    hookgate: E2eRun
-    celery: E2eRun
+    hookgate_runs: list[E2eRun]  # one per round
+    celery_runs: list[E2eRun]
+
+    @property
+    def hookgate(self) -> E2eRun:
+        return _median_run(self.hookgate_runs)
+
+    @property
+    def celery(self) -> E2eRun:
+        return _median_run(self.celery_runs)
 
     @property
     def ratio(self) -> float:
         return self.hookgate.rps / self.celery.rps
+
+    @property
+    def round_ratios(self) -> list[float]:
+        return [h.rps / c.rps for h, c in zip(self.hookgate_runs, self.celery_runs, strict=True)]
+
+
+def _median_run(runs: list[E2eRun]) -> E2eRun:
+    """Each figure's median over the rounds."""
+    return E2eRun(
+        rps=statistics.median(r.rps for r in runs),
+        accept_rps=statistics.median(r.accept_rps for r in runs),
+        cpu_ms=statistics.median(r.cpu_ms for r in runs),
+        broker_cpu_ms=statistics.median(r.broker_cpu_ms for r in runs),
+    )
 
 
 def _redis_client() -> object:
@@ -129,23 +153,25 @@ def _timed(
     return result, n / (stats["last"] - float(result["started"])), cpu
 
 
-def _hookgate(ctx: Context, n: int, warmup: int) -> E2eRun:
+def _hookgate(ctx: Context, n: int, warmup: int, index: int) -> E2eRun:
     server = start_hookgate(
         ctx,
-        "hookgate-e2e",
-        ctx.work_dir / "e2e-data",
+        f"hookgate-e2e-{index}",
+        ctx.work_dir / f"e2e-data-{index}",
         worker=True,
         endpoint_concurrency=str(ctx.concurrency),
     )
     app_id = create_app_and_endpoint(ctx, server, f"{ctx.receiver}/hook")
     url = f"{server.base}/api/v1/app/{app_id}/msg"
-    with profiled(ctx, "e2e", server.proc.pid):
-        result, rps, cpu = _timed(ctx, "load-e2e", url, n, warmup, [server.proc], ctx.token)
+    with profiled(ctx, "e2e" if index == 0 else f"e2e-{index}", server.proc.pid):
+        result, rps, cpu = _timed(
+            ctx, f"load-e2e-{index}", url, n, warmup, [server.proc], ctx.token
+        )
     ctx.procs.stop(server.proc)
     return E2eRun(rps=rps, accept_rps=float(result["rps"]), cpu_ms=cpu * 1000 / n)
 
 
-def _celery(ctx: Context, n: int, warmup: int, client: object) -> E2eRun:
+def _celery(ctx: Context, n: int, warmup: int, client: object, index: int) -> E2eRun:
     client.flushdb()  # type: ignore[attr-defined]
     env = clean_env(
         CELERY_PEER_BROKER=f"redis://{REDIS_HOST}:{REDIS_PORT}/{REDIS_DB}",
@@ -170,16 +196,16 @@ def _celery(ctx: Context, n: int, warmup: int, client: object) -> E2eRun:
         "--without-mingle",
         "--without-heartbeat",
     ]
-    worker = ctx.procs.start("celery-worker", worker_argv, env)
+    worker = ctx.procs.start(f"celery-worker-{index}", worker_argv, env)
     port = free_port()
     app = ctx.procs.start(
-        "celery-app", [PYTHON, "-m", "benchmarks.celery_peer", "--port", str(port)], env
+        f"celery-app-{index}", [PYTHON, "-m", "benchmarks.celery_peer", "--port", str(port)], env
     )
     wait_http(f"http://127.0.0.1:{port}/docs", app, STARTUP_TIMEOUT_S, what="celery enqueue app")
     url = f"http://127.0.0.1:{port}/api/v1/app/bench/msg"
     redis0 = _redis_cpu_seconds(client)
     try:
-        result, rps, cpu = _timed(ctx, "load-celery", url, n, warmup, [worker, app], None)
+        result, rps, cpu = _timed(ctx, f"load-celery-{index}", url, n, warmup, [worker, app], None)
         redis_cpu = _redis_cpu_seconds(client) - redis0
     finally:
         ctx.procs.stop(app)
@@ -201,7 +227,9 @@ def report_celery(r: CeleryResult) -> list[str]:
         f"-> ratio {r.ratio:.1f} (target >= {CELERY_TARGET:g}) [{mark(ok)}]",
         f"    {r.n:,} messages each after {r.warmup:,} warm-up, load generator closed loop "
         f"over {r.concurrency} connections to the HTTP API (Celery: a FastAPI app that "
-        f"enqueues), first request sent -> last delivery received by the same receiver",
+        f"enqueues), first request sent -> last delivery received by the same receiver; "
+        f"median of {len(r.hookgate_runs)} alternating round(s), per-round ratios "
+        f"{', '.join(f'{x:.1f}' for x in r.round_ratios)}",
         f"    accepted (every 202 answered): hookgate {h.accept_rps:,.0f}/s, Celery app "
         f"{c.accept_rps:,.0f}/s; Celery worker: thread pool, {CELERY_CONCURRENCY} threads, "
         f"Redis broker db {REDIS_DB}",
@@ -210,9 +238,13 @@ def report_celery(r: CeleryResult) -> list[str]:
     ]
 
 
-def bench_celery(ctx: Context, n: int, warmup: int) -> CeleryResult:
-    """Hookgate, then Celery, each ``warmup`` + ``n`` messages end to end."""
+def bench_celery(ctx: Context, n: int, warmup: int, rounds: int) -> CeleryResult:
+    """Hookgate, then Celery, ``rounds`` times: each ``warmup`` + ``n`` messages
+    end to end, fresh processes (and a fresh Hookgate data directory) each round."""
     client = _redis_client()
-    hookgate = _hookgate(ctx, n, warmup)
-    celery = _celery(ctx, n, warmup, client)
-    return CeleryResult(n, warmup, ctx.concurrency, hookgate, celery)
+    ours: list[E2eRun] = []
+    theirs: list[E2eRun] = []
+    for index in range(rounds):
+        ours.append(_hookgate(ctx, n, warmup, index))
+        theirs.append(_celery(ctx, n, warmup, client, index))
+    return CeleryResult(n, warmup, ctx.concurrency, ours, theirs)

@@ -82,6 +82,7 @@ class Plan:
     neighbours_rounds: int
     celery_messages: int = 5_000  # each side, after celery_warmup
     celery_warmup: int = 500
+    celery_rounds: int = 2
     webhook_seconds: float = 5.0  # per round of each server
     webhook_rounds: int = 3
 
@@ -89,7 +90,8 @@ class Plan:
 FULL = Plan(20_000, 10_000, 1_000, 3, 500.0, 10.0, 1.0, 20_000, 2_500, 250, 3, 5_000, 3)
 QUICK = Plan(
     20_000, 2_000, 300, 1, 500.0, 3.0, 0.5, 5_000, 1_500, 300, 1, 2_000, 2,
-    celery_messages=2_000, celery_warmup=200, webhook_seconds=3.0, webhook_rounds=1,
+    celery_messages=2_000, celery_warmup=200, celery_rounds=1,
+    webhook_seconds=3.0, webhook_rounds=2,
 )  # fmt: skip
 _mark = mark
 
@@ -256,7 +258,8 @@ def _phase_runner(
     if phase == "delivery":
         return lambda: report_delivery(bench_delivery(ctx, plan.delivery_messages))
     if phase == "celery":
-        return lambda: report_celery(bench_celery(ctx, plan.celery_messages, plan.celery_warmup))
+        sizes = (plan.celery_messages, plan.celery_warmup, plan.celery_rounds)
+        return lambda: report_celery(bench_celery(ctx, *sizes))
     if phase == "webhook":
         return lambda: report_webhook(bench_webhook(ctx, plan.webhook_seconds, plan.webhook_rounds))
     if phase == "neighbours":
@@ -300,7 +303,7 @@ def main() -> int:
     parser.add_argument(
         "--backlog-1m",
         action="store_true",
-        help="also drain a 1,000,000-message backlog vs a 10,000 one (~10 min)",
+        help="also drain a 1,000,000-message backlog vs a 10,000 one (~8 min)",
     )
     parser.add_argument(
         "--backlog-messages", type=int, default=LARGE, help="the large backlog's size (smoke runs)"
