@@ -19,11 +19,23 @@ other's leases when they count.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from itertools import chain, zip_longest
 from typing import Any
 
-from sqlalchemy import Connection, Executable, Select, func, select, text, union_all
+from sqlalchemy import (
+    BigInteger,
+    Connection,
+    Executable,
+    Integer,
+    Select,
+    bindparam,
+    func,
+    select,
+    text,
+    union_all,
+)
 
 from hookgate.store.database import Database
 from hookgate.store.records import DeliveryStatus
@@ -87,17 +99,45 @@ def pick_due(
     return [delivery_id for delivery_id in turns if delivery_id is not None][:limit], pacing
 
 
-def _leased_counts(conn: Connection, endpoint_ids: Sequence[str], now_ms: int) -> dict[str, int]:
-    result = conn.execute(
-        select(deliveries.c.endpoint_id, func.count())
-        .where(
-            deliveries.c.status == DeliveryStatus.PENDING,
-            deliveries.c.lease_until >= now_ms,
-            deliveries.c.endpoint_id.in_(endpoint_ids),
-        )
-        .group_by(deliveries.c.endpoint_id)
+# The statements are built once: building them per claim cost more CPU than
+# running them. Values travel as bound parameters.
+_LEASED_COUNTS = (
+    select(deliveries.c.endpoint_id, func.count())
+    .where(
+        deliveries.c.status == DeliveryStatus.PENDING,
+        deliveries.c.lease_until >= bindparam("now", type_=BigInteger),
+        deliveries.c.endpoint_id.in_(bindparam("endpoint_ids", expanding=True)),
     )
+    .group_by(deliveries.c.endpoint_id)
+)
+
+
+def _leased_counts(conn: Connection, endpoint_ids: Sequence[str], now_ms: int) -> dict[str, int]:
+    result = conn.execute(_LEASED_COUNTS, {"now": now_ms, "endpoint_ids": list(endpoint_ids)})
     return dict(result.all())
+
+
+@functools.lru_cache(maxsize=32)
+def _oldest_due(arms: int) -> Executable:
+    """For ``arms`` endpoints (``ep_<i>``), the ids of the oldest due
+    deliveries of each, up to its ``quota_<i>``, as of ``now``."""
+    now = bindparam("now", type_=BigInteger)
+    selects: list[Select[Any]] = []
+    for arm in range(arms):
+        oldest = (
+            select(deliveries.c.id, deliveries.c.endpoint_id)
+            .where(
+                deliveries.c.status == DeliveryStatus.PENDING,
+                deliveries.c.endpoint_id == bindparam(f"ep_{arm}"),
+                deliveries.c.next_attempt_at <= now,
+                deliveries.c.lease_until < now,
+            )
+            .order_by(deliveries.c.next_attempt_at)
+            .limit(bindparam(f"quota_{arm}", type_=Integer))
+            .subquery()
+        )
+        selects.append(select(oldest.c.id, oldest.c.endpoint_id))
+    return selects[0] if arms == 1 else union_all(*selects)
 
 
 def _due_by_endpoint(
@@ -108,22 +148,11 @@ def _due_by_endpoint(
     found: dict[str, list[str]] = {ep: [] for ep in quotas}
     items = list(quotas.items())
     for start in range(0, len(items), max_arms):
-        arms: list[Select[Any]] = []
-        for endpoint_id, quota in items[start : start + max_arms]:
-            oldest = (
-                select(deliveries.c.id, deliveries.c.endpoint_id)
-                .where(
-                    deliveries.c.status == DeliveryStatus.PENDING,
-                    deliveries.c.endpoint_id == endpoint_id,
-                    deliveries.c.next_attempt_at <= now_ms,
-                    deliveries.c.lease_until < now_ms,
-                )
-                .order_by(deliveries.c.next_attempt_at)
-                .limit(quota)
-                .subquery()
-            )
-            arms.append(select(oldest.c.id, oldest.c.endpoint_id))
-        query: Executable = arms[0] if len(arms) == 1 else union_all(*arms)
-        for delivery_id, endpoint_id in conn.execute(query):
+        chunk = items[start : start + max_arms]
+        params: dict[str, Any] = {"now": now_ms}
+        for arm, (endpoint_id, quota) in enumerate(chunk):
+            params[f"ep_{arm}"] = endpoint_id
+            params[f"quota_{arm}"] = quota
+        for delivery_id, endpoint_id in conn.execute(_oldest_due(len(chunk)), params):
             found[endpoint_id].append(delivery_id)
     return {ep: ids for ep, ids in found.items() if ids}

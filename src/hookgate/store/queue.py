@@ -12,7 +12,7 @@ import logging
 from collections.abc import Collection, Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, and_, bindparam, or_, select, update
+from sqlalchemy import BigInteger, ColumnElement, Connection, and_, bindparam, or_, select, update
 
 from hookgate.core import operational_events as events
 from hookgate.core.clock import DAY_MS
@@ -26,6 +26,25 @@ from hookgate.store.tables import attempts, deliveries, endpoints, messages
 from hookgate.store.throttle import DEFAULT_HORIZON_MS, pause_endpoints, take_slots
 
 log = logging.getLogger(__name__)
+
+# The hot statements that do not depend on the dialect, built once: building
+# them per claim or per batch of results cost more CPU than running them.
+_ENDPOINTS = select(endpoints).where(endpoints.c.id.in_(bindparam("ids", expanding=True)))
+_PAYLOADS = select(messages.c.id, messages.c.payload, messages.c.headers).where(
+    messages.c.id.in_(bindparam("ids", expanding=True))
+)
+_INSERT_ATTEMPT = attempts.insert()
+_SET_OUTCOME = (
+    update(deliveries)
+    .where(deliveries.c.id == bindparam("b_id"))
+    .values(
+        status=bindparam("b_status"),
+        next_attempt_at=bindparam("b_next"),
+        attempt_count=bindparam("b_count"),
+        lease_until=0,
+        updated_at=bindparam("b_now"),
+    )
+)
 
 
 class SqlDeliveryQueue:
@@ -47,6 +66,37 @@ class SqlDeliveryQueue:
         self.endpoint_cap = endpoint_cap
         self.disable_after_ms = disable_after_ms
         self.throttle_horizon_ms = throttle_horizon_ms
+        # The hot statements, built once for this dialect.
+        still_due = db.skip_locked(
+            select(deliveries.c.id).where(
+                deliveries.c.id.in_(bindparam("chosen", expanding=True)),
+                deliveries.c.lease_until < bindparam("now", type_=BigInteger),
+            )
+        )
+        self._lease_chosen = (
+            update(deliveries)
+            .where(deliveries.c.id.in_(still_due.scalar_subquery()))
+            .values(lease_until=bindparam("lease_until", type_=BigInteger))
+            .returning(
+                deliveries.c.id,
+                deliveries.c.msg_id,
+                deliveries.c.app_id,
+                deliveries.c.endpoint_id,
+                deliveries.c.attempt_count,
+                deliveries.c.trigger_type,
+            )
+        )
+        self._existing = db.dialect.lock_against_deletes(
+            select(
+                deliveries.c.id,
+                deliveries.c.status,
+                deliveries.c.endpoint_id,
+                endpoints.c.failing_since,
+            )
+            .join(endpoints, endpoints.c.id == deliveries.c.endpoint_id)
+            .where(deliveries.c.id.in_(bindparam("ids", expanding=True))),
+            deliveries,
+        )
 
     async def claim_due(self, now_ms: int, limit: int, lease_until_ms: int) -> list[Job]:
         """Lease up to ``limit`` due deliveries and return them as jobs, at most
@@ -67,25 +117,8 @@ class SqlDeliveryQueue:
         )
         if not chosen:
             return []
-        still_due = self.db.skip_locked(
-            select(deliveries.c.id).where(
-                deliveries.c.id.in_(chosen), deliveries.c.lease_until < now_ms
-            )
-        )
-        claimed = (
-            conn.execute(
-                update(deliveries)
-                .where(deliveries.c.id.in_(still_due.scalar_subquery()))
-                .values(lease_until=lease_until_ms)
-                .returning(
-                    deliveries.c.id,
-                    deliveries.c.msg_id,
-                    deliveries.c.app_id,
-                    deliveries.c.endpoint_id,
-                    deliveries.c.attempt_count,
-                    deliveries.c.trigger_type,
-                )
-            )
+        claimed = conn.execute(
+            self._lease_chosen, {"chosen": chosen, "now": now_ms, "lease_until": lease_until_ms}
         ).all()
         if not claimed:
             return []
@@ -93,15 +126,9 @@ class SqlDeliveryQueue:
         claimed = sorted(claimed, key=lambda row: turn[row.id])
         leased = [(r.id, r.endpoint_id) for r in claimed]
         slots = take_slots(self.db, conn, pacing, leased, now_ms)
-        endpoint_rows = conn.execute(
-            select(endpoints).where(endpoints.c.id.in_({r.endpoint_id for r in claimed}))
-        )
+        endpoint_rows = conn.execute(_ENDPOINTS, {"ids": list({r.endpoint_id for r in claimed})})
         by_endpoint = {ep.id: ep for ep in map(rows.endpoint, endpoint_rows)}
-        payload_rows = conn.execute(
-            select(messages.c.id, messages.c.payload, messages.c.headers).where(
-                messages.c.id.in_({r.msg_id for r in claimed})
-            )
-        )
+        payload_rows = conn.execute(_PAYLOADS, {"ids": list({r.msg_id for r in claimed})})
         payloads: dict[str, bytes | None] = {}
         forwarded: dict[str, list[tuple[str, str]] | None] = {}
         for msg_id, msg_payload, msg_headers in payload_rows:
@@ -160,19 +187,7 @@ class SqlDeliveryQueue:
     def _record(self, conn: Connection, results: Sequence[DeliveryResult], now_ms: int) -> None:
         # Locked so that a concurrent delete cannot remove a delivery
         # between this check and the inserts below.
-        existing = conn.execute(
-            self.db.dialect.lock_against_deletes(
-                select(
-                    deliveries.c.id,
-                    deliveries.c.status,
-                    deliveries.c.endpoint_id,
-                    endpoints.c.failing_since,
-                )
-                .join(endpoints, endpoints.c.id == deliveries.c.endpoint_id)
-                .where(deliveries.c.id.in_({r.job.delivery_id for r in results})),
-                deliveries,
-            )
-        )
+        existing = conn.execute(self._existing, {"ids": list({r.job.delivery_id for r in results})})
         status_by_id: dict[str, int] = {}
         failing_since: dict[str, int | None] = {}
         for delivery_id, status, endpoint_id, since in existing:
@@ -181,22 +196,14 @@ class SqlDeliveryQueue:
         results = [r for r in results if r.job.delivery_id in status_by_id]
         attempt_rows = [_attempt_row(r) for r in results if r.attempt is not None]
         if attempt_rows:
-            conn.execute(attempts.insert(), attempt_rows)
+            conn.execute(_INSERT_ATTEMPT, attempt_rows)
         failing = self._track_failures(conn, results, failing_since, now_ms)
         # A late result (its worker stalled past the lease while another
         # finished the delivery) is logged above but changes no state.
         results = [r for r in results if status_by_id[r.job.delivery_id] == DeliveryStatus.PENDING]
         if results:
             conn.execute(
-                update(deliveries)
-                .where(deliveries.c.id == bindparam("b_id"))
-                .values(
-                    status=bindparam("b_status"),
-                    next_attempt_at=bindparam("b_next"),
-                    attempt_count=bindparam("b_count"),
-                    lease_until=0,
-                    updated_at=bindparam("b_now"),
-                ),
+                _SET_OUTCOME,
                 [
                     {
                         "b_id": r.job.delivery_id,
