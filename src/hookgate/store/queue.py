@@ -325,10 +325,15 @@ class SqlDeliveryQueue:
 
     async def release_all(self) -> None:
         """Clear every lease: only safe when no other process uses the database
-        (the embedded SQLite mode holds a lock file to guarantee that)."""
+        (the embedded SQLite mode holds a lock file to guarantee that). Only
+        pending deliveries are leased (writing a result clears the lease), so
+        only they are looked at, along their index: a start after a crash
+        does not scan every delivery ever made."""
         async with self.db.write() as conn:
             await conn.execute(
-                update(deliveries).where(deliveries.c.lease_until > 0).values(lease_until=0)
+                update(deliveries)
+                .where(deliveries.c.status == DeliveryStatus.PENDING, deliveries.c.lease_until > 0)
+                .values(lease_until=0)
             )
 
     async def _set_lease(self, delivery_ids: Collection[str], lease_until_ms: int) -> None:
