@@ -49,6 +49,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.pool import PoolResetState
 from sqlalchemy.sql.dml import Insert
 
 T = TypeVar("T")
@@ -133,10 +134,25 @@ class SqliteDialect(Dialect):
     max_compound_selects = 400
 
     def engine_options(self, *, pool_size: int, statement_timeout_ms: int) -> dict[str, Any]:
-        return {"hide_parameters": True}
+        # Connections are reset on return by ``_on_reset`` (``configure``) instead.
+        return {"hide_parameters": True, "pool_reset_on_return": None}
 
     def configure(self, engine: AsyncEngine, *, sqlite_synchronous: str) -> None:
         _configure_sqlite(engine.sync_engine, sqlite_synchronous)
+
+        @event.listens_for(engine.sync_engine, "reset")
+        def _on_reset(dbapi_connection: Any, _record: Any, state: PoolResetState) -> None:
+            # The pool's own reset rolls back every connection it gets back, a
+            # round trip to aiosqlite's thread even after a commit (most
+            # returns); SQLite knows whether a transaction is open.
+            if state.terminate_only or not state.asyncio_safe:
+                return
+            try:
+                open_transaction = dbapi_connection.driver_connection.in_transaction
+            except ValueError:  # closed
+                return
+            if open_transaction:
+                dbapi_connection.rollback()
 
     def sync_engine(self, url: str, *, sqlite_synchronous: str) -> Engine | None:
         """A pysqlite engine on the same file: a hot transaction then costs one
