@@ -111,12 +111,17 @@ def create_app(
     create_message = Route(
         "/api/v1/app/{app_id}/msg", messages.create_message_fast, methods=["POST"]
     )
+    receive_inbound = Route("/in/{source}", inbound.receive, methods=list(inbound.METHODS))
     if telemetry is not None and not any(telemetry.values()):
         # Behind the same gate, without the rest of the stack (``api.hotpath``).
         app.serve_hot_route(create_message, lambda inner: RequestGate(inner, limit_for))
+        app.serve_hot_route(
+            receive_inbound,
+            lambda inner: RequestGate(inner, limit_for, self_refusing=("/in/",)),
+        )
     app.router.routes[0:0] = [
         create_message,
-        Route("/in/{source}", inbound.receive, methods=list(inbound.METHODS)),
+        receive_inbound,
         Route(
             "/in/{source}/{rest:path}",
             inbound.receive_sub_path,

@@ -1,15 +1,17 @@
-"""The hot route served ahead of the framework's middleware stack.
+"""The hot routes served ahead of the framework's middleware stack.
 
-``POST /api/v1/app/{app_id}/msg`` (message creation) is the request a
-Hookgate server sees most. Through the full stack it passes six ASGI layers
-before its endpoint runs (server errors, telemetry, FastAPI's body limit,
-``api.gate.RequestGate``, exception handling, FastAPI's exit stack) and a
-route search, each wrapping ``send`` once more for the answer. ``HotPathApp``
-is the FastAPI application with one shortcut: that request goes straight to
-``RequestGate`` (the same authentication and body limit) and then to its
-endpoint, and an exception the endpoint raises is answered by the handler
-the application registered for it, as the stack would. Everything else, and
-every request while FastAPI records telemetry, takes the full stack.
+``POST /api/v1/app/{app_id}/msg`` (message creation) and ``/in/{source}``
+(a provider's webhook) are the requests a Hookgate server sees most. Through
+the full stack each passes six ASGI layers before its endpoint runs (server
+errors, telemetry, FastAPI's body limit, ``api.gate.RequestGate``, exception
+handling, FastAPI's exit stack) and a route search, each wrapping ``send``
+once more for the answer. ``HotPathApp`` is the FastAPI application with one
+shortcut: such a request goes straight to ``RequestGate`` (the same
+authentication and body limit) and then to its endpoint, and an exception
+the endpoint raises is answered by the handler the application registered
+for it, as the stack would. Everything else (other paths and methods, a
+``root_path``), and every request while FastAPI records telemetry, takes the
+full stack.
 """
 
 from __future__ import annotations
@@ -29,31 +31,33 @@ Endpoint = Callable[[Request], Awaitable[Response]]
 
 
 class HotPathApp(FastAPI):
-    """A FastAPI application that serves one route (a plain Starlette
-    ``Route`` with ``{name}`` segments) behind one middleware alone (in
-    Hookgate ``api.gate.RequestGate``), once ``serve_hot_route`` was called."""
+    """A FastAPI application that serves a few routes (plain Starlette
+    ``Route`` objects with ``{name}`` segments) behind one middleware alone
+    (in Hookgate ``api.gate.RequestGate``), once ``serve_hot_route`` was
+    called for each."""
 
-    _hot: tuple[re.Pattern[str], str, Route, ASGIApp] | None = None
+    _hot: tuple[tuple[re.Pattern[str], frozenset[str], Route, ASGIApp], ...] = ()
 
     def serve_hot_route(self, route: Route, gate: Callable[[ASGIApp], ASGIApp]) -> None:
-        """Serve ``route``'s method (one) on its path through ``gate(app)``
-        only; call before the first request."""
-        (method,) = route.methods or {"POST"}
+        """Serve ``route``'s methods on its path through ``gate(app)`` only;
+        call before the first request. Routes are tried in the order given,
+        before any other."""
+        methods = frozenset(route.methods or {"GET", "HEAD"})
         pattern = re.compile(re.sub(r"\\{(\w+)\\}", r"(?P<\1>[^/]+)", re.escape(route.path)))
         endpoint: Endpoint = route.endpoint
-        self._hot = (pattern, method, route, gate(_EndpointApp(self, endpoint)))
+        self._hot += ((pattern, methods, route, gate(_EndpointApp(self, endpoint))),)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        hot = self._hot
-        if hot is not None and scope["type"] == "http" and not scope.get("root_path"):
-            pattern, method, route, app = hot
-            match = pattern.fullmatch(scope["path"])
-            if match is not None and scope["method"] == method:
-                scope["app"] = self
-                scope["route"] = route
-                scope["path_params"] = match.groupdict()
-                await self._serve_hot(app, scope, receive, send)
-                return
+        if self._hot and scope["type"] == "http" and not scope.get("root_path"):
+            path = scope["path"]
+            for pattern, methods, route, app in self._hot:
+                match = pattern.fullmatch(path)
+                if match is not None and scope["method"] in methods:
+                    scope["app"] = self
+                    scope["route"] = route
+                    scope["path_params"] = match.groupdict()
+                    await self._serve_hot(app, scope, receive, send)
+                    return
         await super().__call__(scope, receive, send)
 
     async def _serve_hot(self, app: ASGIApp, scope: Scope, receive: Receive, send: Send) -> None:

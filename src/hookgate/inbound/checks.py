@@ -20,16 +20,27 @@ from hookgate.store.sources import Source
 #: Parsed configs by their canonical JSON (sources are few; parsing is not free).
 _OPTIONS: dict[bytes, SourceOptions] = {}
 _OPTIONS_MAX = 1000
+#: The last ``Source`` object seen for each source id, with its options: the
+#: ingest cache hands every request the same object until the source changes
+#: or the entry is read again, so most requests need not even serialize the
+#: config to find its options.
+_LAST: dict[str, tuple[Source, SourceOptions]] = {}
 
 
 def source_options(source: Source) -> SourceOptions:
     """``source``'s parsed config, parsed once per distinct config."""
+    last = _LAST.get(source.id)
+    if last is not None and last[0] is source:
+        return last[1]
     key = orjson.dumps(source.config, option=orjson.OPT_SORT_KEYS)
     options = _OPTIONS.get(key)
     if options is None:
         if len(_OPTIONS) >= _OPTIONS_MAX:
             _OPTIONS.clear()
         options = _OPTIONS[key] = load(source.config)
+    if len(_LAST) >= _OPTIONS_MAX:
+        _LAST.clear()
+    _LAST[source.id] = (source, options)
     return options
 
 
@@ -54,6 +65,8 @@ def client_ip(options: SourceOptions, http: HttpRequest) -> str | None:
     """The client address of ``http`` (whose ``peer_ip`` is the TCP peer):
     the peer, or what ``X-Forwarded-For`` says if the peer is one of the
     source's ``trustedProxies``."""
+    if not options.trusted_proxies:
+        return http.peer_ip
     return network.client_ip(http.peer_ip, http.header("x-forwarded-for"), options.trusted_proxies)
 
 

@@ -105,7 +105,8 @@ async def handle(
     limited = checks.rate_limited(inbound.limiter, source, options, time.monotonic())
     if limited is not None:
         return limited
-    http = replace(head, peer_ip=checks.client_ip(options, head))
+    client = checks.client_ip(options, head)
+    http = head if client == head.peer_ip else replace(head, peer_ip=client)
     if handshakes.is_subscription_check(source, http):
         return await handshakes.answer_subscription_check(
             inbound.recorder, source, options, http, time.time()
