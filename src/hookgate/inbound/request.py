@@ -73,4 +73,6 @@ def _clip(value: str | None) -> str | None:
     lone surrogates (which JSON escapes can carry) become U+FFFD."""
     if value is None:
         return None
-    return _LONE_SURROGATE.sub("\ufffd", value).replace("\x00", "")[:256] or None
+    if not value.isascii():  # only non-ASCII text can hold a surrogate
+        value = _LONE_SURROGATE.sub("\ufffd", value)
+    return value.replace("\x00", "")[:256] or None

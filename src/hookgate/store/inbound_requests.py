@@ -196,7 +196,7 @@ async def record_batch(
             )
             outcomes = {index: o for (index, _), o in zip(forwarding, accepted, strict=True)}
             stored = with_message_ids(stored, outcomes)
-        await conn.execute(inbound_requests.insert(), [_row(request) for request in stored])
+        await conn.execute(inbound_requests.insert(), [request_row(request) for request in stored])
     reads.publish()
     return [Recorded(request, outcomes.get(index)) for index, request in enumerate(stored)]
 
@@ -213,21 +213,19 @@ def with_message_ids(
     return result
 
 
+#: A claim: (source id, dedupe key).
+ClaimKey = tuple[str, str]
+
+
 async def _claim_all(
     db: Database, conn: AsyncConnection, items: Sequence[Received]
 ) -> list[InboundRequest]:
     """``items``' requests with the duplicates marked, their claims made:
     one multi-row insert for every new event id, one look per repeat."""
-    claiming = [
-        (item.request.source_id, claim) if (claim := item.claim_key) else None for item in items
-    ]
-    first_of: dict[tuple[str, str], int] = {}
-    for index, key in enumerate(claiming):
-        if key is not None:
-            first_of.setdefault(key, index)
-    holders: dict[tuple[str, str], str | None] = {}
+    claiming, first_of = claim_keys(items)
+    holders: dict[ClaimKey, str | None] = {}
     if first_of:
-        claims = [_claim_values(items[index]) for index in first_of.values()]
+        claims = [claim_values(items[index]) for index in first_of.values()]
         # executemany (SQLAlchemy's "insertmanyvalues"): one compiled statement
         # whatever the batch size, sent as multi-row INSERTs.
         inserted = await conn.execute(
@@ -240,6 +238,33 @@ async def _claim_all(
         for key, index in first_of.items():
             if key not in holders:  # claimed before this batch
                 holders[key] = await _claim_again(db, conn, items[index])
+    return with_duplicates(items, claiming, first_of, holders)
+
+
+def claim_keys(
+    items: Sequence[Received],
+) -> tuple[list[ClaimKey | None], dict[ClaimKey, int]]:
+    """The claim of each item (None: it claims nothing), and the position of
+    the first item making each claim."""
+    claiming = [
+        (item.request.source_id, claim) if (claim := item.claim_key) else None for item in items
+    ]
+    first_of: dict[ClaimKey, int] = {}
+    for index, key in enumerate(claiming):
+        if key is not None:
+            first_of.setdefault(key, index)
+    return claiming, first_of
+
+
+def with_duplicates(
+    items: Sequence[Received],
+    claiming: Sequence[ClaimKey | None],
+    first_of: dict[ClaimKey, int],
+    holders: dict[ClaimKey, str | None],
+) -> list[InboundRequest]:
+    """``items``' requests, those repeating a claim marked duplicates:
+    ``holders`` names the request holding each claim made before the batch
+    (None: the batch's first item made it)."""
     stored = []
     for index, (item, key) in enumerate(zip(items, claiming, strict=True)):
         request = item.request
@@ -257,7 +282,8 @@ async def _claim_all(
     return stored
 
 
-def _claim_values(item: Received) -> dict[str, Any]:
+def claim_values(item: Received) -> dict[str, Any]:
+    """The ``inbound_dedupe`` row of ``item``'s claim."""
     request = item.request
     return {
         "source_id": request.source_id,
@@ -268,7 +294,8 @@ def _claim_values(item: Received) -> dict[str, Any]:
     }
 
 
-def _row(request: InboundRequest) -> dict[str, Any]:
+def request_row(request: InboundRequest) -> dict[str, Any]:
+    """The ``inbound_requests`` row of ``request``."""
     return {
         "id": request.id,
         "source_id": request.source_id,
@@ -296,7 +323,7 @@ async def _claim_again(db: Database, conn: AsyncConnection, item: Received) -> s
     key = (inbound_dedupe.c.source_id == request.source_id) & (
         inbound_dedupe.c.event_id == item.claim_key
     )
-    values = _claim_values(item)
+    values = claim_values(item)
     claim = {name: values[name] for name in ("request_id", "created_at", "expires_at")}
     # Twice at most: an entry seen but purged before it could be read is retried.
     for _ in range(2):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from hookgate.store.database import Database
+from hookgate.store.inbound_direct import InboundStatements, record_directly
 from hookgate.store.inbound_requests import (
     PURGE_BATCH,
     InboundRequest,
@@ -21,12 +22,13 @@ from hookgate.store.pagination import Page
 class SqlInboundRequests:
     """``store.contract.InboundRequests`` on SQLite and PostgreSQL: the
     functions of ``store.inbound_requests`` and ``store.inbound_search`` on one
-    ``Database``."""
+    ``Database`` (on the embedded one, ``store.inbound_direct`` first)."""
 
-    __slots__ = ("db",)
+    __slots__ = ("_direct", "db")
 
     def __init__(self, db: Database) -> None:
         self.db = db
+        self._direct = InboundStatements(db.engine.dialect) if db.single_process else None
 
     async def record_batch(
         self,
@@ -36,6 +38,10 @@ class SqlInboundRequests:
         lease_until_ms: int = 0,
         notify_workers: bool = False,
     ) -> list[Recorded]:
+        if self._direct is not None:
+            recorded = await record_directly(self.db, self._direct, items)
+            if recorded is not None:
+                return recorded
         return await record_batch(
             self.db,
             items,

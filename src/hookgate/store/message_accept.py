@@ -26,7 +26,6 @@ from typing import Any
 
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.engine import Dialect
-from sqlalchemy.sql.dml import Insert
 
 from hookgate.core import ids
 from hookgate.store.accept_messages import (
@@ -38,6 +37,7 @@ from hookgate.store.accept_messages import (
     fan_out,
 )
 from hookgate.store.database import Database
+from hookgate.store.driver_sql import CompiledInsert
 from hookgate.store.records import Endpoint
 from hookgate.store.tables import deliveries, idempotency_keys, messages
 
@@ -66,30 +66,6 @@ class SqlMessageAccept:
                 return outcomes
         return await accept_batch(
             self.db, batch, now_ms, lease_until_ms, notify_workers=notify_workers
-        )
-
-
-class _Insert:
-    """An ``INSERT`` compiled once for the driver, taking rows as
-    ``accept_messages`` builds them (dicts by column name)."""
-
-    __slots__ = ("_keys", "_processors", "sql")
-
-    def __init__(self, statement: Insert, dialect: Dialect, keys: Sequence[str]) -> None:
-        compiled = statement.compile(dialect=dialect, column_keys=list(keys))
-        self.sql = str(compiled)
-        self._keys = tuple(compiled.positiontup or ())
-        table = statement.table
-        self._processors = tuple(
-            table.c[key].type.dialect_impl(dialect).bind_processor(dialect) for key in self._keys
-        )
-
-    def params(self, row: dict[str, Any]) -> tuple[Any, ...]:
-        """The driver's parameters of ``row``, in the statement's order and
-        converted as SQLAlchemy converts them (JSON columns, binary)."""
-        return tuple(
-            row[key] if process is None else process(row[key])
-            for key, process in zip(self._keys, self._processors, strict=True)
         )
 
 
@@ -126,9 +102,9 @@ class _DirectStatements:
     __slots__ = ("deliveries", "keys", "messages")
 
     def __init__(self, dialect: Dialect) -> None:
-        self.messages = _Insert(messages.insert(), dialect, _MESSAGE_KEYS)
-        self.deliveries = _Insert(deliveries.insert(), dialect, _DELIVERY_KEYS)
-        self.keys = _Insert(
+        self.messages = CompiledInsert(messages.insert(), dialect, _MESSAGE_KEYS)
+        self.deliveries = CompiledInsert(deliveries.insert(), dialect, _DELIVERY_KEYS)
+        self.keys = CompiledInsert(
             sqlite.insert(idempotency_keys).on_conflict_do_nothing(),
             dialect,
             ("key", "status_code", "msg_id", "created_at"),

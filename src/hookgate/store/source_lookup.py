@@ -47,7 +47,8 @@ def redacted_path(source: Source, path: str) -> str:
     if it is one of ``source``'s tokens: received requests are stored and
     listed without the credential."""
     prefix, _, key = path.rpartition("/")
-    if key and matched_by_token(source, key):
+    # An id or uid is not a token (tokens are random): no digest to compute.
+    if key and key not in (source.id, source.uid) and matched_by_token(source, key):
         return f"{prefix}/{TOKEN_PLACEHOLDER}"
     return path
 

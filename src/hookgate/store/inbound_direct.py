@@ -1,0 +1,103 @@
+"""Received requests stored on the embedded SQLite database in one step.
+
+Every batch can be stored by ``inbound_requests.record_batch`` (SQLAlchemy,
+on both databases). On the embedded database a batch that forwards nothing
+takes a shorter way first, ``record_directly``: the whole transaction
+(``BEGIN IMMEDIATE``, the dedupe claims, the requests, ``COMMIT``) runs on
+the driver's thread in one step, with statements compiled once, as
+``store.message_accept`` does for messages. Through SQLAlchemy the same
+batch costs a round trip between the event loop and that thread for every
+cursor, execute, fetch and close.
+
+The short way takes only batches whose claims are all new. A claim already
+held (a repeated event id, or an expired entry to take over) rolls back and
+the batch is stored the usual way, which answers for it exactly as always;
+so does any error of the driver.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.dialects import sqlite
+from sqlalchemy.engine import Dialect
+
+from hookgate.store.database import Database
+from hookgate.store.driver_sql import CompiledInsert
+from hookgate.store.inbound_requests import (
+    Received,
+    Recorded,
+    claim_keys,
+    claim_values,
+    request_row,
+    with_duplicates,
+)
+from hookgate.store.tables import inbound_dedupe, inbound_requests
+
+
+class InboundStatements:
+    """The two statements of ``record_directly``, compiled for ``dialect``."""
+
+    __slots__ = ("claim", "request")
+
+    def __init__(self, dialect: Dialect) -> None:
+        self.claim = CompiledInsert(
+            sqlite.insert(inbound_dedupe).on_conflict_do_nothing(),
+            dialect,
+            inbound_dedupe.c.keys(),
+        )
+        self.request = CompiledInsert(inbound_requests.insert(), dialect, inbound_requests.c.keys())
+
+
+@dataclass(slots=True)
+class _Work:
+    """One transaction for the driver's thread (touches nothing else)."""
+
+    statements: InboundStatements
+    claims: list[tuple[Any, ...]]
+    requests: list[tuple[Any, ...]]
+
+    def __call__(self, connection: sqlite3.Connection) -> bool:
+        """Claim, store and commit: True; a claim already held: roll back,
+        False. A driver error rolls back and is raised."""
+        connection.execute("BEGIN IMMEDIATE")
+        try:
+            if self.claims:
+                inserted = connection.executemany(self.statements.claim.sql, self.claims)
+                if inserted.rowcount != len(self.claims):
+                    connection.execute("ROLLBACK")
+                    return False
+            connection.executemany(self.statements.request.sql, self.requests)
+            connection.execute("COMMIT")
+            return True
+        except BaseException:
+            if connection.in_transaction:
+                connection.execute("ROLLBACK")
+            raise
+
+
+async def record_directly(
+    db: Database, statements: InboundStatements, items: Sequence[Received]
+) -> list[Recorded] | None:
+    """Store ``items`` in one step on the driver's thread and return them as
+    stored (as ``record_batch`` would), or None, having stored nothing, when
+    the batch needs the usual way (see the module's docstring)."""
+    if not items or any(item.forward is not None for item in items):
+        return None
+    claiming, first_of = claim_keys(items)
+    # Every claim new: only repeats inside the batch are duplicates.
+    stored = with_duplicates(items, claiming, first_of, dict.fromkeys(first_of))
+    work = _Work(
+        statements,
+        claims=[statements.claim.params(claim_values(items[i])) for i in first_of.values()],
+        requests=[statements.request.params(request_row(request)) for request in stored],
+    )
+    async with db.driver_write() as session:
+        try:
+            done = await session.run(work)
+        except sqlite3.Error:
+            return None
+    return [Recorded(request) for request in stored] if done else None
