@@ -6,6 +6,7 @@ import json
 import time
 from datetime import timedelta
 
+import httpx
 import pytest
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 from svix.api import (
@@ -270,3 +271,17 @@ def test_event_id_is_unique_per_application_only(svix_client: Svix) -> None:
         second_app, MessageIn(event_type="e.e", payload={}, event_id=event_id)
     )
     assert svix_client.message.get(second_app, event_id).id == msg.id
+
+
+def test_with_content_chooses_whether_the_answer_carries_the_payload(
+    api: httpx.Client, app_id: str
+) -> None:
+    body = {"eventType": "invoice.paid", "payload": {"id": "inv_9"}}
+    url = f"/api/v1/app/{app_id}/msg"
+    plain = api.post(url, json=body)  # no query string: the default, true
+    without = api.post(url, params={"with_content": "false"}, json=body)
+    explicit = api.post(url, params={"with_content": "true"}, json=body)
+
+    assert [r.status_code for r in (plain, without, explicit)] == [202, 202, 202]
+    assert plain.json()["payload"] == explicit.json()["payload"] == {"id": "inv_9"}
+    assert without.json()["payload"] == {}

@@ -9,6 +9,7 @@ from dataclasses import replace
 import orjson
 from fastapi import Depends, Request, Response
 from pydantic import ValidationError
+from starlette.types import Scope
 
 from hookgate.api import convert
 from hookgate.api import schemas as s
@@ -69,12 +70,27 @@ async def create_message_fast(request: Request) -> Response:
         return validation_response(
             [{**error, "loc": ["body", *error["loc"]]} for error in exc.errors()]
         )
-    with_content = request.query_params.get("with_content", "true").lower() not in _FALSE
+    # Most requests have no query string: no parsing for them.
+    with_content = not request.scope.get("query_string") or (
+        request.query_params.get("with_content", "true").lower() not in _FALSE
+    )
     app_id = request.path_params["app_id"]
     return await accept_message(svc, app_id, body, request, with_content=with_content)
 
 
 _FALSE = frozenset({"false", "0", "no", "off"})
+
+
+def _idempotency_key(scope: Scope) -> str | None:
+    """The request's first ``Idempotency-Key`` header, None if absent or
+    empty (read from the raw list, as ``request.headers`` would decode it,
+    without building ``Headers``)."""
+    for name, value in scope["headers"]:
+        if name == b"idempotency-key":
+            return value.decode("latin-1") or None
+    return None
+
+
 _REFERENCE = re.compile(r"[a-zA-Z0-9\-_.]{1,256}")
 
 
@@ -104,7 +120,7 @@ async def accept_message(
             channels=body.channels,
             tags=body.tags,
             payload_retention_days=body.payload_retention_period,
-            idempotency_key=request.headers.get("idempotency-key") or None,
+            idempotency_key=_idempotency_key(request.scope),
             new_application=NewApplication(
                 name=new_app.name,
                 uid=new_app.uid,
