@@ -75,3 +75,28 @@ def test_the_celery_task_signs_as_standard_webhooks_verify() -> None:
     body = b'{"type":"bench.event"}'
     headers = celery_peer.signed_headers("msg_1", body)
     Webhook(celery_peer.SECRET).verify(body, headers)
+
+
+def test_the_celery_phase_is_skipped_when_redis_does_not_answer(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    pytest.importorskip("redis")
+    from benchmarks import peers_celery
+    from benchmarks.common import free_port
+    from benchmarks.procs import PhaseSkipped
+
+    monkeypatch.setattr(peers_celery, "REDIS_PORT", free_port())
+    with pytest.raises(PhaseSkipped, match="does not answer"):
+        peers_celery._redis_client()
+
+
+def test_the_webhook_phase_is_skipped_when_a_tool_cannot_be_installed(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from benchmarks import peers_webhook
+    from benchmarks.procs import PhaseSkipped, Procs
+
+    monkeypatch.setattr(peers_webhook.shutil, "which", lambda _: None)
+    ctx = peers_webhook.Context(procs=Procs(tmp_path), work_dir=tmp_path, receiver_port=1)
+    with pytest.raises(PhaseSkipped, match="no apt-get"):
+        peers_webhook._ensure(ctx, "webhook", "webhook")
