@@ -38,6 +38,7 @@ from sqlalchemy import (
 )
 
 from hookgate.store.database import Database
+from hookgate.store.dialect import Dialect
 from hookgate.store.records import DeliveryStatus
 from hookgate.store.tables import deliveries
 from hookgate.store.throttle import Pacing, load_pacing
@@ -83,13 +84,13 @@ def pick_due(
     )
     if not endpoint_ids:
         return [], {}
-    leased = _leased_counts(conn, endpoint_ids, now_ms)
+    leased = _leased_counts(conn, db.dialect, endpoint_ids, now_ms)
     quotas = {
         ep: min(endpoint_cap - leased.get(ep, 0), limit)
         for ep in endpoint_ids
         if endpoint_cap - leased.get(ep, 0) > 0
     }
-    pacing = load_pacing(conn, list(quotas), now_ms)
+    pacing = load_pacing(conn, db.dialect, list(quotas), now_ms)
     for endpoint_id, paced in pacing.items():
         quotas[endpoint_id] = paced.claimable(now_ms, quotas[endpoint_id], throttle_horizon_ms)
     quotas = {ep: quota for ep, quota in quotas.items() if quota > 0}
@@ -99,21 +100,26 @@ def pick_due(
     return [delivery_id for delivery_id in turns if delivery_id is not None][:limit], pacing
 
 
-# The statements are built once: building them per claim cost more CPU than
-# running them. Values travel as bound parameters.
-_LEASED_COUNTS = (
-    select(deliveries.c.endpoint_id, func.count())
-    .where(
-        deliveries.c.status == DeliveryStatus.PENDING,
-        deliveries.c.lease_until >= bindparam("now", type_=BigInteger),
-        deliveries.c.endpoint_id.in_(bindparam("endpoint_ids", expanding=True)),
+# The statements are built once (per dialect): building them per claim cost
+# more CPU than running them. Values travel as bound parameters.
+@functools.lru_cache(maxsize=8)
+def _leased_counts_query(dialect: Dialect) -> Executable:
+    return (
+        select(deliveries.c.endpoint_id, func.count())
+        .where(
+            deliveries.c.status == DeliveryStatus.PENDING,
+            deliveries.c.lease_until >= bindparam("now", type_=BigInteger),
+            dialect.any_of(deliveries.c.endpoint_id, "endpoint_ids"),
+        )
+        .group_by(deliveries.c.endpoint_id)
     )
-    .group_by(deliveries.c.endpoint_id)
-)
 
 
-def _leased_counts(conn: Connection, endpoint_ids: Sequence[str], now_ms: int) -> dict[str, int]:
-    result = conn.execute(_LEASED_COUNTS, {"now": now_ms, "endpoint_ids": list(endpoint_ids)})
+def _leased_counts(
+    conn: Connection, dialect: Dialect, endpoint_ids: Sequence[str], now_ms: int
+) -> dict[str, int]:
+    query = _leased_counts_query(dialect)
+    result = conn.execute(query, {"now": now_ms, "endpoint_ids": list(endpoint_ids)})
     return dict(result.all())
 
 

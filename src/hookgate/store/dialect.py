@@ -18,6 +18,9 @@ waking other workers        nothing to wake                 ``NOTIFY`` / ``LISTE
 hot transactions            on a synchronous connection     on the async connection
 (``Database.run_write``)    in one thread (``sync_engine``) (``run_sync``)
 ``INSERT ... ON CONFLICT``  ``sqlite.insert``               ``postgresql.insert``
+a column among listed        ``IN (?, ?, ...)`` (expanding)  ``= ANY($1)``: one statement
+values (``any_of``)                                         text whatever the count, so
+                                                            prepared once
 JSON array contains         ``json_each``                   ``jsonb @>``
 bound values per statement  ``max_params`` (900 of 999)     ``max_params`` (30,000)
 compound ``SELECT`` arms    ``max_compound_selects`` (400   ``max_compound_selects``
@@ -34,10 +37,13 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from sqlalchemy import (
+    ColumnElement,
     Engine,
     Executable,
     Select,
     Table,
+    any_,
+    bindparam,
     create_engine,
     event,
     exists,
@@ -94,6 +100,11 @@ class Dialect(ABC):
     def skip_locked(self, query: Select[Any]) -> Select[Any]:
         """Lock the selected rows, skipping rows other transactions hold."""
         return query
+
+    @abstractmethod
+    def any_of(self, column: ColumnElement[Any], name: str) -> ColumnElement[bool]:
+        """SQL condition: ``column`` equals one of the values of the list
+        bound as ``name`` (a list, one or more values)."""
 
     def lock_against_deletes(self, query: Select[Any], table: Table) -> Select[Any]:
         """Lock the rows ``query`` selects from ``table`` against deletes and
@@ -167,6 +178,9 @@ class SqliteDialect(Dialect):
 
     def insert_ignoring_conflicts(self, table: Table) -> Insert:
         return sqlite.insert(table).on_conflict_do_nothing()
+
+    def any_of(self, column: ColumnElement[Any], name: str) -> ColumnElement[bool]:
+        return column.in_(bindparam(name, expanding=True))
 
     def claim_lock(self) -> Executable | None:
         """None: SQLite has one writer, and claims are writes."""
@@ -251,6 +265,11 @@ class PostgresDialect(Dialect):
         """None: asyncpg costs no thread hops; hot transactions run on the
         async connection."""
         return None
+
+    def any_of(self, column: ColumnElement[Any], name: str) -> ColumnElement[bool]:
+        # An expanding IN renders one statement text per list length, and
+        # asyncpg prepares each text anew once its cache is full.
+        return column == any_(bindparam(name, type_=postgresql.ARRAY(column.type)))
 
     def claim_lock(self) -> Executable | None:
         return _CLAIM_LOCK

@@ -29,10 +29,6 @@ log = logging.getLogger(__name__)
 
 # The hot statements that do not depend on the dialect, built once: building
 # them per claim or per batch of results cost more CPU than running them.
-_ENDPOINTS = select(endpoints).where(endpoints.c.id.in_(bindparam("ids", expanding=True)))
-_PAYLOADS = select(messages.c.id, messages.c.payload, messages.c.headers).where(
-    messages.c.id.in_(bindparam("ids", expanding=True))
-)
 _INSERT_ATTEMPT = attempts.insert()
 _SET_OUTCOME = (
     update(deliveries)
@@ -67,9 +63,14 @@ class SqlDeliveryQueue:
         self.disable_after_ms = disable_after_ms
         self.throttle_horizon_ms = throttle_horizon_ms
         # The hot statements, built once for this dialect.
+        any_of = db.dialect.any_of
+        self._endpoints = select(endpoints).where(any_of(endpoints.c.id, "ids"))
+        self._payloads = select(messages.c.id, messages.c.payload, messages.c.headers).where(
+            any_of(messages.c.id, "ids")
+        )
         still_due = db.skip_locked(
             select(deliveries.c.id).where(
-                deliveries.c.id.in_(bindparam("chosen", expanding=True)),
+                any_of(deliveries.c.id, "chosen"),
                 deliveries.c.lease_until < bindparam("now", type_=BigInteger),
             )
         )
@@ -94,7 +95,7 @@ class SqlDeliveryQueue:
                 endpoints.c.failing_since,
             )
             .join(endpoints, endpoints.c.id == deliveries.c.endpoint_id)
-            .where(deliveries.c.id.in_(bindparam("ids", expanding=True))),
+            .where(any_of(deliveries.c.id, "ids")),
             deliveries,
         )
 
@@ -126,9 +127,11 @@ class SqlDeliveryQueue:
         claimed = sorted(claimed, key=lambda row: turn[row.id])
         leased = [(r.id, r.endpoint_id) for r in claimed]
         slots = take_slots(self.db, conn, pacing, leased, now_ms)
-        endpoint_rows = conn.execute(_ENDPOINTS, {"ids": list({r.endpoint_id for r in claimed})})
+        endpoint_rows = conn.execute(
+            self._endpoints, {"ids": list({r.endpoint_id for r in claimed})}
+        )
         by_endpoint = {ep.id: ep for ep in map(rows.endpoint, endpoint_rows)}
-        payload_rows = conn.execute(_PAYLOADS, {"ids": list({r.msg_id for r in claimed})})
+        payload_rows = conn.execute(self._payloads, {"ids": list({r.msg_id for r in claimed})})
         payloads: dict[str, bytes | None] = {}
         forwarded: dict[str, list[tuple[str, str]] | None] = {}
         for msg_id, msg_payload, msg_headers in payload_rows:

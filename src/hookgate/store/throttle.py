@@ -20,13 +20,25 @@ have a rate, so that deliveries to throttled endpoints go through a claim.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import BigInteger, BindParameter, Connection, bindparam, case, or_, select, update
+from sqlalchemy import (
+    BigInteger,
+    BindParameter,
+    Connection,
+    Executable,
+    bindparam,
+    case,
+    or_,
+    select,
+    update,
+)
 
 from hookgate.core.throttle import effective_rate, reserve
 from hookgate.store.database import Database
+from hookgate.store.dialect import Dialect
 from hookgate.store.tables import applications, endpoint_throttles, endpoints
 
 #: How far ahead a claim reserves send slots by default (epoch ms): long
@@ -53,33 +65,38 @@ class Pacing:
         return len(reserve(self.next_free, now_ms, self.rate, wanted, horizon_ms).slots)
 
 
-# Built once (building it per claim cost more than running it).
-_PACING = (
-    select(
-        endpoints.c.id,
-        endpoints.c.throttle_rate,
-        applications.c.throttle_rate,
-        endpoint_throttles.c.next_send_at,
-        endpoint_throttles.c.paused_until,
+@functools.lru_cache(maxsize=8)
+def _pacing_query(dialect: Dialect) -> Executable:
+    """Built once per dialect (building it per claim cost more than running it)."""
+    return (
+        select(
+            endpoints.c.id,
+            endpoints.c.throttle_rate,
+            applications.c.throttle_rate,
+            endpoint_throttles.c.next_send_at,
+            endpoint_throttles.c.paused_until,
+        )
+        .join(applications, applications.c.id == endpoints.c.app_id)
+        .outerjoin(endpoint_throttles, endpoint_throttles.c.endpoint_id == endpoints.c.id)
+        .where(
+            dialect.any_of(endpoints.c.id, "endpoint_ids"),
+            or_(
+                endpoints.c.throttle_rate.is_not(None),
+                applications.c.throttle_rate.is_not(None),
+                endpoint_throttles.c.paused_until > bindparam("now", type_=BigInteger),
+            ),
+        )
     )
-    .join(applications, applications.c.id == endpoints.c.app_id)
-    .outerjoin(endpoint_throttles, endpoint_throttles.c.endpoint_id == endpoints.c.id)
-    .where(
-        endpoints.c.id.in_(bindparam("endpoint_ids", expanding=True)),
-        or_(
-            endpoints.c.throttle_rate.is_not(None),
-            applications.c.throttle_rate.is_not(None),
-            endpoint_throttles.c.paused_until > bindparam("now", type_=BigInteger),
-        ),
-    )
-)
 
 
-def load_pacing(conn: Connection, endpoint_ids: Collection[str], now_ms: int) -> dict[str, Pacing]:
+def load_pacing(
+    conn: Connection, dialect: Dialect, endpoint_ids: Collection[str], now_ms: int
+) -> dict[str, Pacing]:
     """The pacing of those of ``endpoint_ids`` that are throttled or paused."""
     if not endpoint_ids:
         return {}
-    result = conn.execute(_PACING, {"endpoint_ids": list(endpoint_ids), "now": now_ms})
+    query = _pacing_query(dialect)
+    result = conn.execute(query, {"endpoint_ids": list(endpoint_ids), "now": now_ms})
     pacing: dict[str, Pacing] = {}
     for endpoint_id, own_rate, app_rate, next_send_at, paused_until in result:
         stored = next_send_at is not None
