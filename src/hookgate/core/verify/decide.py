@@ -60,7 +60,7 @@ from hookgate.core import jsondepth
 
 from .content import FormData
 from .diagnose import diagnose
-from .engine import Verified, locate, verify
+from .engine import Verified, locate, verify_lowered
 from .errors import MalformedBody, MalformedHeader, MissingHeader, VerificationError
 from .scheme import Locator, Scheme
 from .signatures import derive_key
@@ -208,10 +208,10 @@ def examine(
     parsed_form = parse_form(lower.get("content-type"), body)
     verified = None
     if scheme is not None:
-        verified = verify(
+        verified = verify_lowered(
             scheme,
             body=body,
-            headers=lower,
+            lower=lower,
             secrets=secrets,
             now=now,
             url=url,

@@ -71,11 +71,28 @@ def verify(
     is wrong, or ``ValueError`` for a caller mistake (no secrets, a secret the
     scheme cannot use, a URL-signing scheme without ``url``).
     """
+    lower = {k.lower(): v for k, v in headers.items()}
+    return verify_lowered(
+        scheme, body=body, lower=lower, secrets=secrets, now=now, url=url, form=form
+    )
+
+
+def verify_lowered(
+    scheme: Scheme,
+    *,
+    body: bytes,
+    lower: Mapping[str, str],
+    secrets: Sequence[str],
+    now: float,
+    url: str | None = None,
+    form: FormData | None = None,
+) -> Verified:
+    """``verify`` with the headers already by lower-case name (as
+    ``decide.normalize_headers`` gives them), not lower-cased again."""
     if isinstance(secrets, str):
         raise TypeError("secrets must be a sequence of strings, not one string")
     if not secrets:
         raise ValueError("at least one secret is required")
-    lower = {k.lower(): v for k, v in headers.items()}
     chosen = _choose(scheme, lower)
     if chosen.signs_content:
         index, timestamp = _verify_hmac(chosen, body, lower, secrets, now, url, form)
