@@ -46,13 +46,13 @@ async def test_a_function_that_raises_writes_nothing(db: Database) -> None:
     assert await _name(db, app.id) == "Kept"
 
 
+# SQLite only: PostgreSQL runs the function on the event loop (run_sync).
+@pytest.mark.parametrize("db_factory", ["sqlite"], indirect=True)
 async def test_a_cancelled_caller_leaves_the_write_lock_held_until_the_transaction_ends(
     db: Database,
 ) -> None:
     """On SQLite the transaction runs to its end in its thread; no other
     write of this process starts before it has."""
-    if not db.is_sqlite:
-        pytest.skip("PostgreSQL runs the function on the event loop (run_sync)")
     app = await make_app(db)
     entered, release = threading.Event(), threading.Event()
 
