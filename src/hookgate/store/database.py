@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections.abc import AsyncIterator, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -103,17 +104,18 @@ def _reason(exc: BaseException) -> str:
 
 
 class DriverSession:
-    """A connection of ``Database.driver_write``."""
+    """What ``Database.driver_write`` yields: runs work on the embedded
+    database's own thread (the one ``run_write`` uses) in one step."""
 
-    __slots__ = ("_conn", "_dialect")
+    __slots__ = ("_db",)
 
-    def __init__(self, dialect: Dialect, conn: AsyncConnection) -> None:
-        self._dialect = dialect
-        self._conn = conn
+    def __init__(self, db: Database) -> None:
+        self._db = db
 
     async def run(self, work: Callable[[Any], T]) -> T:
-        """``work(dbapi_connection)`` on the driver's thread, in one step."""
-        return await self._dialect.run_on_driver(self._conn, work)
+        """``work(sqlite3_connection)`` on the database thread, in one step;
+        ``work`` begins, commits or rolls back its transaction itself."""
+        return await self._db._on_db_thread(functools.partial(self._db._with_driver, work))
 
 
 class Database:
@@ -211,19 +213,22 @@ class Database:
         with translated_errors():
             async with self._write_lock:
                 try:
-                    if self._sync_thread is None:
-                        self._sync_thread = ThreadPoolExecutor(1, "hookgate-db")
-                    done = asyncio.get_running_loop().run_in_executor(
-                        self._sync_thread, self._write_in_thread, fn
-                    )
-                    try:
-                        return await asyncio.shield(done)
-                    except asyncio.CancelledError:
-                        await asyncio.wait([done])
-                        raise
+                    return await self._on_db_thread(functools.partial(self._write_in_thread, fn))
                 finally:
                     if changes_config:
                         self.config_generation += 1
+
+    async def _on_db_thread(self, fn: Callable[[], T]) -> T:
+        """``fn()`` on the database thread. A cancelled caller waits for it
+        to end (so the write lock is held until then) and is cancelled after."""
+        if self._sync_thread is None:
+            self._sync_thread = ThreadPoolExecutor(1, "hookgate-db")
+        done = asyncio.get_running_loop().run_in_executor(self._sync_thread, fn)
+        try:
+            return await asyncio.shield(done)
+        except asyncio.CancelledError:
+            await asyncio.wait([done])
+            raise
 
     def _write_in_thread(self, fn: Callable[[Connection], T]) -> T:
         assert self._sync_engine is not None
@@ -232,18 +237,27 @@ class Database:
             with conn.begin():
                 return fn(conn)
 
+    def _with_driver(self, work: Callable[[Any], T]) -> T:
+        assert self._sync_engine is not None
+        with self._sync_engine.connect() as conn:
+            return work(conn.connection.driver_connection)
+
+    @property
+    def has_driver_writes(self) -> bool:
+        """Whether ``driver_write`` is available (embedded SQLite on a file)."""
+        return self._write_lock is not None and self._sync_engine is not None
+
     @contextlib.asynccontextmanager
     async def driver_write(self) -> AsyncIterator[DriverSession]:
-        """Embedded SQLite: the write lock and a connection, for a transaction
-        run on the driver's own connection in one step (``DriverSession``).
-        The work begins, commits or rolls back its transaction itself, and
-        its driver errors (``sqlite3.Error``) reach the caller untranslated."""
-        if self._write_lock is None:
-            raise RuntimeError("driver_write is for the embedded (single-process) database")
-        async with self._write_lock:
-            with translated_errors():
-                async with self.engine.connect() as conn:
-                    yield DriverSession(self.dialect, conn)
+        """Embedded SQLite (``has_driver_writes``): the write lock, and a
+        session running work on the raw driver connection of the database
+        thread in one step (``DriverSession``). The work begins, commits or
+        rolls back its transaction itself, and its driver errors
+        (``sqlite3.Error``) reach the caller untranslated."""
+        if not self.has_driver_writes:
+            raise RuntimeError("driver_write is for the embedded database on a file")
+        async with self._write_lock:  # type: ignore[union-attr]
+            yield DriverSession(self)
 
     @contextlib.asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:

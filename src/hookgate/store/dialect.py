@@ -25,15 +25,14 @@ JSON array contains         ``json_each``                   ``jsonb @>``
 bound values per statement  ``max_params`` (900 of 999)     ``max_params`` (30,000)
 compound ``SELECT`` arms    ``max_compound_selects`` (400   ``max_compound_selects``
                             of 500)
-a transaction in one step   ``run_on_driver`` (aiosqlite's  -
-                            thread)
+a transaction in one step   on the raw driver connection   -
+(``Database.driver_write``) of the ``sync_engine`` thread
 ==========================  ==============================  ==============================
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable
 from typing import Any, TypeVar
 
 from sqlalchemy import (
@@ -132,11 +131,6 @@ class Dialect(ABC):
     def json_array_contains(self, column: Any, value: str) -> Any:
         """SQL condition: the JSON array in ``column`` contains ``value``."""
 
-    async def run_on_driver(self, conn: AsyncConnection, work: Callable[[Any], T]) -> T:
-        """``work(driver_connection)`` on the driver's own thread, in one step
-        (the connection is the DBAPI one, not an async adaptation)."""
-        raise NotImplementedError(f"{self.name} runs no work on its driver's thread")
-
 
 class SqliteDialect(Dialect):
     name = "sqlite"
@@ -189,14 +183,6 @@ class SqliteDialect(Dialect):
     def notify(self) -> Executable | None:
         """None: no other process uses an embedded database."""
         return None
-
-    async def run_on_driver(self, conn: AsyncConnection, work: Callable[[Any], T]) -> T:
-        # aiosqlite runs every call on its connection's own thread; ``_execute``
-        # queues one there (each statement through SQLAlchemy costs three such
-        # round trips: cursor, execute, close).
-        driver: Any = (await conn.get_raw_connection()).driver_connection
-        result: T = await driver._execute(work, driver._conn)
-        return result
 
     def json_array_contains(self, column: Any, value: str) -> Any:
         each = func.json_each(column).table_valued("value")

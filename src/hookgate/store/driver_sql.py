@@ -1,5 +1,5 @@
 """Statements compiled once for the embedded database's driver, for work
-run on its thread in one step (``Database.driver_write``)."""
+run on the database thread in one step (``Database.driver_write``)."""
 
 from __future__ import annotations
 

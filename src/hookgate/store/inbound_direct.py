@@ -4,9 +4,9 @@ Every batch can be stored by ``inbound_requests.record_batch`` (SQLAlchemy,
 on both databases). On the embedded database a batch that forwards nothing
 takes a shorter way first, ``record_directly``: the whole transaction
 (``BEGIN IMMEDIATE``, the dedupe claims, the requests, ``COMMIT``) runs on
-the driver's thread in one step, with statements compiled once, as
-``store.message_accept`` does for messages. Through SQLAlchemy the same
-batch costs a round trip between the event loop and that thread for every
+the database thread in one step, with statements compiled once, as
+``store.message_accept`` does for messages. Through SQLAlchemy (aiosqlite) the
+same batch costs a round trip between the event loop and aiosqlite's thread for every
 cursor, execute, fetch and close.
 
 The short way takes only batches whose claims are all new. A claim already
@@ -54,7 +54,7 @@ class InboundStatements:
 
 @dataclass(slots=True)
 class _Work:
-    """One transaction for the driver's thread (touches nothing else)."""
+    """One transaction for the database thread (touches nothing else)."""
 
     statements: InboundStatements
     claims: list[tuple[Any, ...]]
@@ -82,7 +82,7 @@ class _Work:
 async def record_directly(
     db: Database, statements: InboundStatements, items: Sequence[Received]
 ) -> list[Recorded] | None:
-    """Store ``items`` in one step on the driver's thread and return them as
+    """Store ``items`` in one step on the database thread and return them as
     stored (as ``record_batch`` would), or None, having stored nothing, when
     the batch needs the usual way (see the module's docstring)."""
     if not items or any(item.forward is not None for item in items):

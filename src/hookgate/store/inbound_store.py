@@ -28,7 +28,7 @@ class SqlInboundRequests:
 
     def __init__(self, db: Database) -> None:
         self.db = db
-        self._direct = InboundStatements(db.engine.dialect) if db.single_process else None
+        self._direct = InboundStatements(db.engine.dialect) if db.has_driver_writes else None
 
     async def record_batch(
         self,

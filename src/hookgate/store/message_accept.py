@@ -4,9 +4,9 @@ Every batch can be stored by ``accept_messages.accept_batch`` (SQLAlchemy,
 on both databases). On the embedded SQLite database most batches take a
 shorter way first, ``accept_directly``: the whole transaction (``BEGIN
 IMMEDIATE``, the idempotency keys, the messages, their deliveries,
-``COMMIT``) runs on the driver's thread in one step, with statements
-compiled once. Through SQLAlchemy the same batch costs eleven round trips
-between the event loop and that thread (a cursor, an execute and a close
+``COMMIT``) runs on the database thread in one step, with statements
+compiled once. Through SQLAlchemy (aiosqlite) the same batch costs eleven
+round trips between the event loop and aiosqlite's thread (a cursor, an execute and a close
 per statement), about three times the CPU of the batch itself.
 
 The short way takes only batches it can store without reading anything:
@@ -50,7 +50,7 @@ class SqlMessageAccept:
 
     def __init__(self, db: Database) -> None:
         self.db = db
-        self._direct = _DirectStatements(db.engine.dialect) if db.single_process else None
+        self._direct = _DirectStatements(db.engine.dialect) if db.has_driver_writes else None
 
     async def accept_batch(
         self,
@@ -113,7 +113,7 @@ class _DirectStatements:
 
 @dataclass(slots=True)
 class _Work:
-    """One transaction for the driver's thread (touches nothing else)."""
+    """One transaction for the database thread (touches nothing else)."""
 
     statements: _DirectStatements
     keys: list[tuple[Any, ...]]
@@ -147,7 +147,7 @@ async def accept_directly(
     now_ms: int,
     lease_until_ms: int,
 ) -> list[AcceptOutcome] | None:
-    """Store ``batch`` in one step on the driver's thread and return its
+    """Store ``batch`` in one step on the database thread and return its
     outcomes (all created), or None, having stored nothing, when it needs
     the usual way (see the module's docstring)."""
     if not batch or any(item.event_id is not None for item in batch):
