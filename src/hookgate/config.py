@@ -83,10 +83,10 @@ class Settings(BaseSettings):
     request_timeout: float = Field(15.0, gt=0)
     max_response_bytes: int = Field(16 * 1024, ge=0)
     http_client: Literal["aiohttp", "reqwest"] = Field(
-        "reqwest",
+        "aiohttp",
         description=(
-            "Outbound HTTP client for deliveries: reqwest (pyreqwest, Rust) or aiohttp;"
-            " same address policy, caps, timeouts and error reports"
+            "Outbound HTTP client for deliveries: aiohttp, or reqwest (pyreqwest, Rust;"
+            " same address policy, caps, timeouts and error reports)"
         ),
     )
     endpoint_concurrency: int = Field(32, ge=1)

@@ -303,8 +303,10 @@ async def test_non_2xx_is_reported_with_status_and_body(
 async def test_response_headers_are_kept_whole_lines_up_to_the_cap(
     sender: Sender, start_receiver: Callable[..., Awaitable[Receiver]]
 ) -> None:
-    # 90 lines of 116 bytes: past the 8 KiB cap, within hyper's 100-header limit.
-    many = {f"X-Filler-{i:03d}": "v" * 100 for i in range(90)}
+    # Lines of 116 bytes, past the 8 KiB cap: 120 of them, or 90 for reqwest
+    # (hyper refuses a response of more than 100 header lines).
+    count = 90 if isinstance(sender, ReqwestSender) else 120
+    many = {f"X-Filler-{i:03d}": "v" * 100 for i in range(count)}
 
     async def handler(_: web.Request) -> web.StreamResponse:
         return web.Response(status=200, headers=many)
@@ -317,7 +319,7 @@ async def test_response_headers_are_kept_whole_lines_up_to_the_cap(
     assert 0 < len(result.headers) <= MAX_HEADER_BLOCK
     assert result.headers.endswith(b"\r\n")
     assert b"X-Filler-000: " + b"v" * 100 + b"\r\n" in result.headers
-    assert b"X-Filler-089" not in result.headers
+    assert f"X-Filler-{count - 1:03d}".encode() not in result.headers
 
 
 async def test_a_header_value_that_is_not_ascii_does_not_fail_the_attempt(
