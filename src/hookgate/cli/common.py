@@ -29,8 +29,26 @@ AcceptAnyCertificate = Annotated[
     typer.Option("--insecure", help="Accept any HTTPS certificate (a local self-signed one)."),
 ]
 
+#: Options of the commands that call a server's API (``tail``, ``listen``).
+ServerUrl = Annotated[
+    str, typer.Option(envvar="HOOKGATE_URL", help="The Hookgate server's base URL.")
+]
+ApiToken = Annotated[
+    str | None, typer.Option(envvar="HOOKGATE_TOKEN", help="An API token of the server.")
+]
+DEFAULT_SERVER = "http://127.0.0.1:8071"
+
 console = Console()
 err_console = Console(stderr=True)
+
+
+def api_headers(token: str | None) -> dict[str, str]:
+    """The ``Authorization`` header of ``token``; no token ends the command
+    (exit 2) saying how to give one."""
+    if not token:
+        err_console.print("[red]No API token:[/red] pass --token or set HOOKGATE_TOKEN")
+        raise typer.Exit(2)
+    return {"Authorization": f"Bearer {token}"}
 
 
 def settings_from(data_dir: Path | None, **overrides: object) -> Settings:

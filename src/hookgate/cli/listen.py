@@ -34,7 +34,15 @@ import typer
 from httpx_sse import SSEError, connect_sse
 from rich.markup import escape
 
-from hookgate.cli.common import AcceptAnyCertificate, console, err_console
+from hookgate.cli.common import (
+    DEFAULT_SERVER,
+    AcceptAnyCertificate,
+    ApiToken,
+    ServerUrl,
+    api_headers,
+    console,
+    err_console,
+)
 from hookgate.cli.listen_forward import LocalAnswer, forward, local_client, sub_path
 from hookgate.cli.tail import verdict_of
 from hookgate.core import ids
@@ -235,12 +243,8 @@ def listen(
             "--forward", "-f", help="The local URL to forward to (sub-paths are appended)."
         ),
     ],
-    server: Annotated[
-        str, typer.Option(envvar="HOOKGATE_URL", help="The Hookgate server's base URL.")
-    ] = "http://127.0.0.1:8071",
-    token: Annotated[
-        str | None, typer.Option(envvar="HOOKGATE_TOKEN", help="An API token of the server.")
-    ] = None,
+    server: ServerUrl = DEFAULT_SERVER,
+    token: ApiToken = None,
     include_rejected: Annotated[
         bool,
         typer.Option("--include-rejected", help="Forward rejected requests and duplicates too."),
@@ -257,9 +261,7 @@ def listen(
     insecure: AcceptAnyCertificate = False,
 ) -> None:
     """Forward every request a source or bin receives to a local server (Ctrl-C to stop)."""
-    if not token:
-        err_console.print("[red]No API token:[/red] pass --token or set HOOKGATE_TOKEN")
-        raise typer.Exit(2)
+    headers = api_headers(token)
     if not forward_to.startswith(("http://", "https://")):
         err_console.print(f"[red]--forward {escape(forward_to)}:[/red] expected an http(s) URL")
         raise typer.Exit(2)
@@ -269,7 +271,6 @@ def listen(
         err_console.print(f"[red]{escape(str(exc))}[/red]")
         raise typer.Exit(2) from None
     api_timeout = httpx.Timeout(15.0, read=READ_TIMEOUT_S)
-    headers = {"Authorization": f"Bearer {token}"}
     try:
         with (
             httpx.Client(base_url=server.rstrip("/"), headers=headers, timeout=api_timeout) as api,

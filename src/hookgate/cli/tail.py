@@ -29,7 +29,14 @@ import httpx
 import typer
 from rich.markup import escape
 
-from hookgate.cli.common import console, err_console
+from hookgate.cli.common import (
+    DEFAULT_SERVER,
+    ApiToken,
+    ServerUrl,
+    api_headers,
+    console,
+    err_console,
+)
 
 #: How far before the newest request seen each poll looks again.
 _LOOKBACK_MS = 10_000
@@ -168,20 +175,13 @@ def show(item: dict[str, Any], with_body: bool) -> None:
 
 def tail(
     source: Annotated[str, typer.Argument(help="The source's or bin's id or uid.")],
-    server: Annotated[
-        str, typer.Option(envvar="HOOKGATE_URL", help="The Hookgate server's base URL.")
-    ] = "http://127.0.0.1:8071",
-    token: Annotated[
-        str | None, typer.Option(envvar="HOOKGATE_TOKEN", help="An API token of the server.")
-    ] = None,
+    server: ServerUrl = DEFAULT_SERVER,
+    token: ApiToken = None,
     body: Annotated[bool, typer.Option("--body", help="Show each request's body.")] = False,
     interval: Annotated[float, typer.Option(min=0.2, max=60, help="Seconds between polls.")] = 1.0,
 ) -> None:
     """Print the requests a source or bin receives, as they arrive (Ctrl-C to stop)."""
-    if not token:
-        err_console.print("[red]No API token:[/red] pass --token or set HOOKGATE_TOKEN")
-        raise typer.Exit(2)
-    headers = {"Authorization": f"Bearer {token}"}
+    headers = api_headers(token)
     cursor = Cursor()
     try:
         with httpx.Client(base_url=server.rstrip("/"), headers=headers, timeout=15.0) as client:

@@ -113,6 +113,15 @@ def cache(store: dict[_K, _V], key: _K, value: _V) -> None:
     store[key] = value
 
 
+def check_limits(max_response_bytes: int, pool_limit: int, pool_limit_per_host: int) -> None:
+    """Raise ``ValueError`` for a sender limit that cannot be (0 pool limits
+    mean none)."""
+    if max_response_bytes < 0:
+        raise ValueError("max_response_bytes must be >= 0")
+    if pool_limit < 0 or pool_limit_per_host < 0:
+        raise ValueError("pool limits must be >= 0 (0 means no limit)")
+
+
 def elapsed_ms(start: float) -> int:
     """Whole milliseconds since ``start`` (a ``time.perf_counter()`` reading)."""
     return round((time.perf_counter() - start) * 1000)

@@ -30,6 +30,7 @@ from hookgate.delivery.outbound import (
     Sender,
     cache,
     cap_note,
+    check_limits,
     checked_url,
     elapsed_ms,
     refused_result,
@@ -95,10 +96,7 @@ class HttpSender:
         pool_limit_per_host: int = 0,
         user_agent: str = "Hookgate-Webhooks/0.1",
     ) -> None:
-        if max_response_bytes < 0:
-            raise ValueError("max_response_bytes must be >= 0")
-        if pool_limit < 0 or pool_limit_per_host < 0:
-            raise ValueError("pool limits must be >= 0 (0 means no limit)")
+        check_limits(max_response_bytes, pool_limit, pool_limit_per_host)
         self._policy = policy
         self._max_response_bytes = max_response_bytes
         self._pool_limit = pool_limit

@@ -41,6 +41,7 @@ from hookgate.delivery.outbound import (
     Refused,
     cache,
     check_address,
+    check_limits,
     checked_url,
     elapsed_ms,
     refused_result,
@@ -122,10 +123,7 @@ class ReqwestSender:
         pool_limit_per_host: int = 0,
         user_agent: str = "Hookgate-Webhooks/0.1",
     ) -> None:
-        if max_response_bytes < 0:
-            raise ValueError("max_response_bytes must be >= 0")
-        if pool_limit < 0 or pool_limit_per_host < 0:
-            raise ValueError("pool limits must be >= 0 (0 means no limit)")
+        check_limits(max_response_bytes, pool_limit, pool_limit_per_host)
         self._policy = policy
         self._max_response_bytes = max_response_bytes
         self._per_host = pool_limit_per_host or None

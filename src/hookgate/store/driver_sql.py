@@ -3,7 +3,8 @@ run on the database thread in one step (``Database.driver_write``)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import sqlite3
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from sqlalchemy.engine import Dialect
@@ -32,3 +33,18 @@ class CompiledInsert:
             row[key] if process is None else process(row[key])
             for key, process in zip(self._keys, self._processors, strict=True)
         )
+
+
+def in_transaction(connection: sqlite3.Connection, work: Callable[[], bool]) -> bool:
+    """``work()`` in a ``BEGIN IMMEDIATE`` transaction on ``connection``:
+    committed when it returns True, rolled back when it returns False (the
+    batch takes the usual way) or raises (the error is raised again)."""
+    connection.execute("BEGIN IMMEDIATE")
+    try:
+        done = work()
+    except BaseException:
+        if connection.in_transaction:
+            connection.execute("ROLLBACK")
+        raise
+    connection.execute("COMMIT" if done else "ROLLBACK")
+    return done

@@ -26,7 +26,7 @@ from sqlalchemy.dialects import sqlite
 from sqlalchemy.engine import Dialect
 
 from hookgate.store.database import Database
-from hookgate.store.driver_sql import CompiledInsert
+from hookgate.store.driver_sql import CompiledInsert, in_transaction
 from hookgate.store.inbound_requests import (
     Received,
     Recorded,
@@ -63,20 +63,15 @@ class _Work:
     def __call__(self, connection: sqlite3.Connection) -> bool:
         """Claim, store and commit: True; a claim already held: roll back,
         False. A driver error rolls back and is raised."""
-        connection.execute("BEGIN IMMEDIATE")
-        try:
-            if self.claims:
-                inserted = connection.executemany(self.statements.claim.sql, self.claims)
-                if inserted.rowcount != len(self.claims):
-                    connection.execute("ROLLBACK")
-                    return False
-            connection.executemany(self.statements.request.sql, self.requests)
-            connection.execute("COMMIT")
-            return True
-        except BaseException:
-            if connection.in_transaction:
-                connection.execute("ROLLBACK")
-            raise
+        return in_transaction(connection, lambda: self._store(connection))
+
+    def _store(self, connection: sqlite3.Connection) -> bool:
+        if self.claims:
+            inserted = connection.executemany(self.statements.claim.sql, self.claims)
+            if inserted.rowcount != len(self.claims):
+                return False
+        connection.executemany(self.statements.request.sql, self.requests)
+        return True
 
 
 async def record_directly(

@@ -37,7 +37,7 @@ from hookgate.store.accept_messages import (
     fan_out,
 )
 from hookgate.store.database import Database
-from hookgate.store.driver_sql import CompiledInsert
+from hookgate.store.driver_sql import CompiledInsert, in_transaction
 from hookgate.store.records import Endpoint
 from hookgate.store.tables import deliveries, idempotency_keys, messages
 
@@ -123,21 +123,16 @@ class _Work:
     def __call__(self, connection: sqlite3.Connection) -> bool:
         """Store everything and commit: True; an idempotency key already
         taken: roll back, False. A driver error rolls back and is raised."""
-        connection.execute("BEGIN IMMEDIATE")
-        try:
-            for params in self.keys:
-                if connection.execute(self.statements.keys.sql, params).rowcount != 1:
-                    connection.execute("ROLLBACK")
-                    return False
-            connection.executemany(self.statements.messages.sql, self.messages)
-            if self.deliveries:
-                connection.executemany(self.statements.deliveries.sql, self.deliveries)
-            connection.execute("COMMIT")
-            return True
-        except BaseException:
-            if connection.in_transaction:
-                connection.execute("ROLLBACK")
-            raise
+        return in_transaction(connection, lambda: self._store(connection))
+
+    def _store(self, connection: sqlite3.Connection) -> bool:
+        for params in self.keys:
+            if connection.execute(self.statements.keys.sql, params).rowcount != 1:
+                return False
+        connection.executemany(self.statements.messages.sql, self.messages)
+        if self.deliveries:
+            connection.executemany(self.statements.deliveries.sql, self.deliveries)
+        return True
 
 
 async def accept_directly(
