@@ -15,6 +15,7 @@ from slack_sdk.signature import SignatureVerifier
 
 from hookgate.core.verify import PRESETS, Accepted, Decision, Refused, decide
 from hookgate.inbound import config as source_config
+from hookgate.inbound import source_types
 
 WHSEC = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 SLACK_SECRET = "slack-signing-secret"
@@ -35,7 +36,7 @@ def _verdicts(source_type: str, secret: str, headers: dict[str, str]) -> tuple[D
     )
 
 
-@pytest.mark.parametrize("source_type", sorted(source_config._STANDARD))
+@pytest.mark.parametrize("source_type", sorted(source_types.STANDARD))
 def test_svix_library_signs_for_every_standard_webhooks_type(source_type: str) -> None:
     at = datetime.now(tz=UTC)
     headers = {

@@ -23,6 +23,7 @@ from svix.models.ingest_source_in import IngestSourceIn
 
 from hookgate.core.verify import PRESETS, Accepted, Decision, Refused, decide
 from hookgate.inbound import config as source_config
+from hookgate.inbound import source_types
 
 NOW = 1_767_225_600
 BODY = b'{"id": "evt_1", "type": "thing.happened",  "data": {"id": "d_1", "x": "\\u00e9"}}\n'
@@ -146,7 +147,7 @@ SIGNED: dict[str, tuple[dict[str, str], Signer]] = {
 QUERY_SIGNED: dict[str, tuple[dict[str, str], Callable[[bytes], str]]] = {
     "panda-doc": ({"secret": PLAIN}, lambda b: f"{URL}?x=1&signature={_hex(PLAIN, b)}"),
 }
-STANDARD = sorted(source_config._STANDARD)
+STANDARD = sorted(source_types.STANDARD)
 #: Types verified by a shared credential, not a signature of the body.
 CREDENTIAL_ONLY = {"vapi", "adobe-sign", "openclaw"}
 

@@ -1,9 +1,8 @@
 """What a source is configured with: its verification scheme and options.
 
 Sources are created with a Svix Ingest ``type`` and ``config``. The type picks
-the ``core.verify.PRESETS`` scheme (``resolve``: ``_DIRECT`` names one,
-``_STANDARD`` types use Standard Webhooks, ``REFUSED`` types and unknown ones
-are refused with a ``ConfigError`` naming the type); ``config`` carries the
+the ``core.verify.PRESETS`` scheme (``inbound.source_types.resolve``, which
+refuses unknown and unsupported types with a ``ConfigError``); ``config`` carries the
 secret(s) plus Hookgate's own options. Keys may be camelCase or snake_case;
 unknown keys are ignored (the SDK sends type-specific ones Hookgate does not
 use).
@@ -67,100 +66,21 @@ from pydantic.alias_generators import to_camel
 from hookgate.core.verify import PRESETS, FromHeader, FromJson, Locator
 from hookgate.core.verify.scheme import KeyFormat, Scheme
 from hookgate.core.verify.signatures import derive_key
+from hookgate.inbound.source_types import BIN_TYPE as BIN_TYPE
+from hookgate.inbound.source_types import CREDENTIAL_KEY, REFUSED, UNSUPPORTED_KEYS, resolve
+from hookgate.inbound.source_types import GENERIC as GENERIC
+from hookgate.inbound.source_types import NO_SCHEME as NO_SCHEME
+from hookgate.inbound.source_types import ConfigError as ConfigError
+from hookgate.inbound.source_types import scheme_of as scheme_of
 
-#: ``scheme`` of a source that does not verify requests.
-NO_SCHEME = "none"
-GENERIC = "generic-webhook"
-#: Hookgate's inspector bin (``inbound.bins``): verifies nothing, keeps everything.
-BIN_TYPE = "hookgate-bin"
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 DEFAULT_MAX_BODY = 1024 * 1024
 MAX_BODY_LIMIT = 32 * 1024 * 1024
 DEFAULT_DEDUPE_WINDOW = 86_400
 
-#: Svix Ingest types whose verification is the ``PRESETS`` scheme named here.
-_DIRECT = {
-    "github": "github",
-    "stripe": "stripe",
-    "shopify": "shopify",
-    "slack": "slack",
-    "meta": "meta",
-    "zoom": "zoom",
-    "segment": "segment",
-    "veriff": "veriff",
-    "docusign": "docusign",
-    "nango": "nango",
-    "port-io": "port-io",
-    "tailscale": "tailscale",
-    "airwallex": "airwallex",
-    "easypost": "easypost",
-    "merge": "merge",
-    "vapi": "vapi",
-    "adobe-sign": "adobe-sign",
-    "telnyx": "telnyx",
-    "checkbook": "checkbook",
-    "rutter": "rutter",
-    "openclaw": "openclaw",
-    "panda-doc": "panda-doc",
-}
-#: Svix Ingest types whose senders sign with Standard Webhooks (``SvixConfig``).
-_STANDARD = frozenset(
-    {
-        "svix",
-        "beehiiv",
-        "brex",
-        "clerk",
-        "guesty",
-        "incident-io",
-        "lithic",
-        "nash",
-        "pleo",
-        "psi-fi",
-        "replicate",
-        "resend",
-        "safebase",
-        "sardine",
-        "stych",
-        "open-ai",
-        "render",
-    }
-)
-_UNDOCUMENTED = (
-    "its signature scheme is not publicly documented well enough to verify it;"
-    " use generic-webhook with config.scheme if you know how it signs"
-)
-#: Svix Ingest types Hookgate refuses (422), and why. Never accepted unverified.
-REFUSED: dict[str, str] = {
-    "cron": (
-        "a cron source is not a webhook: Svix itself emits its payload on a schedule,"
-        " and Hookgate has no scheduler for ingest sources"
-    ),
-    "hubspot": (
-        "HubSpot's v3 signature covers the HTTP method and a millisecond timestamp,"
-        " which Hookgate's schemes cannot express yet"
-    ),
-    "orum-io": (
-        "Orum signs with RSA over the body plus the body's created_at field,"
-        " which Hookgate's schemes cannot express yet"
-    ),
-    "vgs": _UNDOCUMENTED,
-}
-#: The config key (as the SDK sends it) holding the credential of types whose
-#: key is not ``secret``; it is stored as the source's secret.
-_CREDENTIAL_KEY = {"telnyx": "publicKey", "adobe-sign": "clientId"}
-#: Config keys the SDK sends that Hookgate cannot honour: refused, not ignored.
-_UNSUPPORTED_KEYS = {
-    "tailscale": {
-        "timestampGraceSeconds": "Hookgate does not check the age of Tailscale timestamps"
-    },
-}
 _HEADER_NAME = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
 _RESERVED_HEADERS = frozenset({"content-length", "transfer-encoding", "connection"})
 _MEDIA_TYPE = re.compile(r"^[a-z0-9][a-z0-9!#$&^_.+-]*/(\*|[a-z0-9][a-z0-9!#$&^_.+-]*)$")
-
-
-class ConfigError(ValueError):
-    """The source configuration is unusable; the message says why (no secret)."""
 
 
 class ResponseSpec(BaseModel):
@@ -343,12 +263,12 @@ def parse(source_type: str, config: dict[str, Any]) -> tuple[str, dict[str, Any]
 def _credential_as_secret(source_type: str, config: dict[str, Any]) -> dict[str, Any]:
     """``config`` with the type's credential key (``publicKey``...) as ``secret``;
     raises ``ConfigError`` for a key the SDK sends that Hookgate cannot honour."""
-    for key, why in _UNSUPPORTED_KEYS.get(source_type, {}).items():
+    for key, why in UNSUPPORTED_KEYS.get(source_type, {}).items():
         if config.get(key) is not None or config.get(_snake(key)) is not None:
             raise ConfigError(f"config.{key} is not supported: {why}")
-    if source_type not in _CREDENTIAL_KEY:
+    if source_type not in CREDENTIAL_KEY:
         return config
-    key = _CREDENTIAL_KEY[source_type]
+    key = CREDENTIAL_KEY[source_type]
     value = config.get(key, config.get(_snake(key)))
     rest = {k: v for k, v in config.items() if k not in (key, _snake(key))}
     if value is None:
@@ -377,38 +297,6 @@ def _adobe_sign_handshake(stored: dict[str, Any], config: dict[str, Any], ids: l
         raise ConfigError("config.clientId is not a valid header value") from None
     if "allowedMethods" not in config and "allowed_methods" not in config:
         stored["allowed_methods"] = ["GET", "POST"]
-
-
-def resolve(source_type: str, scheme: str | None) -> str:
-    """The ``PRESETS`` name (or ``NO_SCHEME``) verifying a ``source_type`` source."""
-    if source_type == GENERIC:
-        if scheme is None:
-            return NO_SCHEME
-        if scheme not in PRESETS:
-            raise ConfigError(f"config.scheme must be one of {sorted(PRESETS)}, not {scheme!r}")
-        return scheme
-    if scheme is not None:
-        raise ConfigError("config.scheme is only for generic-webhook sources")
-    if source_type in _DIRECT:
-        return _DIRECT[source_type]
-    if source_type in _STANDARD:
-        return "standard_webhooks"
-    if source_type in REFUSED:
-        raise ConfigError(f"source type {source_type!r} is not supported: {REFUSED[source_type]}")
-    raise ConfigError(
-        f"source type {source_type!r} is not a known Svix Ingest source type;"
-        " use generic-webhook with config.scheme"
-    )
-
-
-def scheme_of(source_type: str) -> str | None:
-    """The ``PRESETS`` name verifying ``source_type`` (``NO_SCHEME`` for a
-    generic webhook, which may pick one); None if the type is refused or unknown."""
-    if source_type in (GENERIC, BIN_TYPE):
-        return NO_SCHEME
-    if source_type in _STANDARD:
-        return "standard_webhooks"
-    return _DIRECT.get(source_type)
 
 
 def load(stored: dict[str, Any]) -> SourceOptions:
