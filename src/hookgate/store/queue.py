@@ -14,10 +14,10 @@ from typing import Any
 
 from sqlalchemy import BigInteger, ColumnElement, Connection, and_, bindparam, or_, select, update
 
-from hookgate.core import operational_events as events
 from hookgate.core.clock import DAY_MS
 from hookgate.core.endpoint_health import DEFAULT_DISABLE_AFTER_DAYS, assess, failing_days
 from hookgate.store import operational, rows
+from hookgate.store.attempt_rows import attempt_facts, attempt_row
 from hookgate.store.claim import pick_due
 from hookgate.store.database import Database
 from hookgate.store.internal_apps import OPERATIONAL_APP_ID
@@ -197,7 +197,7 @@ class SqlDeliveryQueue:
             status_by_id[delivery_id] = status
             failing_since[endpoint_id] = since
         results = [r for r in results if r.job.delivery_id in status_by_id]
-        attempt_rows = [_attempt_row(r) for r in results if r.attempt is not None]
+        attempt_rows = [attempt_row(r) for r in results if r.attempt is not None]
         if attempt_rows:
             conn.execute(_INSERT_ATTEMPT, attempt_rows)
         failing = self._track_failures(conn, results, failing_since, now_ms)
@@ -218,7 +218,7 @@ class SqlDeliveryQueue:
                     for r in results
                 ],
             )
-        op_events = operational.attempt_events(conn, _attempt_facts(results))
+        op_events = operational.attempt_events(conn, attempt_facts(results))
         pauses: dict[str, int] = {}
         for r in results:
             if r.pause_endpoint_until > pauses.get(r.job.endpoint.id, 0):
@@ -355,56 +355,3 @@ class SqlDeliveryQueue:
                 )
                 .values(lease_until=lease_until_ms)
             )
-
-
-def _attempt_facts(
-    results: Sequence[DeliveryResult],
-) -> list[tuple[str, operational.AttemptFacts]]:
-    """The ``message.attempt.*`` events ``results`` call for: failing on the
-    fourth failed attempt, exhausted when the last retry failed, recovered on
-    a success after failures. None for operational messages (no loops)."""
-    facts: list[tuple[str, operational.AttemptFacts]] = []
-    for r in results:
-        attempt = r.attempt
-        if attempt is None or r.job.app_id == OPERATIONAL_APP_ID:
-            continue
-        about = operational.AttemptFacts(
-            app_id=r.job.app_id,
-            msg_id=r.job.msg_id,
-            endpoint_id=r.job.endpoint.id,
-            attempt_id=attempt.id,
-            response_status_code=attempt.response_status_code,
-            attempt_at_ms=attempt.created_at,
-        )
-        if attempt.status == DeliveryStatus.SUCCESS:
-            if r.job.attempt_count > 1:
-                facts.append((events.ATTEMPT_RECOVERED, about))
-            continue
-        if r.job.attempt_count == events.FAILING_AT_ATTEMPT:
-            facts.append((events.ATTEMPT_FAILING, about))
-        if r.status == DeliveryStatus.FAIL and not r.disable_endpoint:
-            facts.append((events.ATTEMPT_EXHAUSTED, about))
-    return facts
-
-
-def _attempt_row(result: DeliveryResult) -> dict[str, Any]:
-    attempt = result.attempt
-    assert attempt is not None
-    job = result.job
-    return {
-        "id": attempt.id,
-        "msg_id": job.msg_id,
-        "endpoint_id": job.endpoint.id,
-        "app_id": job.app_id,
-        "delivery_id": job.delivery_id,
-        "url": attempt.url,
-        "status": attempt.status,
-        "response_status_code": attempt.response_status_code,
-        "response": attempt.response,
-        "response_headers": attempt.response_headers,
-        "response_duration_ms": attempt.response_duration_ms,
-        "trigger_type": job.trigger_type,
-        "error_kind": attempt.error_kind,
-        "error_message": attempt.error_message,
-        "created_at": attempt.created_at,
-    }
