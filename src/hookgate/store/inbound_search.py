@@ -29,6 +29,18 @@ class RequestFilter:
     event_type: str | None = None
     status: RequestStatus | None = None
 
+    def matches(self, request: InboundRequest) -> bool:
+        """Whether ``request`` meets every criterion set (as ``_filtered``
+        selects in SQL)."""
+        return (
+            (self.verified is None or request.verified == self.verified)
+            and (self.after is None or request.received_at > self.after)
+            and (self.before is None or request.received_at < self.before)
+            and (self.event_id is None or request.event_id == self.event_id)
+            and (self.event_type is None or request.event_type == self.event_type)
+            and (self.status is None or request.status is self.status)
+        )
+
 
 ANY = RequestFilter()
 

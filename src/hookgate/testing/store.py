@@ -320,7 +320,7 @@ class InMemoryStore(InMemoryDeliveryQueue):
     ) -> Page[InboundRequest]:
         source_id = self._source_id(source_ref)
         found = sorted(
-            (r for r in self.requests.values() if r.source_id == source_id and _matches(r, f)),
+            (r for r in self.requests.values() if r.source_id == source_id and f.matches(r)),
             key=lambda r: r.id,
         )
         return _page(found, iterator=iterator, limit=limit, descending=True)
@@ -362,18 +362,6 @@ def _routes(item: AcceptItem, endpoint: Endpoint) -> bool:
 def _duplicate(request: InboundRequest, holder: str) -> InboundRequest:
     return dataclasses.replace(
         request, rejection=f"{DUPLICATE_PREFIX}{holder}", status=RequestStatus.DUPLICATE
-    )
-
-
-def _matches(request: InboundRequest, f: RequestFilter) -> bool:
-    """``store.inbound_requests._filtered``: every criterion set must hold."""
-    return (
-        (f.verified is None or request.verified == f.verified)
-        and (f.after is None or request.received_at > f.after)
-        and (f.before is None or request.received_at < f.before)
-        and (f.event_id is None or request.event_id == f.event_id)
-        and (f.event_type is None or request.event_type == f.event_type)
-        and (f.status is None or request.status is f.status)
     )
 
 

@@ -16,7 +16,7 @@ there is nothing to add):
 
   * the body with a trailing newline added / removed, with CRLF / LF line
     endings, or re-serialised as JSON (compact, with spaces, sorted keys,
-    indented, with ``\\uXXXX`` escapes): "the body was changed on the way";
+    indented, with ``\\u00e9``-style escapes): "the body was changed on the way";
   * for schemes that sign the URL (Twilio, Square): the URL with http /
     https swapped, the default port added / removed, the trailing slash
     added / removed: "the provider signs a different URL" (a proxy);
