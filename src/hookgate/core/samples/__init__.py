@@ -31,6 +31,7 @@ from hookgate.core.verify.presets import (
 from hookgate.core.verify.scheme import Scheme
 
 from . import events as ev
+from . import events_commerce as shop
 from .events import Context
 
 Payload = dict[str, Any]
@@ -164,15 +165,19 @@ PROVIDERS: dict[str, Provider] = {
             "Stripe",
             (STRIPE,),
             {
-                "payment_intent.succeeded": ev.stripe_payment_intent_succeeded,
-                "checkout.session.completed": ev.stripe_checkout_session_completed,
-                "invoice.paid": ev.stripe_invoice_paid,
+                "payment_intent.succeeded": shop.stripe_payment_intent_succeeded,
+                "checkout.session.completed": shop.stripe_checkout_session_completed,
+                "invoice.paid": shop.stripe_invoice_paid,
             },
             _stripe,
             compact=False,
         ),
         Provider(
-            "shopify", "Shopify", (SHOPIFY,), {"orders/create": ev.shopify_orders_create}, _shopify
+            "shopify",
+            "Shopify",
+            (SHOPIFY,),
+            {"orders/create": shop.shopify_orders_create},
+            _shopify,
         ),
         Provider(
             "slack",
@@ -197,8 +202,8 @@ PROVIDERS: dict[str, Provider] = {
             "Paddle Billing",
             (PADDLE,),
             {
-                "transaction.completed": ev.paddle_transaction_completed,
-                "subscription.created": ev.paddle_subscription_created,
+                "transaction.completed": shop.paddle_transaction_completed,
+                "subscription.created": shop.paddle_subscription_created,
             },
             _paddle,
         ),
