@@ -75,7 +75,8 @@ def sub_path(stored_path: str) -> str:
 def target_url(forward: str, item: dict[str, Any]) -> str:
     """``forward`` with the request's sub-path and query string appended."""
     base, _, forward_query = forward.partition("?")
-    url = base.rstrip("/") + sub_path(item["path"]) if sub_path(item["path"]) else base
+    below = sub_path(item["path"])
+    url = base.rstrip("/") + below if below else base
     query = "&".join(part for part in (forward_query, item["query"]) if part)
     return f"{url}?{query}" if query else url
 

@@ -116,8 +116,8 @@ class StreamWindow:
     def mark(self, request_id: str) -> None:
         self.sent.add(request_id)
         self.newest = max(self.newest, request_id)
-        low = self.low()
         if len(self.sent) > 2 * BATCH:
+            low = self.low()
             self.sent = {i for i in self.sent if i > low}
 
 
