@@ -115,10 +115,7 @@ def create_app(
     if telemetry is not None and not any(telemetry.values()):
         # Behind the same gate, without the rest of the stack (``api.hotpath``).
         app.serve_hot_route(create_message, lambda inner: RequestGate(inner, limit_for))
-        app.serve_hot_route(
-            receive_inbound,
-            lambda inner: RequestGate(inner, limit_for, self_refusing=("/in/",)),
-        )
+        app.serve_raw_route(receive_inbound, inbound.answer)
     app.router.routes[0:0] = [
         create_message,
         receive_inbound,

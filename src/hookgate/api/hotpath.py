@@ -12,6 +12,13 @@ the endpoint raises is answered by the handler the application registered
 for it, as the stack would. Everything else (other paths and methods, a
 ``root_path``), and every request while FastAPI records telemetry, takes the
 full stack.
+
+A raw route (``serve_raw_route``) goes further: its endpoint takes the ASGI
+scope and ``receive`` and returns the answer (``api.raw_asgi.RawReply``),
+sent with two ``send`` calls; no middleware runs, so the endpoint itself
+authenticates (``/in`` needs no token) and bounds the body it reads
+(``api.raw_asgi.BodyReader``). Its exceptions are answered by the
+application's handlers, as for the other hot routes.
 """
 
 from __future__ import annotations
@@ -27,7 +34,11 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from hookgate.api.raw_asgi import RawReply
+
 Endpoint = Callable[[Request], Awaitable[Response]]
+#: An endpoint of a raw route: the request's scope and ``receive``, its answer.
+RawEndpoint = Callable[[Scope, Receive], Awaitable[RawReply]]
 
 
 class HotPathApp(FastAPI):
@@ -43,9 +54,17 @@ class HotPathApp(FastAPI):
         call before the first request. Routes are tried in the order given,
         before any other."""
         methods = frozenset(route.methods or {"GET", "HEAD"})
-        pattern = re.compile(re.sub(r"\\{(\w+)\\}", r"(?P<\1>[^/]+)", re.escape(route.path)))
+        pattern = _path_pattern(route)
         endpoint: Endpoint = route.endpoint
         self._hot += ((pattern, methods, route, gate(_EndpointApp(self, endpoint))),)
+
+    def serve_raw_route(self, route: Route, endpoint: RawEndpoint) -> None:
+        """Serve ``route``'s methods on its path by ``endpoint`` alone (see
+        the module docstring); call before the first request. Tried in the
+        order given, with the other hot routes."""
+        methods = frozenset(route.methods or {"GET", "HEAD"})
+        pattern = _path_pattern(route)
+        self._hot += ((pattern, methods, route, _RawApp(self, endpoint)),)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if self._hot and scope["type"] == "http" and not scope.get("root_path"):
@@ -56,7 +75,10 @@ class HotPathApp(FastAPI):
                     scope["app"] = self
                     scope["route"] = route
                     scope["path_params"] = match.groupdict()
-                    await self._serve_hot(app, scope, receive, send)
+                    if type(app) is _RawApp:
+                        await app(scope, receive, send)
+                    else:
+                        await self._serve_hot(app, scope, receive, send)
                     return
         await super().__call__(scope, receive, send)
 
@@ -76,15 +98,55 @@ class HotPathApp(FastAPI):
             await app(scope, receive, tracked)
         except Exception as exc:
             if not started:
-                handlers: dict[Any, Any] = self.exception_handlers
-                handler = handlers.get(500) or handlers.get(Exception)
-                response: Response = (
-                    PlainTextResponse("Internal Server Error", status_code=500)
-                    if handler is None
-                    else await handler(Request(scope), exc)
-                )
-                await response(scope, receive, send)
+                await _answer_unhandled(self, scope, receive, send, exc)
             raise
+
+
+def _path_pattern(route: Route) -> re.Pattern[str]:
+    """A pattern matching ``route``'s path, its ``{name}`` segments as groups."""
+    return re.compile(re.sub(r"\\{(\w+)\\}", r"(?P<\1>[^/]+)", re.escape(route.path)))
+
+
+async def _answer_unhandled(
+    app: FastAPI, scope: Scope, receive: Receive, send: Send, exc: Exception
+) -> None:
+    """Answer ``exc``, which nothing handled, with ``app``'s 500 handler, as
+    ``ServerErrorMiddleware`` does (the caller raises it again for the
+    server to log)."""
+    handlers: dict[Any, Any] = app.exception_handlers
+    handler = handlers.get(500) or handlers.get(Exception)
+    response: Response = (
+        PlainTextResponse("Internal Server Error", status_code=500)
+        if handler is None
+        else await handler(Request(scope), exc)
+    )
+    await response(scope, receive, send)
+
+
+class _RawApp:
+    """ASGI app running one raw endpoint: its answer sent in two messages,
+    its exceptions answered by the application's handlers."""
+
+    __slots__ = ("_app", "_endpoint")
+
+    def __init__(self, app: FastAPI, endpoint: RawEndpoint) -> None:
+        self._app = app
+        self._endpoint = endpoint
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            reply = await self._endpoint(scope, receive)
+        except Exception as exc:
+            response = await _handled(self._app, Request(scope, receive), exc)
+            if response is None:
+                await _answer_unhandled(self._app, scope, receive, send, exc)
+                raise
+            await response(scope, receive, send)
+            return
+        await send(
+            {"type": "http.response.start", "status": reply.status, "headers": reply.headers}
+        )
+        await send({"type": "http.response.body", "body": reply.body})
 
 
 class _EndpointApp:
@@ -107,14 +169,23 @@ class _EndpointApp:
         await response(scope, receive, send)
 
     async def _answer(self, request: Request, exc: Exception, send: Send) -> None:
-        """The response of the handler registered for ``exc``'s class (or,
-        for an ``HTTPException``, its status); ``exc`` is raised again if
-        there is none but the 500 handler."""
-        handlers: dict[Any, Any] = self._app.exception_handlers
-        handler = handlers.get(exc.status_code) if isinstance(exc, HTTPException) else None
-        if handler is None:
-            handler = next((handlers[cls] for cls in type(exc).__mro__ if cls in handlers), None)
-        if handler is None or handler is handlers.get(Exception):
+        """The response of the handler registered for ``exc`` (``_handled``);
+        ``exc`` is raised again if there is none but the 500 handler."""
+        response = await _handled(self._app, request, exc)
+        if response is None:
             raise exc
-        response: Response = await handler(request, exc)
         await response(request.scope, request.receive, send)
+
+
+async def _handled(app: FastAPI, request: Request, exc: Exception) -> Response | None:
+    """The response of the handler ``app`` registered for ``exc``'s class
+    (or, for an ``HTTPException``, its status); None if there is none but
+    the 500 handler."""
+    handlers: dict[Any, Any] = app.exception_handlers
+    handler = handlers.get(exc.status_code) if isinstance(exc, HTTPException) else None
+    if handler is None:
+        handler = next((handlers[cls] for cls in type(exc).__mro__ if cls in handlers), None)
+    if handler is None or handler is handlers.get(Exception):
+        return None
+    response: Response = await handler(request, exc)
+    return response

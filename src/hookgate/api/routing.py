@@ -11,6 +11,7 @@ import orjson
 from fastapi import APIRouter, Request, Response
 from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException
+from starlette.types import Scope
 
 from hookgate.api.errors import ApiError
 from hookgate.api.openapi import ERRORS, operation_id
@@ -20,8 +21,13 @@ from hookgate.core.jsondepth import JsonTooDeep, check_depth
 def refuse_nul_in_url(request: Request) -> None:
     """Answer 400 for a NUL character in the path or query: no id, uid or
     filter value can contain one, and no database text can hold one."""
+    refuse_nul_in_scope(request.scope)
+
+
+def refuse_nul_in_scope(scope: Scope) -> None:
+    """``refuse_nul_in_url`` for the request in ``scope``."""
     # The decoded path from the scope: building ``request.url`` costs more.
-    if "\x00" in request.scope["path"] or b"%00" in request.scope.get("query_string", b""):
+    if "\x00" in scope["path"] or b"%00" in scope.get("query_string", b""):
         raise ApiError(400, "URLs may not contain NUL characters (%00)")
 
 
