@@ -6,42 +6,85 @@ and declared size; then reading the body within the source's limit
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import replace
+from dataclasses import dataclass
 
 import orjson
 
 from hookgate.core.ratelimit import RateLimiter, retry_after_header
+from hookgate.core.verify import PRESETS, Locator, Scheme
 from hookgate.core.verify.decide import Refused, Reply, refusal_reply
 from hookgate.inbound import network
-from hookgate.inbound.config import SourceOptions, load
+from hookgate.inbound.config import FieldSpec, SourceOptions, body_hash_dedupe, load
 from hookgate.inbound.request import HttpRequest
 from hookgate.store.sources import Source
 
-#: Parsed configs by their canonical JSON (sources are few; parsing is not free).
-_OPTIONS: dict[bytes, SourceOptions] = {}
-_OPTIONS_MAX = 1000
-#: The last ``Source`` object seen for each source id, with its options: the
-#: ingest cache hands every request the same object until the source changes
-#: or the entry is read again, so most requests need not even serialize the
-#: config to find its options.
-_LAST: dict[str, tuple[Source, SourceOptions]] = {}
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """What every request to a source needs from its config, worked out
+    once per distinct config and scheme (``prepared``)."""
+
+    options: SourceOptions
+    #: The verification scheme (None: the source verifies nothing, or its
+    #: scheme is unknown to this version: see ``handle_request``).
+    scheme: Scheme | None
+    event_id_at: Locator | None
+    event_type_at: Locator | None
+    #: The answer to an accepted request (``options.response``).
+    accepted: Reply
+    #: Whether requests are deduplicated on the body's hash (``body_hash_dedupe``).
+    dedupe_on_body: bool
+    dedupe_window_ms: int
+
+
+#: Prepared configs by scheme and canonical JSON (sources are few; parsing
+#: is not free).
+_PREPARED: dict[tuple[str, bytes], Prepared] = {}
+_PREPARED_MAX = 1000
+#: The last ``Source`` object seen for each source id, with its prepared
+#: config: the ingest cache hands every request the same object until the
+#: source changes or the entry is read again, so most requests need not even
+#: serialize the config to find it.
+_LAST: dict[str, tuple[Source, Prepared]] = {}
 
 
 def source_options(source: Source) -> SourceOptions:
     """``source``'s parsed config, parsed once per distinct config."""
+    return prepared(source).options
+
+
+def prepared(source: Source) -> Prepared:
+    """``source``'s config prepared for requests, once per distinct config."""
     last = _LAST.get(source.id)
     if last is not None and last[0] is source:
         return last[1]
-    key = orjson.dumps(source.config, option=orjson.OPT_SORT_KEYS)
-    options = _OPTIONS.get(key)
-    if options is None:
-        if len(_OPTIONS) >= _OPTIONS_MAX:
-            _OPTIONS.clear()
-        options = _OPTIONS[key] = load(source.config)
-    if len(_LAST) >= _OPTIONS_MAX:
+    key = (source.scheme, orjson.dumps(source.config, option=orjson.OPT_SORT_KEYS))
+    found = _PREPARED.get(key)
+    if found is None:
+        if len(_PREPARED) >= _PREPARED_MAX:
+            _PREPARED.clear()
+        found = _PREPARED[key] = _prepare(load(source.config), source.scheme)
+    if len(_LAST) >= _PREPARED_MAX:
         _LAST.clear()
-    _LAST[source.id] = (source, options)
-    return options
+    _LAST[source.id] = (source, found)
+    return found
+
+
+def _prepare(options: SourceOptions, scheme: str) -> Prepared:
+    spec = options.response
+    return Prepared(
+        options=options,
+        scheme=PRESETS.get(scheme),
+        event_id_at=_locator(options.dedupe_key),
+        event_type_at=_locator(options.event_type_key),
+        accepted=Reply(spec.status, spec.body.encode(), dict(spec.headers)),
+        dedupe_on_body=body_hash_dedupe(options, scheme),
+        dedupe_window_ms=options.dedupe_window_seconds * 1000,
+    )
+
+
+def _locator(spec: FieldSpec | None) -> Locator | None:
+    return spec.locator() if spec is not None else None
 
 
 def rate_limited(
@@ -107,7 +150,7 @@ async def read_within_limit(
     body = await read_body(options.max_body_bytes)
     if body is None:
         return http, too_large(options.max_body_bytes + 1, options)
-    return replace(http, body=body), None
+    return http.with_body(body), None
 
 
 def too_large(size: int, options: SourceOptions) -> Refused:

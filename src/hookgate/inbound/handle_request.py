@@ -42,7 +42,7 @@ from dataclasses import dataclass, replace
 
 from hookgate.core.clock import now_ms
 from hookgate.core.ratelimit import RateLimiter
-from hookgate.core.verify import PRESETS, Locator
+from hookgate.core.verify import PRESETS
 from hookgate.core.verify.decide import (
     Challenge,
     Refused,
@@ -52,7 +52,7 @@ from hookgate.core.verify.decide import (
     refusal_reply,
 )
 from hookgate.inbound import bins, checks, handshakes
-from hookgate.inbound.config import NO_SCHEME, FieldSpec, SourceOptions, body_hash_dedupe
+from hookgate.inbound.config import NO_SCHEME, SourceOptions
 from hookgate.inbound.forward import forward_item
 from hookgate.inbound.recorder import Recorder
 from hookgate.inbound.request import HttpRequest, body_key, stored
@@ -99,7 +99,8 @@ async def handle(
         return await bins.handle(inbound, source, key, sub_path, head, read_body)
     if sub_path:
         return NOT_FOUND
-    options = checks.source_options(source)
+    plan = checks.prepared(source)
+    options = plan.options
     if options.require_token and not source_lookup.matched_by_token(source, key):
         return NOT_FOUND
     limited = checks.rate_limited(inbound.limiter, source, options, time.monotonic())
@@ -115,7 +116,7 @@ async def handle(
     if refused is not None:
         return await refuse(inbound.recorder, source, http, refused, time.time())
     return await accept(
-        inbound.recorder, source, options, http, now=time.time(), public_base=inbound.public_base
+        inbound.recorder, source, plan, http, now=time.time(), public_base=inbound.public_base
     )
 
 
@@ -139,7 +140,7 @@ async def refuse(
 async def accept(
     recorder: Recorder,
     source: Source,
-    options: SourceOptions,
+    plan: checks.Prepared,
     http: HttpRequest,
     *,
     now: float,
@@ -154,7 +155,7 @@ async def accept(
     even that cannot be stored (the database is down) does the error
     propagate."""
     try:
-        decided = _decide(source, options, http, now, public_base)
+        decided = _decide(source, plan, http, now, public_base)
     except Exception as exc:
         log.exception("processing a request for source %s failed", source.id)
         return await _refuse_internal(recorder, source, http, now, exc)
@@ -162,11 +163,10 @@ async def accept(
         return await refuse(recorder, source, http, decided, now)
     record, answer = decided
     forward = forward_item(source, record)
-    window_ms = options.dedupe_window_seconds * 1000
-    dedupe_key = body_key(http.body) if body_hash_dedupe(options, source.scheme) else None
+    dedupe_key = body_key(http.body) if plan.dedupe_on_body else None
     try:
         await recorder.record(
-            record, dedupe_window_ms=window_ms, forward=forward, dedupe_key=dedupe_key
+            record, dedupe_window_ms=plan.dedupe_window_ms, forward=forward, dedupe_key=dedupe_key
         )
     except Exception as exc:
         log.error("storing a request for source %s failed (%s)", source.id, type(exc).__name__)
@@ -175,20 +175,23 @@ async def accept(
 
 
 def _decide(
-    source: Source, options: SourceOptions, http: HttpRequest, now: float, public_base: str | None
+    source: Source, plan: checks.Prepared, http: HttpRequest, now: float, public_base: str | None
 ) -> Refused | tuple[InboundRequest, Reply]:
     """The refusal of ``http``, or the request to store and the answer to
     give once it is stored (CPU only: no I/O)."""
-    scheme = None if source.scheme == NO_SCHEME else PRESETS[source.scheme]
+    scheme = plan.scheme
+    if scheme is None and source.scheme != NO_SCHEME:
+        scheme = PRESETS[source.scheme]  # unknown to this version: an internal error
+    options = plan.options
     decision = decide(
         scheme,
         options.secrets,
         body=http.body,
-        headers=http.headers,
+        headers=http.lower,
         now=now,
         url=signed_url(options, http, public_base),
-        event_id_at=_locator(options.dedupe_key),
-        event_type_at=_locator(options.event_type_key),
+        event_id_at=plan.event_id_at,
+        event_type_at=plan.event_type_at,
     )
     if isinstance(decision, Refused):
         return decision
@@ -197,12 +200,7 @@ def _decide(
     record = stored(source, http, now, verified=verified, rejection=None, event=event)
     if isinstance(decision, Challenge):
         return record, challenge_reply(decision)
-    spec = options.response
-    return record, Reply(spec.status, spec.body.encode(), dict(spec.headers))
-
-
-def _locator(spec: FieldSpec | None) -> Locator | None:
-    return spec.locator() if spec is not None else None
+    return record, plan.accepted
 
 
 async def _refuse_internal(

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from hookgate.core.verify.decide import LowerHeaders, normalize_headers
 from hookgate.store import inbound_requests, source_lookup
 from hookgate.store.inbound_requests import InboundRequest
 from hookgate.store.sources import Source
@@ -28,11 +29,30 @@ class HttpRequest:
     #: ``trustedProxies`` have been applied (``checks.client_ip``).
     peer_ip: str | None
     body: bytes = b""
+    #: ``headers`` by lower-case name, the first value of each (filled from
+    #: ``headers`` when not given): what verification reads.
+    lower: LowerHeaders = field(default_factory=LowerHeaders, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if not self.lower and self.headers:
+            object.__setattr__(self, "lower", normalize_headers(self.headers))
 
     def header(self, name: str) -> str | None:
         """The first value of header ``name`` (case-insensitive)."""
-        lower = name.lower()
-        return next((v for k, v in self.headers if k.lower() == lower), None)
+        return self.lower.get(name.lower())
+
+    def with_body(self, body: bytes) -> HttpRequest:
+        """This request with its body read."""
+        return HttpRequest(
+            self.method,
+            self.path,
+            self.query,
+            self.headers,
+            self.url,
+            self.peer_ip,
+            body,
+            self.lower,
+        )
 
 
 def body_key(body: bytes) -> str:

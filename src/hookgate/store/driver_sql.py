@@ -26,6 +26,11 @@ class CompiledInsert:
             table.c[key].type.dialect_impl(dialect).bind_processor(dialect) for key in self._keys
         )
 
+    @property
+    def keys(self) -> tuple[str, ...]:
+        """The column names of the statement's parameters, in order."""
+        return self._keys
+
     def params(self, row: dict[str, Any]) -> tuple[Any, ...]:
         """The driver's parameters of ``row``, in the statement's order and
         converted as SQLAlchemy converts them (JSON columns, binary)."""

@@ -17,25 +17,47 @@ so does any error of the driver.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.engine import Dialect
 
 from hookgate.store.database import Database
 from hookgate.store.driver_sql import CompiledInsert, in_transaction
 from hookgate.store.inbound_requests import (
+    InboundRequest,
     Received,
     Recorded,
     claim_keys,
-    claim_values,
-    request_row,
     with_duplicates,
 )
 from hookgate.store.tables import inbound_dedupe, inbound_requests
+
+#: The parameters of the two statements, in this order (``_claim_params``,
+#: ``_request_params``).
+_CLAIM_COLUMNS = ("source_id", "event_id", "request_id", "created_at", "expires_at")
+_REQUEST_COLUMNS = (
+    "id",
+    "source_id",
+    "received_at",
+    "method",
+    "path",
+    "query",
+    "headers",
+    "body",
+    "source_ip",
+    "verified",
+    "rejection",
+    "event_id",
+    "event_type",
+    "status",
+    "message_id",
+)
 
 
 class InboundStatements:
@@ -45,11 +67,51 @@ class InboundStatements:
 
     def __init__(self, dialect: Dialect) -> None:
         self.claim = CompiledInsert(
-            sqlite.insert(inbound_dedupe).on_conflict_do_nothing(),
-            dialect,
-            inbound_dedupe.c.keys(),
+            sqlite.insert(inbound_dedupe).on_conflict_do_nothing(), dialect, _CLAIM_COLUMNS
         )
-        self.request = CompiledInsert(inbound_requests.insert(), dialect, inbound_requests.c.keys())
+        self.request = CompiledInsert(inbound_requests.insert(), dialect, _REQUEST_COLUMNS)
+        if self.claim.keys != _CLAIM_COLUMNS or self.request.keys != _REQUEST_COLUMNS:
+            raise RuntimeError("the inbound statements take their parameters in another order")
+
+
+def _claim_params(item: Received) -> tuple[Any, ...]:
+    """``claim_values(item)`` as the claim statement's parameters."""
+    request = item.request
+    received_at = request.received_at
+    expires_at = received_at + item.dedupe_window_ms
+    return (request.source_id, item.claim_key, request.id, received_at, expires_at)
+
+
+def _request_params(request: InboundRequest) -> tuple[Any, ...]:
+    """``request_row(request)`` as the request statement's parameters,
+    converted as SQLAlchemy converts them for the driver (the headers as
+    JSON text, ``verified`` as an integer) but built directly."""
+    return (
+        request.id,
+        request.source_id,
+        request.received_at,
+        request.method,
+        request.path,
+        request.query,
+        _json_text(request.headers),
+        request.body,
+        request.source_ip,
+        int(request.verified),
+        request.rejection,
+        request.event_id,
+        request.event_type,
+        request.status.value,
+        request.message_id,
+    )
+
+
+def _json_text(headers: list[tuple[str, str]]) -> str:
+    """The headers column's JSON (pairs as arrays): by orjson, or by the
+    standard library for what orjson refuses (a lone surrogate)."""
+    try:
+        return orjson.dumps(headers).decode()
+    except orjson.JSONEncodeError:
+        return json.dumps([list(pair) for pair in headers])
 
 
 @dataclass(slots=True)
@@ -87,8 +149,8 @@ async def record_directly(
     stored = with_duplicates(items, claiming, first_of, dict.fromkeys(first_of))
     work = _Work(
         statements,
-        claims=[statements.claim.params(claim_values(items[i])) for i in first_of.values()],
-        requests=[statements.request.params(request_row(request)) for request in stored],
+        claims=[_claim_params(items[i]) for i in first_of.values()],
+        requests=[_request_params(request) for request in stored],
     )
     async with db.driver_write() as session:
         try:

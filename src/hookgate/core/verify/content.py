@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import string
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -30,7 +31,9 @@ def render(template: str, inputs: Inputs, urls: Sequence[str] | None = None) -> 
     Raises ``ValueError`` if the template needs a URL and none was given;
     callers check ``ts``/``id`` presence before rendering.
     """
-    parsed = list(string.Formatter().parse(template))
+    if template == "{body}":  # most schemes: the body as received
+        return [inputs.body]
+    parsed = _parsed(template)
     if any(name == "url" for _, name, _, _ in parsed):
         if not urls:
             raise ValueError("this scheme signs the request URL: pass url=")
@@ -38,8 +41,16 @@ def render(template: str, inputs: Inputs, urls: Sequence[str] | None = None) -> 
     return [_render_one(parsed, inputs, None)]
 
 
+@functools.lru_cache(maxsize=256)
+def _parsed(template: str) -> tuple[tuple[str, str | None, str | None, str | None], ...]:
+    """``template`` split into literals and fields (templates are few: per scheme)."""
+    return tuple(string.Formatter().parse(template))
+
+
 def _render_one(
-    parsed: list[tuple[str, str | None, str | None, str | None]], inputs: Inputs, url: str | None
+    parsed: Sequence[tuple[str, str | None, str | None, str | None]],
+    inputs: Inputs,
+    url: str | None,
 ) -> bytes:
     out = bytearray()
     for literal, name, _, _ in parsed:

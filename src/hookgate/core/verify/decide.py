@@ -135,10 +135,20 @@ class Challenge(Accepted):
 Decision = Accepted | Refused
 
 
-def normalize_headers(headers: Headers) -> dict[str, str]:
+class LowerHeaders(dict[str, str]):
+    """Headers by lower-case name, the first value of a repeated one (what
+    ``normalize_headers`` returns): passed as ``headers``, not normalized
+    again."""
+
+    __slots__ = ()
+
+
+def normalize_headers(headers: Headers) -> LowerHeaders:
     """Lower-cased header names; of a repeated header the first value."""
+    if type(headers) is LowerHeaders:
+        return headers
     pairs = headers.items() if isinstance(headers, Mapping) else headers
-    lower: dict[str, str] = {}
+    lower = LowerHeaders()
     for name, value in pairs:
         lower.setdefault(name.lower(), value)
     return lower

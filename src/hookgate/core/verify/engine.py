@@ -226,7 +226,7 @@ def _match(
     for index, secret in enumerate(secrets):
         key = derive_key(secret, scheme.key_format, index)
         for message in messages:
-            mac = hmac.new(key, message, scheme.algorithm.value).digest()
+            mac = hmac.digest(key, message, scheme.algorithm.value)
             # Compare against every digest (no early exit inside one secret).
             hits = [hmac.compare_digest(mac, digest) for digest in digests]
             if any(hits):
