@@ -279,8 +279,23 @@ def fan_out(
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[AcceptOutcome]]:
     """The ``messages`` and ``deliveries`` rows of ``pending`` items routed
     to their applications' enabled endpoints, and each item's outcome."""
-    message_rows: list[dict[str, Any]] = []
-    delivery_rows: list[dict[str, Any]] = []
+    outcomes = routed(pending, app_endpoints, now_ms)
+    message_rows = [
+        new_message_row(p.item, outcome.message, now_ms)
+        for p, outcome in zip(pending, outcomes, strict=True)
+        if outcome.message is not None
+    ]
+    delivery_rows = [
+        new_delivery_row(job, now_ms, lease_until_ms) for o in outcomes for job in o.jobs
+    ]
+    return message_rows, delivery_rows, outcomes
+
+
+def routed(
+    pending: Sequence[Pending], app_endpoints: Mapping[str, Sequence[Endpoint]], now_ms: int
+) -> list[AcceptOutcome]:
+    """Each ``pending`` item's outcome: its message (created at ``now_ms``)
+    and a job for each of its application's enabled endpoints that takes it."""
     outcomes: list[AcceptOutcome] = []
     for p in pending:
         item = p.item
@@ -295,20 +310,6 @@ def fan_out(
             created_at=now_ms,
             headers=item.headers,
         )
-        message_rows.append(
-            {
-                "id": message.id,
-                "app_id": message.app_id,
-                "event_type": message.event_type,
-                "event_id": message.event_id,
-                "channels": message.channels,
-                "tags": message.tags,
-                "payload": message.payload,
-                "created_at": now_ms,
-                "headers": None if item.headers is None else [list(h) for h in item.headers],
-                "payload_expires_at": payload_expires_at(now_ms, item.payload_retention_days),
-            }
-        )
         jobs: list[Job] = []
         for ep in app_endpoints.get(p.app_id, ()):
             if item.only_endpoint_id is not None:
@@ -321,19 +322,34 @@ def fan_out(
                 endpoint_channels=ep.channels,
             ):
                 continue
-            job = Job(
-                delivery_id=ids.new_id(ids.DELIVERY),
-                msg_id=message.id,
-                app_id=p.app_id,
-                endpoint=ep,
-                payload=item.payload,
-                attempt_count=0,
-                headers=item.headers,
+            jobs.append(
+                Job(
+                    delivery_id=ids.new_id(ids.DELIVERY),
+                    msg_id=message.id,
+                    app_id=p.app_id,
+                    endpoint=ep,
+                    payload=item.payload,
+                    attempt_count=0,
+                    headers=item.headers,
+                )
             )
-            jobs.append(job)
-            delivery_rows.append(new_delivery_row(job, now_ms, lease_until_ms))
         outcomes.append(AcceptOutcome(AcceptStatus.CREATED, message, jobs))
-    return message_rows, delivery_rows, outcomes
+    return outcomes
+
+
+def new_message_row(item: AcceptItem, message: Message, now_ms: int) -> dict[str, Any]:
+    return {
+        "id": message.id,
+        "app_id": message.app_id,
+        "event_type": message.event_type,
+        "event_id": message.event_id,
+        "channels": message.channels,
+        "tags": message.tags,
+        "payload": message.payload,
+        "created_at": now_ms,
+        "headers": None if item.headers is None else [list(h) for h in item.headers],
+        "payload_expires_at": payload_expires_at(now_ms, item.payload_retention_days),
+    }
 
 
 def new_delivery_row(job: Job, now_ms: int, lease_until_ms: int) -> dict[str, Any]:

@@ -34,11 +34,12 @@ from hookgate.store.accept_messages import (
     AcceptOutcome,
     Pending,
     accept_batch,
-    fan_out,
+    routed,
 )
 from hookgate.store.database import Database
 from hookgate.store.driver_sql import CompiledInsert, in_transaction
-from hookgate.store.records import Endpoint
+from hookgate.store.records import DeliveryStatus, Endpoint
+from hookgate.store.retention import payload_expires_at
 from hookgate.store.tables import deliveries, idempotency_keys, messages
 
 
@@ -97,9 +98,10 @@ _DELIVERY_KEYS = (
 
 
 class _DirectStatements:
-    """The three statements of ``accept_directly``, compiled for ``dialect``."""
+    """The three statements of ``accept_directly``, compiled for ``dialect``,
+    and the rows of a batch as their parameters."""
 
-    __slots__ = ("deliveries", "keys", "messages")
+    __slots__ = ("_json", "deliveries", "keys", "messages")
 
     def __init__(self, dialect: Dialect) -> None:
         self.messages = CompiledInsert(messages.insert(), dialect, _MESSAGE_KEYS)
@@ -109,6 +111,59 @@ class _DirectStatements:
             dialect,
             ("key", "status_code", "msg_id", "created_at"),
         )
+        # The rows below are built in the statements' parameter order.
+        assert self.messages.keys == _MESSAGE_KEYS
+        assert self.deliveries.keys == _DELIVERY_KEYS
+        channels = self.messages.processor("channels")
+        assert channels is not None  # a JSON column
+        self._json = channels
+
+    def rows(
+        self, outcomes: Sequence[AcceptOutcome], pending: Sequence[Pending], lease_until_ms: int
+    ) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+        """The ``messages`` and ``deliveries`` parameters of ``routed``
+        outcomes (what ``params`` makes of ``fan_out``'s rows, without the
+        rows)."""
+        json = self._json
+        message_rows: list[tuple[Any, ...]] = []
+        delivery_rows: list[tuple[Any, ...]] = []
+        pending_status = int(DeliveryStatus.PENDING)
+        for p, outcome in zip(pending, outcomes, strict=True):
+            m = outcome.message
+            assert m is not None
+            item = p.item
+            now = m.created_at
+            message_rows.append(
+                (
+                    m.id,
+                    m.app_id,
+                    m.event_type,
+                    m.event_id,
+                    json(m.channels),
+                    json(m.tags),
+                    m.payload,
+                    now,
+                    json(None if item.headers is None else [list(h) for h in item.headers]),
+                    payload_expires_at(now, item.payload_retention_days),
+                )
+            )
+            for job in outcome.jobs:
+                delivery_rows.append(
+                    (
+                        job.delivery_id,
+                        job.msg_id,
+                        job.app_id,
+                        job.endpoint.id,
+                        pending_status,
+                        job.attempt_count,
+                        now,
+                        lease_until_ms,
+                        job.trigger_type,
+                        now,
+                        now,
+                    )
+                )
+        return message_rows, delivery_rows
 
 
 @dataclass(slots=True)
@@ -126,12 +181,11 @@ class _Work:
         return in_transaction(connection, lambda: self._store(connection))
 
     def _store(self, connection: sqlite3.Connection) -> bool:
-        for params in self.keys:
-            if connection.execute(self.statements.keys.sql, params).rowcount != 1:
-                return False
-        connection.executemany(self.statements.messages.sql, self.messages)
-        if self.deliveries:
-            connection.executemany(self.statements.deliveries.sql, self.deliveries)
+        statements = self.statements
+        if self.keys and statements.keys.insert_many(connection, self.keys) != len(self.keys):
+            return False  # a key taken before, or twice in this batch
+        statements.messages.insert_many(connection, self.messages)
+        statements.deliveries.insert_many(connection, self.deliveries)
         return True
 
 
@@ -161,20 +215,14 @@ async def accept_directly(
                 return None
             app_endpoints[app_id] = endpoints
             pending.append(Pending(index, item, app_id, ids.new_id(ids.MESSAGE)))
-        message_rows, delivery_rows, outcomes = fan_out(
-            pending, app_endpoints, now_ms, lease_until_ms
-        )
+        outcomes = routed(pending, app_endpoints, now_ms)
+        message_rows, delivery_rows = statements.rows(outcomes, pending, lease_until_ms)
         key_rows = [
-            {"key": key, "status_code": CREATED_STATUS, "msg_id": p.msg_id, "created_at": now_ms}
+            (key, CREATED_STATUS, p.msg_id, now_ms)
             for p in pending
             if (key := p.scoped_key) is not None
         ]
-        work = _Work(
-            statements,
-            keys=[statements.keys.params(row) for row in key_rows],
-            messages=[statements.messages.params(row) for row in message_rows],
-            deliveries=[statements.deliveries.params(row) for row in delivery_rows],
-        )
+        work = _Work(statements, keys=key_rows, messages=message_rows, deliveries=delivery_rows)
         try:
             stored = await session.run(work)
         except sqlite3.Error:
