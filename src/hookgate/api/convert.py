@@ -35,7 +35,16 @@ def to_ms(value: datetime) -> int:
 
 
 def iso(ms: int) -> str:
-    return to_datetime(ms).isoformat().replace("+00:00", "Z")
+    global _last_iso
+    last = _last_iso
+    if last[0] == ms:  # a batch's messages share their timestamp
+        return last[1]
+    text = to_datetime(ms).isoformat().replace("+00:00", "Z")
+    _last_iso = (ms, text)
+    return text
+
+
+_last_iso: tuple[int, str] = (-1, "")
 
 
 def model_response(model: ApiModel, status_code: int = 200) -> JsonResponse:
