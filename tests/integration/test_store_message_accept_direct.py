@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from hookgate.store import message_accept
+from hookgate.store import driver_sql, message_accept
 from hookgate.store.accept_messages import AcceptItem, AcceptStatus
 from hookgate.store.database import Database
 from hookgate.store.message_accept import SqlMessageAccept
@@ -95,3 +95,44 @@ async def test_a_batch_with_a_used_key_rolls_back_and_replays(sqlite_db: Databas
     assert replayed.message.id == first.message.id
     assert await _rows(db, "SELECT count(*) FROM messages") == [(2,)]
     assert await _rows(db, "SELECT count(*) FROM deliveries") == [(2,)]
+
+
+async def test_a_key_given_twice_in_one_batch_is_created_once_and_replayed(
+    sqlite_db: Database,
+) -> None:
+    db = sqlite_db
+    app = await make_app(db)
+    await make_endpoint(db, app.id)
+    accept = SqlMessageAccept(db)
+    await accept.accept_batch([_item(app.id)], NOW, 0)  # fills the fan-out cache
+
+    first, second = await accept.accept_batch(
+        [_item(app.id, idempotency_key="twice"), _item(app.id, idempotency_key="twice")], NOW, 0
+    )
+
+    assert first.status is AcceptStatus.CREATED
+    assert second.status is AcceptStatus.REPLAYED
+    assert await _rows(db, "SELECT count(*) FROM messages") == [(2,)]
+
+
+async def test_a_batch_larger_than_one_statement_is_stored_whole(
+    sqlite_db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db = sqlite_db
+    app = await make_app(db)
+    for _ in range(3):
+        await make_endpoint(db, app.id)
+    accept = SqlMessageAccept(db)
+    await accept.accept_batch([_item(app.id)], NOW, 0)  # fills the fan-out cache
+    # A few rows per statement: the batch's rows take several statements.
+    monkeypatch.setattr(driver_sql, "MAX_PARAMETERS", 25)
+    monkeypatch.setattr(message_accept, "accept_batch", _not_the_usual_way)
+
+    outcomes = await accept.accept_batch(
+        [_item(app.id, idempotency_key=str(n)) for n in range(7)], NOW, 0
+    )
+
+    assert [o.status for o in outcomes] == [AcceptStatus.CREATED] * 7
+    assert await _rows(db, "SELECT count(*) FROM messages") == [(8,)]
+    assert await _rows(db, "SELECT count(*) FROM deliveries") == [(24,)]
+    assert await _rows(db, "SELECT count(*) FROM idempotency_keys") == [(7,)]
