@@ -43,6 +43,7 @@ _PRINCIPAL_KEY = "hookgate.principal"
 _PROTECTED = ("/api/", "/ingest/api/")
 #: Paths anyone may call (the health checks), with everything below them.
 _PUBLIC = ("/api/v1/health",)
+_PUBLIC_BELOW = tuple(public + "/" for public in _PUBLIC)
 _MAX_CACHED = 10_000
 #: The only API paths a consumer-portal token may call.
 _PORTAL_TOKEN_PATHS = frozenset({"/api/v1/auth/logout"})
@@ -177,7 +178,7 @@ def needs_token(path: str) -> bool:
     """Whether requests to ``path`` must be authenticated."""
     if not path.startswith(_PROTECTED):
         return False
-    return not any(path == public or path.startswith(public + "/") for public in _PUBLIC)
+    return not (path in _PUBLIC or path.startswith(_PUBLIC_BELOW))
 
 
 def principal_of(connection: HTTPConnection) -> Principal:

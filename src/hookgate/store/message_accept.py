@@ -101,7 +101,7 @@ class _DirectStatements:
     """The three statements of ``accept_directly``, compiled for ``dialect``,
     and the rows of a batch as their parameters."""
 
-    __slots__ = ("_json", "deliveries", "keys", "messages")
+    __slots__ = ("_json", "_null", "deliveries", "keys", "messages")
 
     def __init__(self, dialect: Dialect) -> None:
         self.messages = CompiledInsert(messages.insert(), dialect, _MESSAGE_KEYS)
@@ -116,7 +116,8 @@ class _DirectStatements:
         assert self.deliveries.keys == _DELIVERY_KEYS
         channels = self.messages.processor("channels")
         assert channels is not None  # a JSON column
-        self._json = channels
+        self._json = channels  # channels, tags and headers are JSON columns alike
+        self._null = channels(None)  # what None is stored as, made once
 
     def rows(
         self, outcomes: Sequence[AcceptOutcome], pending: Sequence[Pending], lease_until_ms: int
@@ -125,6 +126,7 @@ class _DirectStatements:
         outcomes (what ``params`` makes of ``fan_out``'s rows, without the
         rows)."""
         json = self._json
+        null = self._null
         message_rows: list[tuple[Any, ...]] = []
         delivery_rows: list[tuple[Any, ...]] = []
         pending_status = int(DeliveryStatus.PENDING)
@@ -139,11 +141,11 @@ class _DirectStatements:
                     m.app_id,
                     m.event_type,
                     m.event_id,
-                    json(m.channels),
-                    json(m.tags),
+                    null if m.channels is None else json(m.channels),
+                    null if m.tags is None else json(m.tags),
                     m.payload,
                     now,
-                    json(None if item.headers is None else [list(h) for h in item.headers]),
+                    null if item.headers is None else json([list(h) for h in item.headers]),
                     payload_expires_at(now, item.payload_retention_days),
                 )
             )
