@@ -1,14 +1,16 @@
 """Each endpoint's shared send budget (``throttleRate``) and pause, kept in
 the database so that every worker process draws on the same ones.
 
-A claim (serialised across workers, see ``store.claim``) asks ``load_pacing``
-about the endpoints it considers; only endpoints with an effective rate
-(``core.throttle.effective_rate``) or a pause come back, so an endpoint with
-neither costs no row and no write. The claim skips paused endpoints and takes
-for each throttled endpoint only as many deliveries as it has send slots free
-before ``now + horizon``; once it knows what it leased, ``take_slots`` gives
-each of those deliveries its slot (the dispatcher sends it no earlier) and
-moves the endpoint's ``next_send_at`` on, in the same transaction.
+A claim (serialised across workers, see ``store.claim``) reads the rates
+and the ``endpoint_throttles`` row of the endpoints it considers and asks
+``pacing_of`` about them; only endpoints with an effective rate
+(``core.throttle.effective_rate``) or a pause have a pacing, so an endpoint
+with neither costs no row and no write. The claim skips paused endpoints
+and takes for each throttled endpoint only as many deliveries as it has
+send slots free before ``now + horizon``; once it knows what it leased,
+``take_slots`` gives each of those deliveries its slot (the dispatcher
+sends it no earlier) and moves the endpoint's ``next_send_at`` on, in the
+same transaction.
 
 ``pause_endpoints`` records pauses the dispatcher decided (an endpoint that
 asked to slow down, or kept failing), with the results that led to them.
@@ -20,7 +22,6 @@ have a rate, so that deliveries to throttled endpoints go through a claim.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
@@ -28,7 +29,6 @@ from sqlalchemy import (
     BigInteger,
     BindParameter,
     Connection,
-    Executable,
     bindparam,
     case,
     or_,
@@ -38,8 +38,7 @@ from sqlalchemy import (
 
 from hookgate.core.throttle import effective_rate, reserve
 from hookgate.store.database import Database
-from hookgate.store.dialect import Dialect
-from hookgate.store.tables import applications, endpoint_throttles, endpoints
+from hookgate.store.tables import applications, endpoint_throttles
 
 #: How far ahead a claim reserves send slots by default (epoch ms): long
 #: enough to bridge the time between two claims, short against a lease.
@@ -65,48 +64,22 @@ class Pacing:
         return len(reserve(self.next_free, now_ms, self.rate, wanted, horizon_ms).slots)
 
 
-@functools.lru_cache(maxsize=8)
-def _pacing_query(dialect: Dialect) -> Executable:
-    """Built once per dialect (building it per claim cost more than running it)."""
-    return (
-        select(
-            endpoints.c.id,
-            endpoints.c.throttle_rate,
-            applications.c.throttle_rate,
-            endpoint_throttles.c.next_send_at,
-            endpoint_throttles.c.paused_until,
-        )
-        .join(applications, applications.c.id == endpoints.c.app_id)
-        .outerjoin(endpoint_throttles, endpoint_throttles.c.endpoint_id == endpoints.c.id)
-        .where(
-            dialect.any_of(endpoints.c.id, "endpoint_ids"),
-            or_(
-                endpoints.c.throttle_rate.is_not(None),
-                applications.c.throttle_rate.is_not(None),
-                endpoint_throttles.c.paused_until > bindparam("now", type_=BigInteger),
-            ),
-        )
-    )
-
-
-def load_pacing(
-    conn: Connection, dialect: Dialect, endpoint_ids: Collection[str], now_ms: int
-) -> dict[str, Pacing]:
-    """The pacing of those of ``endpoint_ids`` that are throttled or paused."""
-    if not endpoint_ids:
-        return {}
-    query = _pacing_query(dialect)
-    result = conn.execute(query, {"endpoint_ids": list(endpoint_ids), "now": now_ms})
-    pacing: dict[str, Pacing] = {}
-    for endpoint_id, own_rate, app_rate, next_send_at, paused_until in result:
-        stored = next_send_at is not None
-        pacing[endpoint_id] = Pacing(
-            effective_rate(own_rate, app_rate),
-            next_send_at if stored else 0,
-            stored,
-            paused_until or 0,
-        )
-    return pacing
+def pacing_of(
+    own_rate: int | None,
+    app_rate: int | None,
+    next_send_at: int | None,
+    paused_until: int | None,
+    now_ms: int,
+) -> Pacing | None:
+    """The pacing of an endpoint with these rates (its own and its
+    application's) and this ``endpoint_throttles`` row (None, None: no row),
+    or None when it is neither throttled nor paused."""
+    rate = effective_rate(own_rate, app_rate)
+    if rate is None and (paused_until or 0) <= now_ms:
+        return None
+    if next_send_at is None:
+        return Pacing(rate, 0, False, paused_until or 0)
+    return Pacing(rate, next_send_at, True, paused_until or 0)
 
 
 def pause_endpoints(db: Database, conn: Connection, until: dict[str, int]) -> None:
