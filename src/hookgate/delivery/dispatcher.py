@@ -322,6 +322,10 @@ class Dispatcher:
     async def _poll_loop(self) -> None:
         backoff = self._settings.poll_interval
         while True:
+            # Cleared before the claim, not after: results written while it
+            # runs free leases it may not have seen, and their wake-up must
+            # start the next claim at once rather than be lost.
+            self._wake.clear()
             room = self._settings.max_held - len(self._held)
             limit = min(self._settings.claim_batch_size, room)
             if limit > 0:
@@ -341,7 +345,6 @@ class Dispatcher:
                 if len(jobs) == limit:
                     await asyncio.sleep(0)
                     continue
-            self._wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self._settings.poll_interval)
 
