@@ -22,7 +22,7 @@ from hookgate.store.claim import pick_due
 from hookgate.store.database import Database
 from hookgate.store.internal_apps import OPERATIONAL_APP_ID
 from hookgate.store.records import DeliveryResult, DeliveryStatus, Job
-from hookgate.store.tables import attempts, deliveries, endpoints, messages
+from hookgate.store.tables import attempts, deliveries, endpoints
 from hookgate.store.throttle import DEFAULT_HORIZON_MS, pause_endpoints, take_slots
 
 log = logging.getLogger(__name__)
@@ -64,10 +64,6 @@ class SqlDeliveryQueue:
         self.throttle_horizon_ms = throttle_horizon_ms
         # The hot statements, built once for this dialect.
         any_of = db.dialect.any_of
-        self._endpoints = select(endpoints).where(any_of(endpoints.c.id, "ids"))
-        self._payloads = select(messages.c.id, messages.c.payload, messages.c.headers).where(
-            any_of(messages.c.id, "ids")
-        )
         still_due = db.skip_locked(
             select(deliveries.c.id).where(
                 any_of(deliveries.c.id, "chosen"),
@@ -113,28 +109,23 @@ class SqlDeliveryQueue:
         )
 
     def _claim(self, conn: Connection, now_ms: int, limit: int, lease_until_ms: int) -> list[Job]:
-        chosen, pacing = pick_due(
-            self.db, conn, now_ms, limit, self.endpoint_cap, self.throttle_horizon_ms
-        )
-        if not chosen:
+        picked = pick_due(self.db, conn, now_ms, limit, self.endpoint_cap, self.throttle_horizon_ms)
+        if not picked.ids:
             return []
         claimed = conn.execute(
-            self._lease_chosen, {"chosen": chosen, "now": now_ms, "lease_until": lease_until_ms}
+            self._lease_chosen,
+            {"chosen": picked.ids, "now": now_ms, "lease_until": lease_until_ms},
         ).all()
         if not claimed:
             return []
-        turn = {delivery_id: position for position, delivery_id in enumerate(chosen)}
+        turn = {delivery_id: position for position, delivery_id in enumerate(picked.ids)}
         claimed = sorted(claimed, key=lambda row: turn[row.id])
         leased = [(r.id, r.endpoint_id) for r in claimed]
-        slots = take_slots(self.db, conn, pacing, leased, now_ms)
-        endpoint_rows = conn.execute(
-            self._endpoints, {"ids": list({r.endpoint_id for r in claimed})}
-        )
-        by_endpoint = {ep.id: ep for ep in map(rows.endpoint, endpoint_rows)}
-        payload_rows = conn.execute(self._payloads, {"ids": list({r.msg_id for r in claimed})})
+        slots = take_slots(self.db, conn, picked.pacing, leased, now_ms)
+        by_endpoint = picked.endpoints
         payloads: dict[str, bytes | None] = {}
         forwarded: dict[str, list[tuple[str, str]] | None] = {}
-        for msg_id, msg_payload, msg_headers in payload_rows:
+        for msg_id, (msg_payload, msg_headers) in picked.messages.items():
             payloads[msg_id] = msg_payload
             forwarded[msg_id] = rows.header_pairs(msg_headers)
         jobs: list[Job] = []
