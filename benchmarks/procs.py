@@ -135,10 +135,27 @@ def wait_http(
 
 
 def cpu_seconds(pid: int) -> float:
-    """CPU time (user + system, all threads) used so far by a running process."""
+    """CPU time (user + system, all threads) used so far by a running process
+    and its descendants (e.g. the server's sending process), those still
+    running and those it has reaped."""
     fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
-    ticks = int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15)
-    return ticks / os.sysconf("SC_CLK_TCK")
+    # utime, stime, cutime, cstime (fields 14 to 17)
+    ticks = sum(int(field) for field in fields[11:15])
+    total = ticks / os.sysconf("SC_CLK_TCK")
+    for child in _children(pid):
+        with contextlib.suppress(OSError, ValueError):
+            total += cpu_seconds(child)
+    return total
+
+
+def _children(pid: int) -> list[int]:
+    """The running children of ``pid``."""
+    found: list[int] = []
+    with contextlib.suppress(OSError):
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            with contextlib.suppress(OSError):
+                found.extend(int(c) for c in (task / "children").read_text().split())
+    return found
 
 
 def children_cpu_seconds() -> float:

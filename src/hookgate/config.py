@@ -6,6 +6,7 @@ SQLite in ``./hookgate-data``, API and workers in one process on port 8071.
 
 from __future__ import annotations
 
+import os
 from functools import cached_property
 from pathlib import Path
 from typing import Literal
@@ -89,6 +90,13 @@ class Settings(BaseSettings):
             " same address policy, caps, timeouts and error reports)"
         ),
     )
+    send_in_child_process: bool | None = Field(
+        None,
+        description=(
+            "Run deliveries' HTTP work in a process of its own next to the dispatcher"
+            " (same client and rules); unset: when this process may use 2 or more CPUs"
+        ),
+    )
     endpoint_concurrency: int = Field(32, ge=1)
     max_in_flight: int = Field(1000, ge=1)
     lease_seconds: float = Field(60.0, gt=0)
@@ -149,6 +157,15 @@ class Settings(BaseSettings):
     @cached_property
     def allowed_networks(self) -> tuple[IPNetwork, ...]:
         return parse_subnets(self.allowed_subnets)
+
+    @property
+    def sends_in_child_process(self) -> bool:
+        """Whether deliveries' HTTP work runs in a child process: as set, or
+        else when this process may run on more than one CPU (the dispatcher's
+        event loop then has the sending off its core)."""
+        if self.send_in_child_process is not None:
+            return self.send_in_child_process
+        return len(os.sched_getaffinity(0)) > 1
 
     @property
     def resolved_database_url(self) -> str:

@@ -17,6 +17,7 @@ from hookgate.core.netpolicy import AddressPolicy
 from hookgate.delivery.batcher import GroupCommitter, isolating_failures
 from hookgate.delivery.dispatcher import Dispatcher, DispatchSettings
 from hookgate.delivery.sender import Sender
+from hookgate.delivery.sender_process import ProcessSender
 from hookgate.delivery.senders import open_sender
 from hookgate.metrics import Metrics
 from hookgate.store.accept_messages import AcceptItem, AcceptOutcome, AcceptStatus
@@ -113,6 +114,7 @@ class Engine:
             AddressPolicy(settings.allowed_networks),
             max_response_bytes=settings.max_response_bytes,
             pool_limit=settings.max_in_flight,
+            in_child_process=settings.sends_in_child_process,
         )
         self.dispatcher = (
             Dispatcher(
@@ -139,6 +141,8 @@ class Engine:
         if sole_process:
             await self.queue.release_all()
         if self.dispatcher is not None:
+            if isinstance(self.sender, ProcessSender):
+                self.sender.start_soon()
             await self.dispatcher.start()
         if self._wakeup is not None:
             self._wakeup.start()

@@ -14,12 +14,18 @@ import math
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Protocol, TypeVar
+from typing import Literal, Protocol, TypeVar
 
 from yarl import URL
 
 from hookgate.core.netpolicy import AddressPolicy
 from hookgate.core.outcome import ErrorKind, SendResult
+
+#: The outbound HTTP clients (``HOOKGATE_HTTP_CLIENT``).
+HttpClient = Literal["aiohttp", "reqwest"]
+
+#: The ``User-Agent`` deliveries carry unless their headers name one.
+USER_AGENT = "Hookgate-Webhooks/0.1"
 
 #: Entries kept per sender in each of its per-URL, per-timeout and per-host
 #: caches; a full cache is emptied and refilled.

@@ -37,6 +37,7 @@ from pyreqwest.http import Url
 from hookgate.core.netpolicy import AddressPolicy
 from hookgate.core.outcome import ErrorKind, SendResult
 from hookgate.delivery.outbound import (
+    USER_AGENT,
     OutboundRequest,
     Refused,
     cache,
@@ -121,7 +122,7 @@ class ReqwestSender:
         max_response_bytes: int = 16 * 1024,
         pool_limit: int = 1000,
         pool_limit_per_host: int = 0,
-        user_agent: str = "Hookgate-Webhooks/0.1",
+        user_agent: str = USER_AGENT,
     ) -> None:
         check_limits(max_response_bytes, pool_limit, pool_limit_per_host)
         self._policy = policy
