@@ -52,10 +52,18 @@ def forwardable(headers: list[tuple[str, str]], verified: str) -> list[tuple[str
     ones, in order, without hop-by-hop, length, host and ``Proxy-*`` headers
     and without any ``X-Hookgate-Verified`` the sender set, then our own
     ``X-Hookgate-Verified: <verified>``."""
-    also = _connection_tokens(headers) | {VERIFIED_HEADER.lower()}
-    kept = [(name, value) for name, value in headers if not _dropped(name.lower(), also)]
+    drop = _NOT_FORWARDED | _connection_tokens(headers)
+    kept = [
+        (name, value)
+        for name, value in headers
+        if (lower := name.lower()) not in drop and not lower.startswith("proxy-")
+    ]
     kept.append((VERIFIED_HEADER, verified))
     return kept
+
+
+#: What ``forwardable`` drops besides ``Proxy-*`` and the ``Connection`` tokens.
+_NOT_FORWARDED = _HOP_BY_HOP | {VERIFIED_HEADER.lower()}
 
 
 def outbound_headers(

@@ -39,7 +39,7 @@ class SqlInboundRequests:
         notify_workers: bool = False,
     ) -> list[Recorded]:
         if self._direct is not None:
-            recorded = await record_directly(self.db, self._direct, items)
+            recorded = await record_directly(self.db, self._direct, items, now_ms, lease_until_ms)
             if recorded is not None:
                 return recorded
         return await record_batch(
