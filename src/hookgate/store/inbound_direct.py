@@ -33,8 +33,7 @@ from sqlalchemy import Table
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.engine import Dialect
 
-from hookgate.core import ids
-from hookgate.store.accept_messages import AcceptItem, AcceptOutcome, Pending, fan_out
+from hookgate.store.accept_messages import AcceptItem, AcceptOutcome, fan_out, pending_by_cache
 from hookgate.store.database import Database
 from hookgate.store.driver_sql import CompiledInsert, in_transaction
 from hookgate.store.inbound_requests import (
@@ -45,7 +44,6 @@ from hookgate.store.inbound_requests import (
     claim_keys,
     with_duplicates,
 )
-from hookgate.store.records import Endpoint
 from hookgate.store.tables import deliveries, inbound_dedupe, inbound_requests, messages
 
 #: The parameters of the two statements, in this order (``_claim_params``,
@@ -252,18 +250,10 @@ def _fan_out(
     """The message and delivery rows of ``forwarding`` (by position in the
     batch) and each one's outcome, by the fan-out cache; None if it does not
     know every application and its endpoints for the current configuration."""
-    cache = db.fanout_cache
-    if cache is None or cache.generation != db.config_generation:
+    found = pending_by_cache(db, forwarding)
+    if found is None:
         return None
-    pending: list[Pending] = []
-    app_endpoints: dict[str, list[Endpoint]] = {}
-    for index, forward in forwarding:
-        app_id = cache.app_ids.get(forward.app_ref)
-        endpoints = cache.endpoints.get(app_id) if app_id is not None else None
-        if app_id is None or endpoints is None:
-            return None
-        app_endpoints[app_id] = endpoints
-        pending.append(Pending(index, forward, app_id, ids.new_id(ids.MESSAGE)))
+    pending, app_endpoints = found
     message_rows, delivery_rows, created = fan_out(pending, app_endpoints, now_ms, lease_until_ms)
     outcomes = {p.index: outcome for p, outcome in zip(pending, created, strict=True)}
     return message_rows, delivery_rows, outcomes

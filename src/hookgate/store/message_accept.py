@@ -27,18 +27,18 @@ from typing import Any
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.engine import Dialect
 
-from hookgate.core import ids
 from hookgate.store.accept_messages import (
     CREATED_STATUS,
     AcceptItem,
     AcceptOutcome,
     Pending,
     accept_batch,
+    pending_by_cache,
     routed,
 )
 from hookgate.store.database import Database
 from hookgate.store.driver_sql import CompiledInsert, in_transaction
-from hookgate.store.records import DeliveryStatus, Endpoint
+from hookgate.store.records import DeliveryStatus
 from hookgate.store.retention import payload_expires_at
 from hookgate.store.tables import deliveries, idempotency_keys, messages
 
@@ -203,20 +203,11 @@ async def accept_directly(
     the usual way (see the module's docstring)."""
     if not batch or any(item.event_id is not None for item in batch):
         return None
-    cache = db.fanout_cache
     async with db.driver_write() as session:
-        # Under the write lock: no configuration change can commit meanwhile.
-        if cache is None or cache.generation != db.config_generation:
+        found = pending_by_cache(db, enumerate(batch))
+        if found is None:
             return None
-        pending: list[Pending] = []
-        app_endpoints: dict[str, list[Endpoint]] = {}
-        for index, item in enumerate(batch):
-            app_id = cache.app_ids.get(item.app_ref)
-            endpoints = cache.endpoints.get(app_id) if app_id is not None else None
-            if app_id is None or endpoints is None:
-                return None
-            app_endpoints[app_id] = endpoints
-            pending.append(Pending(index, item, app_id, ids.new_id(ids.MESSAGE)))
+        pending, app_endpoints = found
         outcomes = routed(pending, app_endpoints, now_ms)
         message_rows, delivery_rows = statements.rows(outcomes, pending, lease_until_ms)
         key_rows = [
