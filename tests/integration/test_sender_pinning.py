@@ -31,8 +31,16 @@ from tests.integration.test_sender import (
     _send,
 )
 
-# The sender suite's fixtures, shared rather than copied.
-sender_kind = sending.sender_kind
+
+# The sender suite's fixtures, shared rather than copied; the senders whose
+# name lookups this process can replace (the process sender looks names up in
+# its child, where ``dns`` does not reach; it runs these same clients).
+@pytest.fixture(params=["aiohttp", "reqwest"])
+def sender_kind(request: pytest.FixtureRequest) -> str:
+    kind: str = request.param
+    return kind
+
+
 make_sender = sending.make_sender
 sender = sending.sender
 receivers = sending.receivers
