@@ -9,7 +9,7 @@ found, or ``eventId`` conflict. Idempotency keys and event ids are claimed with
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
@@ -269,29 +269,6 @@ async def _insert_messages(
     if delivery_rows:
         await conn.execute(deliveries.insert(), delivery_rows)
     return outcomes
-
-
-def pending_by_cache(
-    db: Database, items: Iterable[tuple[int, AcceptItem]]
-) -> tuple[list[Pending], dict[str, list[Endpoint]]] | None:
-    """``items`` (with their positions in the batch) as ``Pending``, each with
-    a new message id, and their applications' endpoints, by the fan-out cache;
-    None if it does not know every application and its endpoints for the
-    current configuration. Call under the write lock, so that no
-    configuration change can commit meanwhile."""
-    cache = db.fanout_cache
-    if cache is None or cache.generation != db.config_generation:
-        return None
-    pending: list[Pending] = []
-    app_endpoints: dict[str, list[Endpoint]] = {}
-    for index, item in items:
-        app_id = cache.app_ids.get(item.app_ref)
-        endpoints = cache.endpoints.get(app_id) if app_id is not None else None
-        if app_id is None or endpoints is None:
-            return None
-        app_endpoints[app_id] = endpoints
-        pending.append(Pending(index, item, app_id, ids.new_id(ids.MESSAGE)))
-    return pending, app_endpoints
 
 
 def fan_out(

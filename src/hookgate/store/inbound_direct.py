@@ -33,7 +33,7 @@ from sqlalchemy import Table
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.engine import Dialect
 
-from hookgate.store.accept_messages import AcceptItem, AcceptOutcome, fan_out, pending_by_cache
+from hookgate.store.accept_messages import AcceptItem, AcceptOutcome, fan_out
 from hookgate.store.database import Database
 from hookgate.store.driver_sql import CompiledInsert, in_transaction
 from hookgate.store.inbound_requests import (
@@ -44,6 +44,7 @@ from hookgate.store.inbound_requests import (
     claim_keys,
     with_duplicates,
 )
+from hookgate.store.message_accept import pending_by_cache
 from hookgate.store.tables import deliveries, inbound_dedupe, inbound_requests, messages
 
 #: The parameters of the two statements, in this order (``_claim_params``,

@@ -20,25 +20,25 @@ stores the batch the usual way, which answers for it exactly as always.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.engine import Dialect
 
+from hookgate.core import ids
 from hookgate.store.accept_messages import (
     CREATED_STATUS,
     AcceptItem,
     AcceptOutcome,
     Pending,
     accept_batch,
-    pending_by_cache,
     routed,
 )
 from hookgate.store.database import Database
 from hookgate.store.driver_sql import CompiledInsert, in_transaction
-from hookgate.store.records import DeliveryStatus
+from hookgate.store.records import DeliveryStatus, Endpoint
 from hookgate.store.retention import payload_expires_at
 from hookgate.store.tables import deliveries, idempotency_keys, messages
 
@@ -221,3 +221,26 @@ async def accept_directly(
         except sqlite3.Error:
             return None
     return outcomes if stored else None
+
+
+def pending_by_cache(
+    db: Database, items: Iterable[tuple[int, AcceptItem]]
+) -> tuple[list[Pending], dict[str, list[Endpoint]]] | None:
+    """``items`` (with their positions in the batch) as ``Pending``, each with
+    a new message id, and their applications' endpoints, by the fan-out cache;
+    None if it does not know every application and its endpoints for the
+    current configuration. Call under the write lock, so that no
+    configuration change can commit meanwhile."""
+    cache = db.fanout_cache
+    if cache is None or cache.generation != db.config_generation:
+        return None
+    pending: list[Pending] = []
+    app_endpoints: dict[str, list[Endpoint]] = {}
+    for index, item in items:
+        app_id = cache.app_ids.get(item.app_ref)
+        endpoints = cache.endpoints.get(app_id) if app_id is not None else None
+        if app_id is None or endpoints is None:
+            return None
+        app_endpoints[app_id] = endpoints
+        pending.append(Pending(index, item, app_id, ids.new_id(ids.MESSAGE)))
+    return pending, app_endpoints
